@@ -1,0 +1,347 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"time"
+
+	"github.com/passerelle-bot/passerelle/internal/catalog"
+	"github.com/passerelle-bot/passerelle/internal/clock"
+)
+
+// Config holds what the core needs. Zero durations take the defaults
+// documented on each field.
+type Config struct {
+	Store   Store
+	Catalog *catalog.Catalog
+	Sender  Sender
+	Clock   clock.Clock  // default clock.Real
+	Logger  *slog.Logger // default slog.Default()
+	// Location is the zone dates are shown in; default Europe/Paris when
+	// the time-zone database has it, else UTC.
+	Location *time.Location
+
+	SessionTTL  time.Duration // how long a conversation step is kept; default 6 h
+	DedupTTL    time.Duration // how long update ids are remembered; default 48 h, at least 24 h
+	HandleLimit time.Duration // deadline for handling one update; default 30 s
+
+	// Flood limit per user: Burst updates at once, refilled at one per
+	// FloodEvery. Defaults: 20 and 2 s.
+	FloodBurst int
+	FloodEvery time.Duration
+}
+
+// Bot is the conversation core. Create it with New; Handle is safe for
+// concurrent use, but updates of one chat must be handled in order (the
+// Dispatcher does that).
+type Bot struct {
+	cfg    Config
+	store  Store
+	cat    *catalog.Catalog
+	sender Sender
+	clock  clock.Clock
+	log    *slog.Logger
+	flood  *floodLimiter
+	mux    *Mux
+	h      Handler
+}
+
+// New checks cfg and builds the core with its middleware and routes.
+func New(cfg Config) (*Bot, error) {
+	if cfg.Store == nil || cfg.Catalog == nil || cfg.Sender == nil {
+		return nil, errors.New("bot: Store, Catalog and Sender are required")
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = clock.Real{}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Location == nil {
+		cfg.Location = time.UTC
+		if loc, err := time.LoadLocation("Europe/Paris"); err == nil {
+			cfg.Location = loc
+		}
+	}
+	if cfg.SessionTTL <= 0 {
+		cfg.SessionTTL = 6 * time.Hour
+	}
+	if cfg.DedupTTL < 24*time.Hour {
+		cfg.DedupTTL = 48 * time.Hour
+	}
+	if cfg.HandleLimit <= 0 {
+		cfg.HandleLimit = 30 * time.Second
+	}
+	if cfg.FloodBurst <= 0 {
+		cfg.FloodBurst = 20
+	}
+	if cfg.FloodEvery <= 0 {
+		cfg.FloodEvery = 2 * time.Second
+	}
+	b := &Bot{cfg: cfg, store: cfg.Store, cat: cfg.Catalog, sender: cfg.Sender, clock: cfg.Clock, log: cfg.Logger}
+	b.flood = newFloodLimiter(cfg.Clock, cfg.FloodBurst, cfg.FloodEvery)
+	b.mux = b.routes()
+	b.h = chain(b.mux, b.dedup, b.recoverer, b.membership, b.floodLimit, b.state, b.languageGate)
+	return b, nil
+}
+
+// Handle runs one update through the middleware and the routes. Errors are
+// logged and answered inside; the returned error only says the update
+// could not be handled and may be retried (the store was unreachable).
+func (b *Bot) Handle(ctx context.Context, u Update) (err error) {
+	ctx, cancel := context.WithTimeout(ctx, b.cfg.HandleLimit)
+	defer cancel()
+	r := &Request{Update: u, bot: b}
+	defer func() {
+		// Last resort: the recoverer middleware handles panics of flows;
+		// this one only keeps the process alive if middleware itself fails.
+		if v := recover(); v != nil {
+			b.log.Error("middleware_panic", "update_id", u.ID, "panic", fmt.Sprint(v))
+			err = nil
+		}
+	}()
+	return b.h.Handle(ctx, r)
+}
+
+// send delivers a reply and applies what the transport learned: a
+// resident who blocked the bot is marked so.
+func (b *Bot) send(ctx context.Context, rep Reply) error {
+	_, err := b.sender.Send(ctx, rep)
+	if errors.Is(err, ErrBlocked) && rep.ChatID > 0 {
+		b.log.Info("resident_unreachable", "chat_id", rep.ChatID)
+		if merr := b.markBlocked(ctx, rep.ChatID, true); merr != nil {
+			return errors.Join(err, merr)
+		}
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("send: %w", err)
+	}
+	return nil
+}
+
+// markBlocked records that the resident of a private chat (chat id = user
+// id) blocked or unblocked the bot.
+func (b *Bot) markBlocked(ctx context.Context, userID int64, blocked bool) error {
+	p, err := b.store.Profile(ctx, userID)
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("load profile: %w", err)
+	}
+	if p.Blocked == blocked {
+		return nil
+	}
+	p.Blocked = blocked
+	if err := b.store.PutProfile(ctx, p); err != nil {
+		return fmt.Errorf("save profile: %w", err)
+	}
+	return nil
+}
+
+// ChatMigrated is told by the transport that a group became a supergroup.
+// Residents talk in private chats, which never migrate; partner groups are
+// configuration, so this only records the event for the operator.
+func (b *Bot) ChatMigrated(ctx context.Context, from, to int64) {
+	b.log.Warn("chat_migrated", "chat_id", from, "new_chat_id", to)
+}
+
+// printerFor returns the best printer available for r before or without
+// the state middleware.
+func (b *Bot) printerFor(r *Request) *catalog.Printer {
+	if r.P != nil {
+		return r.P
+	}
+	if tag, ok := b.cat.Match(r.Update.LanguageCode); ok {
+		return b.cat.Printer(tag)
+	}
+	return b.cat.Printer(catalog.Reference)
+}
+
+// recoverer turns a panic or an unexpected error into a logged event and a
+// translated apology; the process goes on.
+func (b *Bot) recoverer(next Handler) Handler {
+	return HandlerFunc(func(ctx context.Context, r *Request) (err error) {
+		defer func() {
+			if v := recover(); v != nil {
+				b.log.Error("handler_panic", "update_id", r.Update.ID, "chat_id", r.Update.ChatID, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+				err = nil
+				b.apologize(ctx, r)
+			}
+		}()
+		err = next.Handle(ctx, r)
+		if err != nil && !errors.Is(err, errRetry) {
+			b.log.Error("handler_error", "update_id", r.Update.ID, "chat_id", r.Update.ChatID, "err", err)
+			b.apologize(ctx, r)
+			return nil
+		}
+		return err
+	})
+}
+
+func (b *Bot) apologize(ctx context.Context, r *Request) {
+	if r.Update.ChatID == 0 || !r.Update.Private() {
+		return
+	}
+	p := b.printerFor(r)
+	if err := b.send(ctx, Reply{ChatID: r.Update.ChatID, Text: p.T("error.apology"), Buttons: [][]Button{{{Label: p.T("menu.back"), Data: "menu"}}}}); err != nil {
+		b.log.Error("apology_failed", "update_id", r.Update.ID, "chat_id", r.Update.ChatID, "err", err)
+	}
+}
+
+// errRetry marks errors after which the update should be delivered again
+// (the store could not be reached): it is not marked as handled.
+var errRetry = errors.New("bot: retry later")
+
+// dedup drops an update already handled (by update id) and marks each one
+// handled once it went through.
+func (b *Bot) dedup(next Handler) Handler {
+	return HandlerFunc(func(ctx context.Context, r *Request) error {
+		id := r.Update.ID
+		if id == 0 {
+			return next.Handle(ctx, r)
+		}
+		seen, err := b.store.SeenUpdate(ctx, id)
+		if err != nil {
+			return fmt.Errorf("%w: check update: %w", errRetry, err)
+		}
+		if seen {
+			b.log.Debug("update_duplicate", "update_id", id)
+			return nil
+		}
+		herr := next.Handle(ctx, r)
+		if errors.Is(herr, errRetry) {
+			return herr
+		}
+		if err := b.store.MarkUpdate(ctx, id, b.clock.Now().Add(b.cfg.DedupTTL)); err != nil {
+			return errors.Join(herr, fmt.Errorf("%w: mark update: %w", errRetry, err))
+		}
+		return herr
+	})
+}
+
+// membership applies the bot's own membership changes and filters what the
+// resident-facing flows never act on: edits, and chats other than private
+// ones (partner groups arrive with the handoff feature).
+func (b *Bot) membership(next Handler) Handler {
+	return HandlerFunc(func(ctx context.Context, r *Request) error {
+		u := r.Update
+		switch {
+		case u.Kind == KindMember:
+			if u.Private() {
+				blocked := u.MemberStatus == "kicked"
+				b.log.Info("resident_membership", "chat_id", u.ChatID, "blocked", blocked)
+				if err := b.markBlocked(ctx, u.UserID, blocked); err != nil {
+					return fmt.Errorf("%w: %w", errRetry, err)
+				}
+			}
+			return nil
+		case u.Kind == KindEdited:
+			return nil
+		case !u.Private():
+			b.log.Debug("update_ignored", "update_id", u.ID, "chat_type", string(u.ChatType), "kind", u.Kind.String())
+			return nil
+		case u.UserID == 0:
+			return nil
+		}
+		return next.Handle(ctx, r)
+	})
+}
+
+// floodLimit drops updates of a user who sends too fast, telling them once.
+func (b *Bot) floodLimit(next Handler) Handler {
+	return HandlerFunc(func(ctx context.Context, r *Request) error {
+		switch b.flood.allow(r.Update.UserID) {
+		case floodAllow:
+			return next.Handle(ctx, r)
+		case floodWarn:
+			b.log.Info("flood_limited", "update_id", r.Update.ID, "chat_id", r.Update.ChatID)
+			return b.send(ctx, Reply{ChatID: r.Update.ChatID, Text: b.printerFor(r).T("input.flood")})
+		default:
+			return nil
+		}
+	})
+}
+
+// state loads the profile and session before the handler and saves what
+// changed after it.
+func (b *Bot) state(next Handler) Handler {
+	return HandlerFunc(func(ctx context.Context, r *Request) error {
+		u := r.Update
+		now := b.clock.Now()
+		p, err := b.store.Profile(ctx, u.UserID)
+		switch {
+		case errors.Is(err, ErrNotFound):
+			p = Profile{Schema: SchemaVersion, UserID: u.UserID, ChatID: u.ChatID, Created: now, LastSeen: now}
+			r.profileDirty = true
+		case err != nil:
+			return fmt.Errorf("%w: load profile: %w", errRetry, err)
+		default:
+			r.HasProfile = true
+			if p.Blocked || p.ChatID != u.ChatID || now.Sub(p.LastSeen) >= time.Hour {
+				p.Blocked, p.ChatID, p.LastSeen = false, u.ChatID, now
+				r.profileDirty = true
+			}
+		}
+		r.Profile = p
+		key := SessionKey{ChatID: u.ChatID, UserID: u.UserID}
+		s, err := b.store.Session(ctx, key)
+		switch {
+		case errors.Is(err, ErrNotFound):
+			s = Session{Schema: SchemaVersion}
+		case err != nil:
+			return fmt.Errorf("%w: load session: %w", errRetry, err)
+		}
+		s.Key = key
+		r.Session = s
+
+		switch {
+		case p.Lang != "" && b.cat.Has(p.Lang):
+			r.Lang = p.Lang
+		default:
+			if tag, ok := b.cat.Match(u.LanguageCode); ok {
+				r.Lang = tag
+			} else {
+				r.Lang, r.NeedLanguage = catalog.Reference, true
+			}
+		}
+		r.P = b.cat.Printer(r.Lang)
+
+		herr := next.Handle(ctx, r)
+		if r.forgotten {
+			return herr
+		}
+		if r.profileDirty {
+			r.Profile.Schema = SchemaVersion
+			if err := b.store.PutProfile(ctx, r.Profile); err != nil {
+				return errors.Join(herr, fmt.Errorf("save profile: %w", err))
+			}
+		}
+		if r.sessionDirty {
+			r.Session.Schema = SchemaVersion
+			r.Session.Expires = b.clock.Now().Add(b.cfg.SessionTTL)
+			if _, err := b.store.SaveSession(ctx, r.Session); err != nil {
+				return errors.Join(herr, fmt.Errorf("save session: %w", err))
+			}
+		}
+		return herr
+	})
+}
+
+// languageGate shows the language picker first when the resident's
+// language is unknown, whatever they sent, except a language choice.
+func (b *Bot) languageGate(next Handler) Handler {
+	return HandlerFunc(func(ctx context.Context, r *Request) error {
+		if r.NeedLanguage && !(r.Update.Kind == KindCallback && isLangCallback(r.Update.Data)) {
+			if r.Update.Kind == KindCommand && r.Update.Command == "start" {
+				r.SetFlow("lang", "start")
+			}
+			return b.showPicker(ctx, r)
+		}
+		return next.Handle(ctx, r)
+	})
+}

@@ -1,0 +1,155 @@
+package bot_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/passerelle-bot/passerelle/bot"
+)
+
+// gate is an UpdateHandler that records the order of updates per chat and
+// holds chat A's first update until released.
+type gate struct {
+	mu      sync.Mutex
+	order   map[int64][]int64
+	holdFor int64
+	held    chan struct{} // closed when the held update started
+	release chan struct{}
+	once    sync.Once
+}
+
+func (g *gate) Handle(ctx context.Context, u bot.Update) error {
+	if u.ChatID == g.holdFor {
+		first := false
+		g.once.Do(func() { first = true })
+		if first {
+			close(g.held)
+			<-g.release
+		}
+	}
+	g.mu.Lock()
+	g.order[u.ChatID] = append(g.order[u.ChatID], u.ID)
+	g.mu.Unlock()
+	return nil
+}
+
+func TestDispatcherOrderAndNoHeadOfLineBlocking(t *testing.T) {
+	const chatA = 1
+	g := &gate{order: map[int64][]int64{}, holdFor: chatA, held: make(chan struct{}), release: make(chan struct{})}
+	d := bot.NewDispatcher(g, bot.DispatcherConfig{Workers: 4})
+	ctx := context.Background()
+
+	var wgA sync.WaitGroup
+	submitA := func(id int64) {
+		wgA.Add(1)
+		if err := d.Submit(ctx, bot.Update{ID: id, ChatID: chatA}, wgA.Done); err != nil {
+			t.Fatal(err)
+		}
+	}
+	submitA(1)
+	<-g.held
+	for i := int64(2); i <= 51; i++ {
+		submitA(i)
+	}
+	// 100 other chats are all answered while A is held.
+	var wg sync.WaitGroup
+	for c := int64(100); c < 200; c++ {
+		wg.Add(1)
+		if err := d.Submit(ctx, bot.Update{ID: 1000 + c, ChatID: c}, wg.Done); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wg.Wait()
+	g.mu.Lock()
+	others, aDone := 0, len(g.order[chatA])
+	for c, ids := range g.order {
+		if c != chatA {
+			others += len(ids)
+		}
+	}
+	g.mu.Unlock()
+	if others != 100 || aDone != 0 {
+		t.Fatalf("while A is held: %d other chats handled, %d of A; want 100 and 0", others, aDone)
+	}
+	close(g.release)
+	wgA.Wait()
+	g.mu.Lock()
+	got := g.order[chatA]
+	g.mu.Unlock()
+	if len(got) != 51 {
+		t.Fatalf("chat A: %d updates handled; want 51", len(got))
+	}
+	for i, id := range got {
+		if id != int64(i+1) {
+			t.Fatalf("chat A order = %v; want 1..51 in order", got)
+		}
+	}
+	if err := d.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+type blockAll struct{ release chan struct{} }
+
+func (b blockAll) Handle(ctx context.Context, u bot.Update) error {
+	select {
+	case <-b.release:
+	case <-ctx.Done():
+	}
+	return nil
+}
+
+func TestDispatcherBoundedQueue(t *testing.T) {
+	h := blockAll{release: make(chan struct{})}
+	d := bot.NewDispatcher(h, bot.DispatcherConfig{Workers: 1, PerChat: 2, MaxQueue: 10})
+	ctx := context.Background()
+	for i := range 2 {
+		if err := d.Submit(ctx, bot.Update{ID: int64(i), ChatID: 1}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The chat's queue is full: Submit waits until its context ends.
+	full, cancel := context.WithCancel(ctx)
+	cancel()
+	doneCalled := false
+	err := d.Submit(full, bot.Update{ID: 9, ChatID: 1}, func() { doneCalled = true })
+	if !errors.Is(err, context.Canceled) || !doneCalled {
+		t.Errorf("Submit on a full chat queue = %v (done called: %v); want context.Canceled and done", err, doneCalled)
+	}
+	// Another chat still has room.
+	if err := d.Submit(ctx, bot.Update{ID: 10, ChatID: 2}, nil); err != nil {
+		t.Errorf("other chat refused: %v", err)
+	}
+	close(h.release)
+	if err := d.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Submit(ctx, bot.Update{ID: 11, ChatID: 3}, nil); !errors.Is(err, bot.ErrClosed) {
+		t.Errorf("Submit after Close = %v; want ErrClosed", err)
+	}
+}
+
+func TestDispatcherCloseGivesUpAtDeadline(t *testing.T) {
+	h := blockAll{release: make(chan struct{})}
+	d := bot.NewDispatcher(h, bot.DispatcherConfig{Workers: 1})
+	handled := make(chan struct{}, 2)
+	for i := range 2 {
+		if err := d.Submit(context.Background(), bot.Update{ID: int64(i), ChatID: 1}, func() { handled <- struct{}{} }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Millisecond)
+	defer cancel()
+	<-ctx.Done()
+	if err := d.Close(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Close = %v; want DeadlineExceeded", err)
+	}
+	// The update being handled finished (its context was cancelled); the
+	// queued one was dropped without acknowledging it.
+	if n := len(handled); n != 1 {
+		t.Errorf("%d updates acknowledged; want 1", n)
+	}
+}

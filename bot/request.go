@@ -1,0 +1,63 @@
+package bot
+
+import (
+	"context"
+
+	"github.com/passerelle-bot/passerelle/internal/catalog"
+)
+
+// Request is one update on its way through the middleware, with the state
+// loaded for it. Handlers read and change it; the session middleware saves
+// what changed.
+type Request struct {
+	Update   Update
+	Callback Callback // parsed button data, for KindCallback
+
+	Profile    Profile
+	HasProfile bool
+	Session    Session
+	// Lang is the resolved locale; NeedLanguage is set when neither a stored
+	// choice nor a confident match of the client's language exists.
+	Lang         string
+	NeedLanguage bool
+	P            *catalog.Printer
+
+	bot          *Bot
+	sessionDirty bool
+	profileDirty bool
+	forgotten    bool
+}
+
+// Reply sends text with optional rows of buttons to the chat (and topic)
+// the update came from.
+func (r *Request) Reply(ctx context.Context, text string, rows ...[]Button) error {
+	return r.bot.send(ctx, Reply{ChatID: r.Update.ChatID, ThreadID: r.Update.ThreadID, Text: text, Buttons: rows})
+}
+
+// SetFlow records the conversation's current flow and step.
+func (r *Request) SetFlow(flow, step string) {
+	r.Session.Flow, r.Session.Step = flow, step
+	r.sessionDirty = true
+}
+
+// ClearFlow ends the current flow.
+func (r *Request) ClearFlow() {
+	if r.Session.Flow == "" && r.Session.Step == "" && len(r.Session.Data) == 0 {
+		return
+	}
+	r.Session.Flow, r.Session.Step, r.Session.Data = "", "", nil
+	r.sessionDirty = true
+}
+
+// SetLang stores the resident's choice of language.
+func (r *Request) SetLang(tag string) {
+	r.Profile.Lang = tag
+	r.Lang = tag
+	r.NeedLanguage = false
+	r.P = r.bot.cat.Printer(tag)
+	r.profileDirty = true
+}
+
+// Forgotten tells the middleware that everything about the resident was
+// deleted: nothing may be written back for this update.
+func (r *Request) Forgotten() { r.forgotten = true }

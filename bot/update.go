@@ -1,0 +1,110 @@
+// Package bot is the transport-neutral conversation core of Passerelle: it
+// turns an Update into replies, keeping per-resident state in a Store.
+// Transports (Telegram, the terminal) convert to and from its small
+// vocabulary: Update, Reply, Button.
+package bot
+
+import "encoding/json"
+
+// Kind says what an update carries.
+type Kind int
+
+// Kinds of update. The zero value is KindOther so that an update a
+// transport cannot classify is never mistaken for text.
+const (
+	KindOther    Kind = iota
+	KindText          // a text message that is not a command
+	KindCommand       // a text message starting with "/"
+	KindCallback      // a button press
+	KindPhoto
+	KindDocument
+	KindVoice
+	KindSticker
+	KindMember // the bot's own membership changed (blocked, unblocked, added to a group)
+	KindEdited // an edited message; never acted on as new input
+)
+
+var kindNames = [...]string{"other", "text", "command", "callback", "photo", "document", "voice", "sticker", "member", "edited"}
+
+// String returns a short stable name, used in logs.
+func (k Kind) String() string {
+	if k < 0 || int(k) >= len(kindNames) {
+		return "unknown"
+	}
+	return kindNames[k]
+}
+
+// ChatType is the Telegram chat type: private, group, supergroup or channel.
+type ChatType string
+
+// Chat types.
+const (
+	ChatPrivate    ChatType = "private"
+	ChatGroup      ChatType = "group"
+	ChatSupergroup ChatType = "supergroup"
+	ChatChannel    ChatType = "channel"
+)
+
+// Update is one incoming event, already decoded by a transport.
+type Update struct {
+	ID           int64 // transport's update id (Telegram update_id); unique per bot
+	Kind         Kind
+	ChatID       int64
+	ChatType     ChatType
+	UserID       int64
+	LanguageCode string // IETF tag the client reports; may be empty
+	MessageID    int
+
+	// Forum topics.
+	ThreadID       int  // message_thread_id, 0 outside topics
+	IsTopicMessage bool // the message belongs to a forum topic
+
+	Text             string // message text or caption
+	Command          string // for KindCommand: lower-case name without "/" or "@bot"
+	Args             string // for KindCommand: what follows the command
+	CallbackID       string // for KindCallback: to answer the query
+	Data             string // for KindCallback: the button's data (untrusted)
+	FileID           string // photo (largest size), document or voice
+	ReplyToMessageID int
+	MemberStatus     string // for KindMember: the bot's new status (member, kicked, administrator…)
+
+	Raw json.RawMessage // the update as received, for features the core does not model yet
+}
+
+// Private reports whether the update comes from a one-to-one chat with a resident.
+func (u Update) Private() bool { return u.ChatType == ChatPrivate }
+
+// Lane orders outgoing messages: interactive replies go before bulk sends
+// such as reminders.
+type Lane int
+
+// Lanes.
+const (
+	LaneInteractive Lane = iota
+	LaneBulk
+)
+
+// Button is an inline button. Exactly one of Data and URL is set.
+type Button struct {
+	Label string
+	Data  string // callback data, at most 64 bytes
+	URL   string
+}
+
+// Reply is one outgoing action: a new message, an edit of an earlier
+// message, or a copy of a message.
+type Reply struct {
+	ChatID   int64
+	ThreadID int    // forum topic to post in, 0 for none
+	Text     string // Telegram HTML, values already escaped
+	Buttons  [][]Button
+	Lane     Lane
+
+	EditMessageID    int // when set, edit that message instead of sending
+	ReplyToMessageID int
+
+	// Copy: when CopyFromChatID is set, copy message CopyMessageID of that
+	// chat into ChatID (Text is ignored).
+	CopyFromChatID int64
+	CopyMessageID  int
+}

@@ -161,6 +161,9 @@ func (d *Dispatcher) work(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case q := <-d.ready:
+			if ctx.Err() != nil {
+				return // closing: leave it unacknowledged
+			}
 			d.mu.Lock()
 			it := q.items[0]
 			d.mu.Unlock()

@@ -1,0 +1,82 @@
+package bot_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sync/atomic"
+	"testing"
+
+	"github.com/passerelle-bot/passerelle/bot"
+	"github.com/passerelle-bot/passerelle/internal/catalog"
+	"github.com/passerelle-bot/passerelle/internal/store/bolt"
+	"github.com/passerelle-bot/passerelle/internal/store/redis"
+	"github.com/passerelle-bot/passerelle/locales"
+)
+
+type discard struct{}
+
+func (discard) Send(ctx context.Context, r bot.Reply) (int, error) { return 1, nil }
+
+// benchHandle measures one update end to end in process: dedup check and
+// mark, profile and session load, routing, rendering, sending (discarded)
+// and saving. Users rotate over 1000 residents who already chose French.
+func benchHandle(b *testing.B, st bot.Store) {
+	cat, err := catalog.Load(locales.FS)
+	if err != nil {
+		b.Fatal(err)
+	}
+	core, err := bot.New(bot.Config{Store: st, Catalog: cat, Sender: discard{}, FloodBurst: 1 << 30})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	base := int64(os.Getpid()) << 32
+	var next atomic.Int64
+	for u := int64(1); u <= 1000; u++ {
+		id := base + next.Add(1)
+		if err := core.Handle(ctx, bot.Update{ID: id, Kind: bot.KindCallback, ChatID: u, ChatType: bot.ChatPrivate, UserID: u, Data: "lang:fr"}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			n := next.Add(1)
+			u := n%1000 + 1
+			if err := core.Handle(ctx, bot.Update{ID: base + n, Kind: bot.KindCommand, ChatID: u, ChatType: bot.ChatPrivate, UserID: u, Command: "help"}); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
+func BenchmarkHandleBolt(b *testing.B) {
+	st, err := bolt.Open(b.TempDir() + "/bench.db")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	benchHandle(b, st)
+}
+
+func BenchmarkHandleRedis(b *testing.B) {
+	url := os.Getenv("PASSERELLE_TEST_REDIS_URL")
+	if url == "" {
+		b.Skip("set PASSERELLE_TEST_REDIS_URL (e.g. redis://127.0.0.1:6379/0) to benchmark on Redis")
+	}
+	prefix := fmt.Sprintf("pasbench-%d", os.Getpid())
+	st, err := redis.Open(context.Background(), url, redis.WithPrefix(prefix))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer func() {
+		ctx := context.Background()
+		c := st.Client()
+		st.Scan(ctx, func(key, value string) error { return c.Del(ctx, key).Err() })
+		st.Close()
+	}()
+	benchHandle(b, st)
+}

@@ -1,0 +1,836 @@
+// Package storetest is the conformance suite every bot.Store backend runs.
+//
+// A backend's test calls Run with a Harness that opens fresh, isolated
+// stores. The suite checks the contract written in bot/store.go, plus the
+// project rules that are not visible in the interface: every record carries
+// the schema version, /forget leaves nothing mentioning the resident behind,
+// and a cancelled context is an error, never a hang.
+//
+// Time is a fake clock (internal/clock.Fake) handed to Open; the suite moves
+// it forward and never sleeps. Subtests run in parallel, each on its own
+// store and its own clock.
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/passerelle-bot/passerelle/bot"
+	"github.com/passerelle-bot/passerelle/internal/clock"
+)
+
+// Harness tells the suite how to drive one backend.
+type Harness struct {
+	// Open returns a fresh, empty store, isolated from every other store
+	// Open returns, whose only notion of time is clk.Now (session expiry,
+	// update expiry). Open is called from parallel subtests, so it must be
+	// safe for concurrent use. It fails t itself on error and registers with
+	// t.Cleanup whatever releases the store and its data (closing twice, or
+	// closing a store the suite already closed, must be harmless).
+	Open func(t *testing.T, clk *clock.Fake) bot.Store
+
+	// Reopen closes old and opens the same data again, with the same clock,
+	// as a restarted process would. Nil if the backend cannot (the
+	// persistence subtest then skips).
+	Reopen func(t *testing.T, old bot.Store, clk *clock.Fake) bot.Store
+
+	// Scan returns everything s holds, as text: one entry per raw key, with
+	// the key and its value (for structured values, every field and member).
+	// The privacy checks search these entries for a resident's id, so a
+	// backend must render ids the way they are stored (decimal text), not
+	// hide them in binary.
+	Scan func(t *testing.T, s bot.Store) []string
+}
+
+// Start is the fake clock's initial time in every subtest.
+var Start = time.Date(2026, time.March, 14, 9, 26, 53, 0, time.UTC)
+
+// Ids used by the suite. They are long and distinctive so that a scan can
+// look for their decimal text without false positives.
+const (
+	forgottenUser int64 = 7700001234     // the resident who runs /forget
+	keptUser      int64 = 7700005678     // another resident, who must stay intact
+	groupChat     int64 = -1009900004321 // a group where both residents talk
+	otherGroup    int64 = -1009900008765
+)
+
+// Run runs the whole suite as subtests of t.
+func Run(t *testing.T, h Harness) {
+	t.Helper()
+	if h.Open == nil || h.Scan == nil {
+		t.Fatal("storetest: Harness.Open and Harness.Scan are required")
+	}
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, e *env)
+	}{
+		{"ProfileRoundTrip", testProfileRoundTrip},
+		{"ProfileFields", testProfileFields},
+		{"SessionRoundTrip", testSessionRoundTrip},
+		{"SessionVersioning", testSessionVersioning},
+		{"SessionConcurrentWriters", testSessionConcurrent},
+		{"SessionExpiry", testSessionExpiry},
+		{"DeleteSession", testDeleteSession},
+		{"Updates", testUpdates},
+		{"UpdateExpiry", testUpdateExpiry},
+		{"Forget", testForget},
+		{"Reopen", testReopen},
+		{"SchemaVersion", testSchemaVersion},
+		{"ContextCancelled", testContextCancelled},
+		{"Isolation", testIsolation},
+		{"Closed", testClosed},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := &env{h: h, clk: clock.NewFake(Start)}
+			e.s = h.Open(t, e.clk)
+			tc.fn(t, e)
+		})
+	}
+}
+
+// env is one subtest's store and clock.
+type env struct {
+	h   Harness
+	clk *clock.Fake
+	s   bot.Store
+}
+
+func (e *env) now() time.Time { return e.clk.Now() }
+
+func (e *env) scan(t *testing.T) []string {
+	t.Helper()
+	return e.h.Scan(t, e.s)
+}
+
+// ---- profiles ----
+
+func testProfileRoundTrip(t *testing.T, e *env) {
+	ctx := t.Context()
+	const uid = 7700000001
+	if _, err := e.s.Profile(ctx, uid); !errors.Is(err, bot.ErrNotFound) {
+		t.Fatalf("Profile of unknown user: err = %v, want ErrNotFound", err)
+	}
+	p := bot.Profile{UserID: uid, ChatID: uid, Lang: "fr", Created: e.now(), LastSeen: e.now()}
+	mustPutProfile(t, e.s, p)
+	checkProfile(t, e.s, p)
+
+	// PutProfile replaces.
+	e.clk.Advance(36 * time.Hour)
+	p.Lang = "uk"
+	p.LastSeen = e.now()
+	mustPutProfile(t, e.s, p)
+	checkProfile(t, e.s, p)
+
+	if _, err := e.s.Profile(ctx, uid+1); !errors.Is(err, bot.ErrNotFound) {
+		t.Fatalf("Profile of another user: err = %v, want ErrNotFound", err)
+	}
+}
+
+func testProfileFields(t *testing.T, e *env) {
+	paris := time.FixedZone("CET", 3600)
+	tests := []struct {
+		name string
+		p    bot.Profile
+	}{
+		{"only ids", bot.Profile{UserID: 7700000011, ChatID: 7700000011}},
+		{"all fields", bot.Profile{
+			UserID: 7700000012, ChatID: 7700000012, Lang: "zh-Hans",
+			Created:  time.Date(2025, 12, 31, 23, 59, 59, 123456789, paris),
+			LastSeen: time.Date(2026, 2, 28, 8, 0, 0, 1, time.UTC),
+			Blocked:  true,
+		}},
+		{"blocked only", bot.Profile{UserID: 7700000013, ChatID: 7700000013, Blocked: true}},
+		{"rtl language", bot.Profile{UserID: 7700000014, ChatID: 7700000014, Lang: "fa", Created: Start, LastSeen: Start}},
+		{"chat differs from user", bot.Profile{UserID: 7700000015, ChatID: 7700000099, Lang: "pt-BR"}},
+		{"largest ids", bot.Profile{UserID: 1<<63 - 1, ChatID: 1<<63 - 1, Lang: "ar"}},
+		{"schema field is ignored on write", bot.Profile{Schema: 99, UserID: 7700000016, ChatID: 7700000016}},
+	}
+	for _, tc := range tests {
+		mustPutProfile(t, e.s, tc.p)
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) { checkProfile(t, e.s, tc.p) })
+	}
+}
+
+func mustPutProfile(t *testing.T, s bot.Store, p bot.Profile) {
+	t.Helper()
+	if err := s.PutProfile(t.Context(), p); err != nil {
+		t.Fatalf("PutProfile(%d): %v", p.UserID, err)
+	}
+}
+
+// checkProfile reads p.UserID back and compares every field with p.
+func checkProfile(t *testing.T, s bot.Store, want bot.Profile) {
+	t.Helper()
+	got, err := s.Profile(t.Context(), want.UserID)
+	if err != nil {
+		t.Fatalf("Profile(%d): %v", want.UserID, err)
+	}
+	if d := diffProfile(want, got); d != "" {
+		t.Errorf("Profile(%d) differs from what was put:%s", want.UserID, d)
+	}
+}
+
+func diffProfile(want, got bot.Profile) string {
+	var b strings.Builder
+	if got.Schema != bot.SchemaVersion {
+		fmt.Fprintf(&b, "\n  Schema = %d, want bot.SchemaVersion (%d)", got.Schema, bot.SchemaVersion)
+	}
+	if got.UserID != want.UserID {
+		fmt.Fprintf(&b, "\n  UserID = %d, want %d", got.UserID, want.UserID)
+	}
+	if got.ChatID != want.ChatID {
+		fmt.Fprintf(&b, "\n  ChatID = %d, want %d", got.ChatID, want.ChatID)
+	}
+	if got.Lang != want.Lang {
+		fmt.Fprintf(&b, "\n  Lang = %q, want %q", got.Lang, want.Lang)
+	}
+	if !got.Created.Equal(want.Created) {
+		fmt.Fprintf(&b, "\n  Created = %v, want %v", got.Created, want.Created)
+	}
+	if !got.LastSeen.Equal(want.LastSeen) {
+		fmt.Fprintf(&b, "\n  LastSeen = %v, want %v", got.LastSeen, want.LastSeen)
+	}
+	if got.Blocked != want.Blocked {
+		fmt.Fprintf(&b, "\n  Blocked = %v, want %v", got.Blocked, want.Blocked)
+	}
+	return b.String()
+}
+
+// ---- sessions ----
+
+func newSession(k bot.SessionKey, expires time.Time) bot.Session {
+	return bot.Session{
+		Key:  k,
+		Flow: "guide",
+		Step: "q1",
+		Data: map[string]string{
+			"status":  "vls-ts",
+			"unicode": "Ünïcödé ✓ العربية 中文 \"quoted\" \\ <b>",
+			"empty":   "",
+		},
+		Expires: expires,
+	}
+}
+
+func mustSave(t *testing.T, s bot.Store, sess bot.Session) int64 {
+	t.Helper()
+	v, err := s.SaveSession(t.Context(), sess)
+	if err != nil {
+		t.Fatalf("SaveSession(%+v at version %d): %v", sess.Key, sess.Version, err)
+	}
+	return v
+}
+
+func mustSession(t *testing.T, s bot.Store, k bot.SessionKey) bot.Session {
+	t.Helper()
+	got, err := s.Session(t.Context(), k)
+	if err != nil {
+		t.Fatalf("Session(%+v): %v", k, err)
+	}
+	return got
+}
+
+func wantNoSession(t *testing.T, s bot.Store, k bot.SessionKey) {
+	t.Helper()
+	got, err := s.Session(t.Context(), k)
+	if !errors.Is(err, bot.ErrNotFound) {
+		t.Fatalf("Session(%+v) = %+v, %v; want ErrNotFound", k, got, err)
+	}
+}
+
+func diffSession(want, got bot.Session) string {
+	var b strings.Builder
+	if got.Schema != bot.SchemaVersion {
+		fmt.Fprintf(&b, "\n  Schema = %d, want bot.SchemaVersion (%d)", got.Schema, bot.SchemaVersion)
+	}
+	if got.Key != want.Key {
+		fmt.Fprintf(&b, "\n  Key = %+v, want %+v", got.Key, want.Key)
+	}
+	if got.Flow != want.Flow {
+		fmt.Fprintf(&b, "\n  Flow = %q, want %q", got.Flow, want.Flow)
+	}
+	if got.Step != want.Step {
+		fmt.Fprintf(&b, "\n  Step = %q, want %q", got.Step, want.Step)
+	}
+	// An empty map and a nil map are the same session data.
+	if !maps.Equal(got.Data, want.Data) {
+		fmt.Fprintf(&b, "\n  Data = %q, want %q", got.Data, want.Data)
+	}
+	if !got.Expires.Equal(want.Expires) {
+		fmt.Fprintf(&b, "\n  Expires = %v, want %v", got.Expires, want.Expires)
+	}
+	if got.Version != want.Version {
+		fmt.Fprintf(&b, "\n  Version = %d, want %d", got.Version, want.Version)
+	}
+	return b.String()
+}
+
+func testSessionRoundTrip(t *testing.T, e *env) {
+	k := bot.SessionKey{ChatID: groupChat, UserID: 7700000021}
+	wantNoSession(t, e.s, k)
+
+	s := newSession(k, e.now().Add(30*time.Minute))
+	if v := mustSave(t, e.s, s); v != 1 {
+		t.Fatalf("SaveSession of a new session returned version %d, want 1", v)
+	}
+	want := s
+	want.Version = 1
+	if d := diffSession(want, mustSession(t, e.s, k)); d != "" {
+		t.Errorf("Session differs from what was saved:%s", d)
+	}
+
+	// The key is the pair: same user elsewhere, or someone else here, is absent.
+	wantNoSession(t, e.s, bot.SessionKey{ChatID: otherGroup, UserID: k.UserID})
+	wantNoSession(t, e.s, bot.SessionKey{ChatID: k.ChatID, UserID: k.UserID + 1})
+
+	// A session without data, in a private chat.
+	p := bot.SessionKey{ChatID: 7700000022, UserID: 7700000022}
+	bare := bot.Session{Key: p, Flow: "start", Expires: e.now().Add(time.Hour)}
+	mustSave(t, e.s, bare)
+	bare.Version = 1
+	if d := diffSession(bare, mustSession(t, e.s, p)); d != "" {
+		t.Errorf("bare Session differs from what was saved:%s", d)
+	}
+
+	// Saving replaces the flow state, including removing data.
+	next := want
+	next.Step = "q2"
+	next.Data = map[string]string{"status": "titre"}
+	next.Expires = e.now().Add(2 * time.Hour)
+	if v := mustSave(t, e.s, next); v != 2 {
+		t.Fatalf("second SaveSession returned version %d, want 2", v)
+	}
+	next.Version = 2
+	if d := diffSession(next, mustSession(t, e.s, k)); d != "" {
+		t.Errorf("Session after update differs:%s", d)
+	}
+}
+
+func testSessionVersioning(t *testing.T, e *env) {
+	ctx := t.Context()
+	k := bot.SessionKey{ChatID: 7700000031, UserID: 7700000031}
+	base := newSession(k, e.now().Add(time.Hour))
+
+	steps := []struct {
+		name        string
+		version     int64 // Session.Version passed to SaveSession
+		wantVersion int64 // 0 when a conflict is expected
+	}{
+		{"new session at version 0 is stored as 1", 0, 1},
+		{"save at the stored version bumps it", 1, 2},
+		{"stale version conflicts", 1, 0},
+		{"version 0 on an existing session conflicts", 0, 0},
+		{"future version conflicts", 9, 0},
+		{"negative version conflicts", -1, 0},
+		{"save at the stored version again", 2, 3},
+	}
+	lastStep := ""
+	for i, st := range steps {
+		s := base
+		s.Version = st.version
+		s.Step = "step-" + strconv.Itoa(i)
+		v, err := e.s.SaveSession(ctx, s)
+		if st.wantVersion == 0 {
+			if !errors.Is(err, bot.ErrConflict) {
+				t.Fatalf("%s: SaveSession = %d, %v; want ErrConflict", st.name, v, err)
+			}
+		} else {
+			if err != nil || v != st.wantVersion {
+				t.Fatalf("%s: SaveSession = %d, %v; want %d, nil", st.name, v, err, st.wantVersion)
+			}
+			lastStep = s.Step
+		}
+		got := mustSession(t, e.s, k)
+		if got.Step != lastStep {
+			t.Fatalf("%s: stored Step = %q, want %q (a conflict must not write)", st.name, got.Step, lastStep)
+		}
+	}
+
+	// A version other than 0 on an absent session conflicts and creates nothing.
+	absent := bot.SessionKey{ChatID: 7700000032, UserID: 7700000032}
+	s := newSession(absent, e.now().Add(time.Hour))
+	s.Version = 4
+	if v, err := e.s.SaveSession(ctx, s); !errors.Is(err, bot.ErrConflict) {
+		t.Fatalf("SaveSession at version 4 of an absent session = %d, %v; want ErrConflict", v, err)
+	}
+	wantNoSession(t, e.s, absent)
+}
+
+func testSessionConcurrent(t *testing.T, e *env) {
+	const writers = 16
+	ctx := t.Context()
+
+	race := func(t *testing.T, k bot.SessionKey, from int64) {
+		t.Helper()
+		var (
+			wg       sync.WaitGroup
+			start    = make(chan struct{})
+			versions [writers]int64
+			errs     [writers]error
+		)
+		for i := range writers {
+			wg.Go(func() {
+				s := newSession(k, e.now().Add(time.Hour))
+				s.Version = from
+				s.Step = "writer-" + strconv.Itoa(i)
+				<-start
+				versions[i], errs[i] = e.s.SaveSession(ctx, s)
+			})
+		}
+		close(start)
+		wg.Wait()
+
+		winner := -1
+		for i := range writers {
+			switch {
+			case errs[i] == nil:
+				if winner >= 0 {
+					t.Fatalf("writers %d and %d both saved from version %d", winner, i, from)
+				}
+				winner = i
+				if versions[i] != from+1 {
+					t.Errorf("winner got version %d, want %d", versions[i], from+1)
+				}
+			case !errors.Is(errs[i], bot.ErrConflict):
+				t.Errorf("writer %d: %v, want nil or ErrConflict", i, errs[i])
+			}
+		}
+		if winner < 0 {
+			t.Fatalf("no writer won from version %d", from)
+		}
+		got := mustSession(t, e.s, k)
+		if want := "writer-" + strconv.Itoa(winner); got.Step != want || got.Version != from+1 {
+			t.Fatalf("stored session is %q at version %d, want the winner's %q at %d", got.Step, got.Version, want, from+1)
+		}
+	}
+
+	k := bot.SessionKey{ChatID: groupChat, UserID: 7700000041}
+	t.Run("create", func(t *testing.T) { race(t, k, 0) })
+	t.Run("update", func(t *testing.T) { race(t, k, 1) })
+}
+
+func testSessionExpiry(t *testing.T, e *env) {
+	ctx := t.Context()
+	k := bot.SessionKey{ChatID: 7700000051, UserID: 7700000051}
+	s := newSession(k, e.now().Add(10*time.Minute))
+	mustSave(t, e.s, s)
+
+	e.clk.Advance(9*time.Minute + 59*time.Second)
+	mustSession(t, e.s, k)
+
+	e.clk.Advance(time.Second) // now == Expires: expired
+	wantNoSession(t, e.s, k)
+
+	// Expired counts as absent: the old version conflicts, version 0 wins.
+	s.Version = 1
+	s.Expires = e.now().Add(10 * time.Minute)
+	if v, err := e.s.SaveSession(ctx, s); !errors.Is(err, bot.ErrConflict) {
+		t.Fatalf("SaveSession at the version of an expired session = %d, %v; want ErrConflict", v, err)
+	}
+	s.Version = 0
+	s.Step = "restarted"
+	v := mustSave(t, e.s, s)
+	if v <= 0 {
+		t.Fatalf("SaveSession over an expired session returned version %d, want > 0", v)
+	}
+	got := mustSession(t, e.s, k)
+	if got.Step != "restarted" || got.Version != v {
+		t.Fatalf("Session = %q at %d, want %q at %d", got.Step, got.Version, "restarted", v)
+	}
+
+	// Saving a session whose expiry has passed succeeds but stores nothing visible.
+	past := bot.SessionKey{ChatID: 7700000052, UserID: 7700000052}
+	old := newSession(past, e.now().Add(-time.Minute))
+	if _, err := e.s.SaveSession(ctx, old); err != nil {
+		t.Fatalf("SaveSession of an already expired session: %v", err)
+	}
+	wantNoSession(t, e.s, past)
+
+	// Much later, everything has expired.
+	e.clk.Advance(30 * 24 * time.Hour)
+	wantNoSession(t, e.s, k)
+}
+
+func testDeleteSession(t *testing.T, e *env) {
+	ctx := t.Context()
+	k := bot.SessionKey{ChatID: groupChat, UserID: 7700000061}
+	other := bot.SessionKey{ChatID: groupChat, UserID: 7700000062}
+
+	if err := e.s.DeleteSession(ctx, k); err != nil {
+		t.Fatalf("DeleteSession of an absent session: %v", err)
+	}
+	mustSave(t, e.s, newSession(k, e.now().Add(time.Hour)))
+	mustSave(t, e.s, newSession(other, e.now().Add(time.Hour)))
+
+	if err := e.s.DeleteSession(ctx, k); err != nil {
+		t.Fatalf("DeleteSession: %v", err)
+	}
+	wantNoSession(t, e.s, k)
+	mustSession(t, e.s, other)
+	if err := e.s.DeleteSession(ctx, k); err != nil {
+		t.Fatalf("second DeleteSession: %v", err)
+	}
+
+	// A deleted session is absent: it can start again from version 0.
+	if v := mustSave(t, e.s, newSession(k, e.now().Add(time.Hour))); v <= 0 {
+		t.Fatalf("SaveSession after delete returned version %d, want > 0", v)
+	}
+	mustSession(t, e.s, k)
+}
+
+// ---- updates ----
+
+func mustSeen(t *testing.T, s bot.Store, id int64, want bool) {
+	t.Helper()
+	got, err := s.SeenUpdate(t.Context(), id)
+	if err != nil {
+		t.Fatalf("SeenUpdate(%d): %v", id, err)
+	}
+	if got != want {
+		t.Fatalf("SeenUpdate(%d) = %v, want %v", id, got, want)
+	}
+}
+
+func mustMark(t *testing.T, s bot.Store, id int64, until time.Time) {
+	t.Helper()
+	if err := s.MarkUpdate(t.Context(), id, until); err != nil {
+		t.Fatalf("MarkUpdate(%d): %v", id, err)
+	}
+}
+
+func testUpdates(t *testing.T, e *env) {
+	const id = 880000001
+	mustSeen(t, e.s, id, false)
+	mustMark(t, e.s, id, e.now().Add(24*time.Hour))
+	mustSeen(t, e.s, id, true)
+	mustSeen(t, e.s, id+1, false)
+	mustSeen(t, e.s, id-1, false)
+
+	// Marking twice is fine.
+	mustMark(t, e.s, id, e.now().Add(24*time.Hour))
+	mustSeen(t, e.s, id, true)
+
+	for _, other := range []int64{0, 1, 1<<53 + 1, 1<<63 - 1} {
+		mustSeen(t, e.s, other, false)
+		mustMark(t, e.s, other, e.now().Add(24*time.Hour))
+		mustSeen(t, e.s, other, true)
+	}
+}
+
+func testUpdateExpiry(t *testing.T, e *env) {
+	const id = 880000101
+	mustMark(t, e.s, id, e.now().Add(24*time.Hour))
+	e.clk.Advance(23*time.Hour + 59*time.Minute)
+	mustSeen(t, e.s, id, true)
+	e.clk.Advance(time.Minute) // now == until: expired
+	mustSeen(t, e.s, id, false)
+
+	// A later mark extends the earlier one.
+	const ext = 880000102
+	mustMark(t, e.s, ext, e.now().Add(24*time.Hour))
+	e.clk.Advance(12 * time.Hour)
+	mustMark(t, e.s, ext, e.now().Add(24*time.Hour))
+	e.clk.Advance(20 * time.Hour)
+	mustSeen(t, e.s, ext, true)
+
+	// Many marks (enough to trigger a backend's opportunistic purge), all
+	// expiring, while the store keeps working.
+	const many = 600
+	for i := range int64(many) {
+		mustMark(t, e.s, 880001000+i, e.now().Add(24*time.Hour+time.Duration(i)*time.Second))
+	}
+	mustSeen(t, e.s, 880001000, true)
+	e.clk.Advance(48 * time.Hour)
+	for i := range int64(many) {
+		mustSeen(t, e.s, 880001000+i, false)
+	}
+	for i := range int64(many) {
+		mustMark(t, e.s, 880002000+i, e.now().Add(24*time.Hour))
+	}
+	mustSeen(t, e.s, 880002000+many-1, true)
+	mustSeen(t, e.s, 880001000, false)
+}
+
+// ---- forget ----
+
+func testForget(t *testing.T, e *env) {
+	ctx := t.Context()
+	forgotten := strconv.FormatInt(forgottenUser, 10)
+	kept := strconv.FormatInt(keptUser, 10)
+
+	if err := e.s.Forget(ctx, forgottenUser); err != nil {
+		t.Fatalf("Forget of an unknown user: %v", err)
+	}
+
+	mustPutProfile(t, e.s, bot.Profile{UserID: forgottenUser, ChatID: forgottenUser, Lang: "ru", Created: e.now(), LastSeen: e.now()})
+	mustPutProfile(t, e.s, bot.Profile{UserID: keptUser, ChatID: keptUser, Lang: "ar", Created: e.now(), LastSeen: e.now()})
+	forgottenKeys := []bot.SessionKey{
+		{ChatID: forgottenUser, UserID: forgottenUser}, // private chat
+		{ChatID: groupChat, UserID: forgottenUser},
+		{ChatID: otherGroup, UserID: forgottenUser},
+	}
+	keptKeys := []bot.SessionKey{
+		{ChatID: keptUser, UserID: keptUser},
+		{ChatID: groupChat, UserID: keptUser},
+	}
+	for _, k := range append(forgottenKeys, keptKeys...) {
+		s := newSession(k, e.now().Add(time.Hour))
+		s.Data["who"] = strconv.FormatInt(k.UserID, 10)
+		mustSave(t, e.s, s)
+	}
+	// A session that has expired but may still be stored.
+	stale := bot.SessionKey{ChatID: -1009900001111, UserID: forgottenUser}
+	mustSave(t, e.s, newSession(stale, e.now().Add(2*time.Minute)))
+	// A deleted session (the bookkeeping of deletion must not keep the id either).
+	gone := bot.SessionKey{ChatID: -1009900002222, UserID: forgottenUser}
+	mustSave(t, e.s, newSession(gone, e.now().Add(time.Hour)))
+	if err := e.s.DeleteSession(ctx, gone); err != nil {
+		t.Fatal(err)
+	}
+	// Update marks are not personal, but let them coexist.
+	mustMark(t, e.s, 880003001, e.now().Add(24*time.Hour))
+	e.clk.Advance(5 * time.Minute)
+
+	if !anyContains(e.scan(t), forgotten) {
+		t.Fatalf("before Forget, no scanned entry mentions %s: the harness's Scan cannot support the privacy check", forgotten)
+	}
+
+	if err := e.s.Forget(ctx, forgottenUser); err != nil {
+		t.Fatalf("Forget: %v", err)
+	}
+	if _, err := e.s.Profile(ctx, forgottenUser); !errors.Is(err, bot.ErrNotFound) {
+		t.Errorf("Profile after Forget: err = %v, want ErrNotFound", err)
+	}
+	for _, k := range append(forgottenKeys, stale, gone) {
+		wantNoSession(t, e.s, k)
+	}
+	entries := e.scan(t)
+	for _, entry := range entries {
+		if strings.Contains(entry, forgotten) {
+			t.Errorf("after Forget the store still mentions user %s: %s", forgotten, entry)
+		}
+	}
+
+	// The other resident is intact, including in the shared group.
+	if _, err := e.s.Profile(ctx, keptUser); err != nil {
+		t.Errorf("Profile of the other user after Forget: %v", err)
+	}
+	for _, k := range keptKeys {
+		if s := mustSession(t, e.s, k); s.Data["who"] != kept {
+			t.Errorf("Session(%+v).Data[who] = %q, want %q", k, s.Data["who"], kept)
+		}
+	}
+	if !anyContains(entries, kept) {
+		t.Errorf("after Forget of another user, no scanned entry mentions %s", kept)
+	}
+	mustSeen(t, e.s, 880003001, true)
+
+	// Forget twice is fine; the resident can start over.
+	if err := e.s.Forget(ctx, forgottenUser); err != nil {
+		t.Fatalf("second Forget: %v", err)
+	}
+	mustPutProfile(t, e.s, bot.Profile{UserID: forgottenUser, ChatID: forgottenUser})
+	if v := mustSave(t, e.s, newSession(forgottenKeys[1], e.now().Add(time.Hour))); v <= 0 {
+		t.Fatalf("SaveSession after Forget returned version %d", v)
+	}
+}
+
+func anyContains(entries []string, sub string) bool {
+	for _, e := range entries {
+		if strings.Contains(e, sub) {
+			return true
+		}
+	}
+	return false
+}
+
+// ---- persistence, schema, context, isolation, close ----
+
+func testReopen(t *testing.T, e *env) {
+	if e.h.Reopen == nil {
+		t.Skip("storetest: backend has no Reopen")
+	}
+	ctx := t.Context()
+	p := bot.Profile{UserID: 7700000071, ChatID: 7700000071, Lang: "ps", Created: e.now(), LastSeen: e.now(), Blocked: true}
+	mustPutProfile(t, e.s, p)
+	k := bot.SessionKey{ChatID: groupChat, UserID: 7700000071}
+	s := newSession(k, e.now().Add(time.Hour))
+	mustSave(t, e.s, s)
+	s.Version = 1
+	s.Step = "q2"
+	mustSave(t, e.s, s)
+	short := bot.SessionKey{ChatID: 7700000071, UserID: 7700000071}
+	mustSave(t, e.s, newSession(short, e.now().Add(10*time.Minute)))
+	mustMark(t, e.s, 880004001, e.now().Add(24*time.Hour))
+
+	e.s = e.h.Reopen(t, e.s, e.clk)
+
+	checkProfile(t, e.s, p)
+	s.Version = 2
+	if d := diffSession(s, mustSession(t, e.s, k)); d != "" {
+		t.Errorf("Session after Reopen differs:%s", d)
+	}
+	mustSeen(t, e.s, 880004001, true)
+	mustSeen(t, e.s, 880004002, false)
+
+	// Versions survive: the old version conflicts, the stored one wins.
+	s.Version = 1
+	if _, err := e.s.SaveSession(ctx, s); !errors.Is(err, bot.ErrConflict) {
+		t.Errorf("stale SaveSession after Reopen: err = %v, want ErrConflict", err)
+	}
+	s.Version = 2
+	if v := mustSave(t, e.s, s); v != 3 {
+		t.Errorf("SaveSession after Reopen returned %d, want 3", v)
+	}
+	// Expiry still follows the clock.
+	e.clk.Advance(10 * time.Minute)
+	wantNoSession(t, e.s, short)
+	e.clk.Advance(24 * time.Hour)
+	mustSeen(t, e.s, 880004001, false)
+}
+
+func testSchemaVersion(t *testing.T, e *env) {
+	const (
+		langMark = "x-schema-probe-lang"
+		flowMark = "schema-probe-flow"
+	)
+	mustPutProfile(t, e.s, bot.Profile{UserID: 7700000081, ChatID: 7700000081, Lang: langMark})
+	s := newSession(bot.SessionKey{ChatID: 7700000081, UserID: 7700000081}, e.now().Add(time.Hour))
+	s.Flow = flowMark
+	s.Schema = 0 // the store sets it, whatever the caller says
+	mustSave(t, e.s, s)
+
+	if p, err := e.s.Profile(t.Context(), 7700000081); err != nil || p.Schema != bot.SchemaVersion {
+		t.Errorf("Profile().Schema = %d, %v; want %d", p.Schema, err, bot.SchemaVersion)
+	}
+	if got := mustSession(t, e.s, s.Key); got.Schema != bot.SchemaVersion {
+		t.Errorf("Session().Schema = %d, want %d", got.Schema, bot.SchemaVersion)
+	}
+
+	want := fmt.Sprintf(`"v":%d`, bot.SchemaVersion)
+	entries := e.scan(t)
+	for _, mark := range []string{langMark, flowMark} {
+		found := false
+		for _, entry := range entries {
+			if !strings.Contains(entry, mark) {
+				continue
+			}
+			found = true
+			if !strings.Contains(entry, want) {
+				t.Errorf("stored record holding %q lacks %s: %s", mark, want, entry)
+			}
+		}
+		if !found {
+			t.Errorf("no scanned entry holds %q", mark)
+		}
+	}
+}
+
+func testContextCancelled(t *testing.T, e *env) {
+	// Data exists, so that a backend cannot pass by answering from nothing.
+	k := bot.SessionKey{ChatID: 7700000091, UserID: 7700000091}
+	mustPutProfile(t, e.s, bot.Profile{UserID: k.UserID, ChatID: k.ChatID})
+	mustSave(t, e.s, newSession(k, e.now().Add(time.Hour)))
+	mustMark(t, e.s, 880005001, e.now().Add(24*time.Hour))
+
+	cancelled, cancel := context.WithCancel(t.Context())
+	cancel()
+	expired, cancel2 := context.WithDeadline(t.Context(), time.Unix(0, 0))
+	defer cancel2()
+
+	sess := newSession(k, e.now().Add(time.Hour))
+	sess.Version = 1
+	ops := []struct {
+		name string
+		fn   func(ctx context.Context) error
+	}{
+		{"Profile", func(ctx context.Context) error { _, err := e.s.Profile(ctx, k.UserID); return err }},
+		{"PutProfile", func(ctx context.Context) error {
+			return e.s.PutProfile(ctx, bot.Profile{UserID: k.UserID, ChatID: k.ChatID, Lang: "changed"})
+		}},
+		{"Session", func(ctx context.Context) error { _, err := e.s.Session(ctx, k); return err }},
+		{"SaveSession", func(ctx context.Context) error { _, err := e.s.SaveSession(ctx, sess); return err }},
+		{"DeleteSession", func(ctx context.Context) error { return e.s.DeleteSession(ctx, k) }},
+		{"SeenUpdate", func(ctx context.Context) error { _, err := e.s.SeenUpdate(ctx, 880005001); return err }},
+		{"MarkUpdate", func(ctx context.Context) error { return e.s.MarkUpdate(ctx, 880005002, e.now().Add(24*time.Hour)) }},
+		{"Forget", func(ctx context.Context) error { return e.s.Forget(ctx, k.UserID) }},
+	}
+	for _, op := range ops {
+		for _, c := range []struct {
+			name string
+			ctx  context.Context
+			want error
+		}{
+			{"cancelled", cancelled, context.Canceled},
+			{"deadline", expired, context.DeadlineExceeded},
+		} {
+			t.Run(op.name+"/"+c.name, func(t *testing.T) {
+				done := make(chan error, 1)
+				go func() { done <- op.fn(c.ctx) }()
+				select {
+				case err := <-done:
+					if !errors.Is(err, c.want) {
+						t.Errorf("%s with a %s context: err = %v, want %v", op.name, c.name, err, c.want)
+					}
+				case <-time.After(10 * time.Second): // a watchdog, not a timer the test waits for
+					t.Fatalf("%s with a %s context did not return", op.name, c.name)
+				}
+			})
+		}
+	}
+
+	// Nothing was changed by the cancelled calls.
+	if p, err := e.s.Profile(t.Context(), k.UserID); err != nil || p.Lang != "" {
+		t.Errorf("after cancelled calls, Profile = %+v, %v; want the original", p, err)
+	}
+	if s := mustSession(t, e.s, k); s.Version != 1 {
+		t.Errorf("after cancelled calls, Session version = %d, want 1", s.Version)
+	}
+	mustSeen(t, e.s, 880005002, false)
+}
+
+func testIsolation(t *testing.T, e *env) {
+	other := e.h.Open(t, e.clk)
+	k := bot.SessionKey{ChatID: 7700000101, UserID: 7700000101}
+	mustPutProfile(t, e.s, bot.Profile{UserID: k.UserID, ChatID: k.ChatID})
+	mustSave(t, e.s, newSession(k, e.now().Add(time.Hour)))
+	mustMark(t, e.s, 880006001, e.now().Add(24*time.Hour))
+
+	if _, err := other.Profile(t.Context(), k.UserID); !errors.Is(err, bot.ErrNotFound) {
+		t.Errorf("another store sees the profile: err = %v", err)
+	}
+	wantNoSession(t, other, k)
+	mustSeen(t, other, 880006001, false)
+	if entries := e.h.Scan(t, other); anyContains(entries, "7700000101") {
+		t.Errorf("another store's Scan shows this store's data: %q", entries)
+	}
+	// Forget in the other store leaves this one alone.
+	if err := other.Forget(t.Context(), k.UserID); err != nil {
+		t.Fatal(err)
+	}
+	mustSession(t, e.s, k)
+}
+
+func testClosed(t *testing.T, e *env) {
+	mustPutProfile(t, e.s, bot.Profile{UserID: 7700000111, ChatID: 7700000111})
+	if err := e.s.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if _, err := e.s.Profile(t.Context(), 7700000111); err == nil {
+		t.Errorf("Profile on a closed store succeeded")
+	}
+	if err := e.s.PutProfile(t.Context(), bot.Profile{UserID: 7700000112}); err == nil {
+		t.Errorf("PutProfile on a closed store succeeded")
+	}
+}

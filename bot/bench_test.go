@@ -40,6 +40,9 @@ func benchHandle(b *testing.B, st bot.Store) {
 		}
 	}
 	b.ReportAllocs()
+	// Like the dispatcher's 16 workers: this many updates in flight per
+	// GOMAXPROCS, so that store round trips overlap.
+	b.SetParallelism(16)
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {

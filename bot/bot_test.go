@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	"github.com/passerelle-bot/passerelle/internal/catalog"
 	"github.com/passerelle-bot/passerelle/internal/clock"
 	"github.com/passerelle-bot/passerelle/internal/store/bolt"
+	"github.com/passerelle-bot/passerelle/internal/store/redis"
 	"github.com/passerelle-bot/passerelle/locales"
 )
 
@@ -448,4 +450,69 @@ func FuzzParseCallback(f *testing.F) {
 			t.Fatalf("round trip of %q: %+v, %v", s, back, err)
 		}
 	})
+}
+
+// TestForgetDeletesEverythingRedis runs the /forget privacy scan on Redis,
+// single node and cluster, when they are configured.
+func TestForgetDeletesEverythingRedis(t *testing.T) {
+	for _, v := range []string{"PASSERELLE_TEST_REDIS_URL", "PASSERELLE_TEST_REDIS_CLUSTER"} {
+		t.Run(v, func(t *testing.T) {
+			url := os.Getenv(v)
+			if url == "" {
+				if os.Getenv("PASSERELLE_TEST_REQUIRE_REDIS") == "1" {
+					t.Fatalf("PASSERELLE_TEST_REQUIRE_REDIS=1 but %s is not set", v)
+				}
+				t.Skipf("set %s to run this test on Redis", v)
+			}
+			ctx := context.Background()
+			clk := clock.NewFake(start)
+			st, err := redis.Open(ctx, url, redis.WithPrefix(fmt.Sprintf("pasbot-%d-%d", os.Getpid(), time.Now().UnixNano())), redis.WithClock(clk.Now))
+			if err != nil {
+				t.Fatal(err)
+			}
+			scan := func() []string {
+				var keys []string
+				if err := st.Scan(ctx, func(k, v string) error { keys = append(keys, k+" "+v); return nil }); err != nil {
+					t.Fatal(err)
+				}
+				return keys
+			}
+			t.Cleanup(func() {
+				for _, kv := range scan() {
+					k, _, _ := strings.Cut(kv, " ")
+					st.Client().Del(ctx, k)
+				}
+				st.Close()
+			})
+			cat, err := catalog.Load(locales.FS)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sent := newRecorder()
+			b, err := bot.New(bot.Config{Store: st, Catalog: cat, Sender: sent, Clock: clk})
+			if err != nil {
+				t.Fatal(err)
+			}
+			const user = 7700005678
+			for i, u := range []bot.Update{
+				command(user, "ar", "start"), press(user, "ar", "lang:fr"), command(user, "fr", "forget"),
+				command(8800008765, "en", "start"), press(user, "fr", "forget:yes"),
+			} {
+				u.ID = int64(100 + i)
+				u.ChatID, u.ChatType = u.UserID, bot.ChatPrivate
+				if err := b.Handle(ctx, u); err != nil {
+					t.Fatal(err)
+				}
+			}
+			all := scan()
+			if len(all) == 0 {
+				t.Fatal("scan found nothing at all; the other resident's data should be there")
+			}
+			for _, kv := range all {
+				if strings.Contains(kv, fmt.Sprint(user)) {
+					t.Errorf("after /forget Redis still mentions the resident: %s", kv)
+				}
+			}
+		})
+	}
 }

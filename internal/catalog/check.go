@@ -268,4 +268,3 @@ func readRaw(fsys fs.FS, name string) (map[string]rawMessage, error) {
 	}
 	return out, nil
 }
-

@@ -66,9 +66,11 @@ func (c *Console) Send(ctx context.Context, r bot.Reply) (int, error) {
 	c.messages[id] = text
 	var b strings.Builder
 	for i, line := range strings.Split(text, "\n") {
-		if i == 0 {
+		switch {
+		case i == 0:
 			b.WriteString(label)
-		} else {
+		case line == "":
+		default:
 			b.WriteString(strings.Repeat(" ", len([]rune(label))))
 		}
 		b.WriteString(line)

@@ -1,0 +1,61 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+const usage = `usage: passerelle [command] [flags]
+
+commands:
+  run     run the Telegram bot (default); needs TELEGRAM_BOT_TOKEN
+  chat    talk to the bot in this terminal; no token, no Redis needed
+            --lang CODE   your language code as Telegram would send it (e.g. fr, ar)
+            --store URL   store to use (default: a temporary embedded store)
+  check   check the configuration and the catalogs
+            --locales DIR check the catalogs in DIR instead of the built-in ones
+  health  ask the running bot (PASSERELLE_LISTEN) whether it is alive; for container health checks
+
+Configuration is read from the environment; see README.md.
+`
+
+// errUsage is returned for a bad command line; usage was printed.
+var errUsage = errors.New("bad usage")
+
+// run is the whole program; main only calls it. It owns the signals.
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	cmd := "run"
+	if len(args) > 0 && args[0] != "" && args[0][0] != '-' {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "run":
+		return runBot(ctx, args, getenv, stderr)
+	case "chat":
+		return runChat(ctx, args, getenv, stdin, stdout, stderr)
+	case "check":
+		return runCheck(ctx, args, getenv, stdout, stderr)
+	case "health":
+		return runHealth(ctx, getenv, stdout)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return fmt.Errorf("%w: unknown command %q", errUsage, cmd)
+}
+
+func newFlags(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("passerelle "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs
+}

@@ -1,0 +1,175 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"sync/atomic"
+	"time"
+
+	"github.com/passerelle-bot/passerelle/bot"
+	"github.com/passerelle-bot/passerelle/internal/catalog"
+	"github.com/passerelle-bot/passerelle/internal/clock"
+	"github.com/passerelle-bot/passerelle/internal/transport/telegram"
+	"github.com/passerelle-bot/passerelle/locales"
+)
+
+// shutdownGrace is how long in-flight updates and sends may take to finish
+// after SIGINT or SIGTERM.
+const shutdownGrace = 10 * time.Second
+
+// runBot runs the Telegram bot until ctx is cancelled.
+func runBot(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
+	fs := newFlags("run", stderr)
+	if err := fs.Parse(args); err != nil {
+		return fmt.Errorf("%w: %w", errUsage, err)
+	}
+	cfg, err := loadConfig(getenv)
+	if err != nil {
+		return fmt.Errorf("configuration:\n%w", err)
+	}
+	if cfg.Token == "" {
+		return errors.New("TELEGRAM_BOT_TOKEN is not set: create a bot with @BotFather (see README.md), or try `passerelle chat`, which needs no token")
+	}
+	logger := slog.New(slog.NewJSONHandler(stderr, nil))
+
+	st, err := openStore(ctx, cfg.Store)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	cat, err := catalog.Load(locales.FS)
+	if err != nil {
+		return err
+	}
+	cat.SetMissing(func(lang, id string, err error) {
+		logger.Warn("catalog_missing", "lang", lang, "message_id", id)
+	})
+
+	var core atomic.Pointer[bot.Bot]
+	client, err := telegram.New(ctx, telegram.Config{
+		Token:    cfg.Token,
+		APIURL:   cfg.APIURL,
+		Logger:   logger,
+		SendRate: cfg.SendRate,
+		OnMigrate: func(ctx context.Context, from, to int64) {
+			if b := core.Load(); b != nil {
+				b.ChatMigrated(ctx, from, to)
+			}
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("telegram: %w", err)
+	}
+	sender := client.Sender()
+	b, err := bot.New(bot.Config{Store: st, Catalog: cat, Sender: sender, Logger: logger, Location: cfg.Location})
+	if err != nil {
+		return err
+	}
+	core.Store(b)
+	disp := bot.NewDispatcher(b, bot.DispatcherConfig{Logger: logger, Clock: clock.Real{}})
+
+	if _, err := client.SyncCommands(ctx, commandMenus(b)); err != nil {
+		logger.Warn("commands_not_set", "err", err)
+	}
+
+	var ready atomic.Bool
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		if !ready.Load() {
+			http.Error(w, "not ready", http.StatusServiceUnavailable)
+			return
+		}
+		io.WriteString(w, "ready\n")
+	})
+	if cfg.WebhookURL != "" {
+		secret := cfg.WebhookSecret
+		if secret == "" {
+			secret = telegram.DeriveSecret(cfg.Token)
+		}
+		u, _ := url.Parse(cfg.WebhookURL) // validated by loadConfig
+		path := u.EscapedPath()
+		if path == "" {
+			path = "/"
+		}
+		mux.Handle("POST "+path, client.WebhookHandler(disp, secret, telegram.WebhookOptions{}))
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on PASSERELLE_LISTEN %s: %w", cfg.Listen, err)
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	logger.Info("listening", "addr", ln.Addr().String())
+
+	recvErr := make(chan error, 1)
+	if cfg.WebhookURL != "" {
+		secret := cfg.WebhookSecret
+		if secret == "" {
+			secret = telegram.DeriveSecret(cfg.Token)
+		}
+		if err := client.SetWebhook(ctx, cfg.WebhookURL, secret); err != nil {
+			srv.Close()
+			return fmt.Errorf("set webhook: %w", err)
+		}
+		logger.Info("started", "mode", "webhook")
+	} else {
+		go func() { recvErr <- client.Poll(ctx, disp) }()
+		logger.Info("started", "mode", "polling")
+	}
+	ready.Store(true)
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case err := <-recvErr:
+		runErr = err
+	case err := <-serveErr:
+		runErr = fmt.Errorf("http server: %w", err)
+	}
+	ready.Store(false)
+	logger.Info("stopping")
+	if cfg.WebhookURL == "" && runErr == nil {
+		select { // the poll loop returns promptly once ctx is done
+		case err := <-recvErr:
+			runErr = err
+		case <-time.After(shutdownGrace):
+			logger.Warn("poll_not_stopped")
+		}
+	}
+
+	// Stop receiving first, then finish what was received, then flush.
+	grace, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
+	defer cancel()
+	if err := srv.Shutdown(grace); err != nil {
+		logger.Warn("http_shutdown", "err", err)
+	}
+	if err := disp.Close(grace); err != nil {
+		logger.Warn("updates_left_unhandled", "err", err)
+	}
+	if err := sender.Flush(grace); err != nil {
+		logger.Warn("sends_left_unflushed", "err", err)
+	}
+	logger.Info("stopped")
+	if runErr != nil && !errors.Is(runErr, context.Canceled) {
+		return runErr
+	}
+	return nil
+}
+
+func commandMenus(b *bot.Bot) map[string][]telegram.Command {
+	out := map[string][]telegram.Command{}
+	for lang, list := range b.CommandMenus() {
+		for _, c := range list {
+			out[lang] = append(out[lang], telegram.Command{Name: c.Name, Description: c.Description})
+		}
+	}
+	return out
+}

@@ -1,0 +1,177 @@
+package telegram
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sort"
+
+	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
+)
+
+// AnswerCallback answers callback query id, with text shown to the user as
+// a toast (empty: just stop the client's spinner). Poll and WebhookHandler
+// already answer every callback query with an empty text when its update
+// is done; a query can be answered only once.
+func (c *Client) AnswerCallback(ctx context.Context, id, text string) error {
+	p := tgbotapi.Params{"callback_query_id": id}
+	p.AddNonEmpty("text", text)
+	_, err := c.request(ctx, "answerCallbackQuery", p)
+	return err
+}
+
+// DeleteMessage deletes message messageID of chatID.
+func (c *Client) DeleteMessage(ctx context.Context, chatID int64, messageID int) error {
+	p := tgbotapi.Params{}
+	p.AddNonZero64("chat_id", c.resolveChat(chatID))
+	p.AddNonZero("message_id", messageID)
+	_, err := c.request(ctx, "deleteMessage", p)
+	return err
+}
+
+// CreateForumTopic creates a topic named name in forum supergroup chatID
+// (the bot needs can_manage_topics) and returns its message_thread_id.
+func (c *Client) CreateForumTopic(ctx context.Context, chatID int64, name string) (threadID int, err error) {
+	p := tgbotapi.Params{"name": name}
+	p.AddNonZero64("chat_id", c.resolveChat(chatID))
+	res, err := c.request(ctx, "createForumTopic", p)
+	if err != nil {
+		return 0, err
+	}
+	var topic struct {
+		MessageThreadID int `json:"message_thread_id"`
+	}
+	if err := json.Unmarshal(res, &topic); err != nil || topic.MessageThreadID == 0 {
+		return 0, fmt.Errorf("telegram: createForumTopic: no message_thread_id in result")
+	}
+	return topic.MessageThreadID, nil
+}
+
+// DeleteForumTopic deletes topic threadID of forum supergroup chatID with
+// all its messages.
+func (c *Client) DeleteForumTopic(ctx context.Context, chatID int64, threadID int) error {
+	p := tgbotapi.Params{}
+	p.AddNonZero64("chat_id", c.resolveChat(chatID))
+	p.AddNonZero("message_thread_id", threadID)
+	_, err := c.request(ctx, "deleteForumTopic", p)
+	return err
+}
+
+// SetDescriptions sets the bot's description (shown before a chat starts)
+// and short description (profile page) for language lang (two-letter code,
+// "" for the default). Each is read first and set only when it differs.
+func (c *Client) SetDescriptions(ctx context.Context, lang, description, short string) error {
+	if err := checkLang(lang); err != nil {
+		return err
+	}
+	for _, d := range []struct{ get, set, field, want string }{
+		{"getMyDescription", "setMyDescription", "description", description},
+		{"getMyShortDescription", "setMyShortDescription", "short_description", short},
+	} {
+		p := tgbotapi.Params{}
+		p.AddNonEmpty("language_code", lang)
+		res, err := c.request(ctx, d.get, p)
+		if err != nil {
+			return err
+		}
+		var cur map[string]string
+		_ = json.Unmarshal(res, &cur)
+		if cur[d.field] == d.want {
+			continue
+		}
+		p = tgbotapi.Params{d.field: d.want}
+		p.AddNonEmpty("language_code", lang)
+		if _, err := c.request(ctx, d.set, p); err != nil {
+			return err
+		}
+		c.log.LogAttrs(ctx, slog.LevelInfo, "telegram_description_set", slog.String("method", d.set), slog.String("lang", lang))
+	}
+	return nil
+}
+
+// Command is one entry of the bot's command menu.
+type Command struct {
+	Name        string // 1-32 characters: a-z, 0-9, _
+	Description string // 1-256 characters
+}
+
+// SyncCommands makes the bot's command lists equal to byLang, whose keys are
+// "" (the default list) or two-letter language codes ("zh", not "zh-Hans").
+// For each language it reads the current list with getMyCommands and calls
+// setMyCommands (deleteMyCommands for an empty list) only when the list
+// differs, so it can run at every start. It returns how many lists it
+// changed. Keys or commands Telegram would refuse are reported before any
+// call.
+func (c *Client) SyncCommands(ctx context.Context, byLang map[string][]Command) (changed int, err error) {
+	langs := make([]string, 0, len(byLang))
+	for lang, cmds := range byLang {
+		if err := checkLang(lang); err != nil {
+			return 0, err
+		}
+		for _, cmd := range cmds {
+			if err := checkCommand(cmd); err != nil {
+				return 0, fmt.Errorf("telegram: commands for %q: %w", lang, err)
+			}
+		}
+		langs = append(langs, lang)
+	}
+	sort.Strings(langs)
+	for _, lang := range langs {
+		want := make([]tgbotapi.BotCommand, 0, len(byLang[lang]))
+		for _, cmd := range byLang[lang] {
+			want = append(want, tgbotapi.BotCommand{Command: cmd.Name, Description: cmd.Description})
+		}
+		p := tgbotapi.Params{}
+		p.AddNonEmpty("language_code", lang)
+		res, err := c.request(ctx, "getMyCommands", p)
+		if err != nil {
+			return changed, err
+		}
+		var cur []tgbotapi.BotCommand
+		if err := json.Unmarshal(res, &cur); err != nil {
+			cur = nil // unreadable: set it
+		}
+		if slices.Equal(cur, want) {
+			continue
+		}
+		method := "setMyCommands"
+		if len(want) == 0 {
+			method = "deleteMyCommands"
+		} else if err := p.AddInterface("commands", want); err != nil {
+			return changed, err
+		}
+		if _, err := c.request(ctx, method, p); err != nil {
+			return changed, err
+		}
+		changed++
+		c.log.LogAttrs(ctx, slog.LevelInfo, "telegram_commands_set", slog.String("lang", lang), slog.Int("count", len(want)))
+	}
+	return changed, nil
+}
+
+func checkLang(lang string) error {
+	if lang == "" {
+		return nil
+	}
+	if len(lang) != 2 || lang[0] < 'a' || lang[0] > 'z' || lang[1] < 'a' || lang[1] > 'z' {
+		return fmt.Errorf("telegram: language code %q: want \"\" or two lower-case letters (ISO 639-1)", lang)
+	}
+	return nil
+}
+
+func checkCommand(cmd Command) error {
+	if n := len(cmd.Name); n == 0 || n > 32 {
+		return fmt.Errorf("command %q: name must have 1-32 characters", cmd.Name)
+	}
+	for _, r := range cmd.Name {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_') {
+			return fmt.Errorf("command %q: name may hold only a-z, 0-9 and _", cmd.Name)
+		}
+	}
+	if n := len([]rune(cmd.Description)); n == 0 || n > 256 {
+		return fmt.Errorf("command %q: description must have 1-256 characters", cmd.Name)
+	}
+	return nil
+}

@@ -163,6 +163,22 @@ func TestEndToEndPolling(t *testing.T) {
 			env := baseEnv(t, srv, be.store(t))
 			in := startBot(t, env)
 
+			srv.WaitPolling(t, wait)
+			for _, path := range []string{"/healthz", "/readyz"} {
+				resp, err := http.Get("http://" + env["PASSERELLE_LISTEN"] + path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK {
+					t.Errorf("GET %s = %d; want 200", path, resp.StatusCode)
+				}
+			}
+			var health bytes.Buffer
+			if err := run(context.Background(), []string{"health"}, func(k string) string { return env[k] }, nil, &health, &health); err != nil {
+				t.Errorf("passerelle health: %v (%s)", err, health.String())
+			}
+
 			arabic := telegramtest.User{ID: 1001, FirstName: "Amal", LanguageCode: "ar"}
 			srv.SendText(arabic, "/start")
 			m := lastMessage(t, srv, arabic.ID, 1)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/passerelle-bot/passerelle/internal/catalog"
 	"github.com/passerelle-bot/passerelle/internal/clock"
+	"github.com/passerelle-bot/passerelle/internal/guide"
 )
 
 // Config holds what the core needs. Zero durations take the defaults
@@ -18,8 +19,10 @@ type Config struct {
 	Store   Store
 	Catalog *catalog.Catalog
 	Sender  Sender
-	Clock   clock.Clock  // default clock.Real
-	Logger  *slog.Logger // default slog.Default()
+	// Guide is the procedure finder; nil leaves it out of the menu.
+	Guide  *guide.Guide
+	Clock  clock.Clock  // default clock.Real
+	Logger *slog.Logger // default slog.Default()
 	// Location is the zone dates are shown in; default Europe/Paris when
 	// the time-zone database has it, else UTC.
 	Location *time.Location
@@ -46,7 +49,10 @@ type Bot struct {
 	log    *slog.Logger
 	flood  *floodLimiter
 	mux    *Mux
-	h      Handler
+	guide  *guide.Guide
+	// entryLabels maps a guide entry point to the answer label leading to it.
+	entryLabels map[string]string
+	h           Handler
 }
 
 // New checks cfg and builds the core with its middleware and routes.
@@ -81,7 +87,7 @@ func New(cfg Config) (*Bot, error) {
 	if cfg.FloodEvery <= 0 {
 		cfg.FloodEvery = 2 * time.Second
 	}
-	b := &Bot{cfg: cfg, store: cfg.Store, cat: cfg.Catalog, sender: cfg.Sender, clock: cfg.Clock, log: cfg.Logger}
+	b := &Bot{cfg: cfg, store: cfg.Store, cat: cfg.Catalog, sender: cfg.Sender, guide: cfg.Guide, clock: cfg.Clock, log: cfg.Logger}
 	b.flood = newFloodLimiter(cfg.Clock, cfg.FloodBurst, cfg.FloodEvery)
 	b.mux = b.routes()
 	b.h = chain(b.mux, b.dedup, b.recoverer, b.membership, b.floodLimit, b.state, b.languageGate)

@@ -396,7 +396,7 @@ func TestCommandMenus(t *testing.T) {
 	f := newFixture(t)
 	menus := f.bot.CommandMenus()
 	for _, lang := range []string{"", "en", "fr", "ar"} {
-		if len(menus[lang]) != 7 {
+		if len(menus[lang]) != 7 { // no guide in this fixture
 			t.Errorf("menu %q has %d commands", lang, len(menus[lang]))
 		}
 	}

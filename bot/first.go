@@ -14,6 +14,7 @@ import (
 var commands = []struct{ name, desc string }{
 	{"start", "command.start"},
 	{"menu", "command.menu"},
+	{"guide", "command.guide"},
 	{"help", "command.help"},
 	{"language", "command.language"},
 	{"privacy", "command.privacy"},
@@ -35,9 +36,10 @@ func (b *Bot) routes() *Mux {
 	m.Callback("menu", HandlerFunc(b.menuButton))
 	m.Callback("lang", HandlerFunc(b.chooseLanguage))
 	m.Callback("forget", HandlerFunc(b.forgetAnswer))
-	m.Text(HandlerFunc(b.unknownText))
+	m.Text(HandlerFunc(b.text))
 	m.Media(HandlerFunc(b.unsupported))
 	m.Fallback(HandlerFunc(b.stale))
+	b.guideRoutes(m)
 	return m
 }
 
@@ -53,6 +55,9 @@ func (b *Bot) CommandMenus() map[string][]CommandInfo {
 		p := b.cat.Printer(l.Tag)
 		var list []CommandInfo
 		for _, c := range commands {
+			if c.name == "guide" && b.guide == nil {
+				continue
+			}
 			list = append(list, CommandInfo{Name: c.name, Description: p.T(c.desc)})
 		}
 		if l.Tag == catalog.Reference {
@@ -66,11 +71,15 @@ func (b *Bot) CommandMenus() map[string][]CommandInfo {
 }
 
 func (b *Bot) menuRows(p *catalog.Printer) [][]Button {
-	return [][]Button{
+	var rows [][]Button
+	if b.guide != nil {
+		rows = append(rows, []Button{{Label: p.T("guide.title"), Data: "g"}})
+	}
+	return append(rows, [][]Button{
 		{{Label: p.T("menu.language"), Data: "menu:language"}, {Label: p.T("menu.help"), Data: "menu:help"}},
 		{{Label: p.T("menu.privacy"), Data: "menu:privacy"}, {Label: p.T("menu.mydata"), Data: "menu:mydata"}},
 		{{Label: p.T("menu.forget"), Data: "menu:forget"}},
-	}
+	}...)
 }
 
 func backRow(p *catalog.Printer) []Button {
@@ -213,6 +222,18 @@ func (b *Bot) forgetAnswer(ctx context.Context, r *Request) error {
 		return r.Reply(ctx, r.P.T("forget.cancelled"), b.menuRows(r.P)...)
 	}
 	return b.stale(ctx, r)
+}
+
+// text handles typed text: a date the guide asked for, else the guide's
+// suggestions, else a pointer to the menu.
+func (b *Bot) text(ctx context.Context, r *Request) error {
+	switch {
+	case b.guide != nil && r.Session.Flow == flowGuide && r.Session.Step == stepDate:
+		return b.guideDate(ctx, r)
+	case b.guide != nil:
+		return b.guideSuggest(ctx, r)
+	}
+	return b.unknownText(ctx, r)
 }
 
 func (b *Bot) unknownText(ctx context.Context, r *Request) error {

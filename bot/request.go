@@ -49,6 +49,18 @@ func (r *Request) ClearFlow() {
 	r.sessionDirty = true
 }
 
+// setData sets one value of the session's flow data.
+func (r *Request) setData(key, value string) {
+	if r.Session.Data == nil {
+		r.Session.Data = map[string]string{}
+	}
+	if r.Session.Data[key] == value {
+		return
+	}
+	r.Session.Data[key] = value
+	r.sessionDirty = true
+}
+
 // SetLang stores the resident's choice of language.
 func (r *Request) SetLang(tag string) {
 	r.Profile.Lang = tag

@@ -45,8 +45,12 @@ func runChat(ctx context.Context, args []string, getenv func(string) string, std
 	cat.SetMissing(func(lang, id string, err error) {
 		logger.Warn("catalog_missing", "lang", lang, "message_id", id)
 	})
+	g, err := mustGuide(cat)
+	if err != nil {
+		return err
+	}
 	con := console.New(stdout)
-	b, err := bot.New(bot.Config{Store: st, Catalog: cat, Sender: con, Logger: logger, Location: locationFrom(getenv)})
+	b, err := bot.New(bot.Config{Store: st, Catalog: cat, Sender: con, Logger: logger, Location: locationFrom(getenv), Guide: g})
 	if err != nil {
 		return err
 	}

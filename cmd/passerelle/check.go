@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/passerelle-bot/passerelle/internal/catalog"
+	"github.com/passerelle-bot/passerelle/internal/guide"
 	"github.com/passerelle-bot/passerelle/locales"
 )
 
@@ -48,10 +49,57 @@ func runCheck(ctx context.Context, args []string, getenv func(string) string, st
 		failed = true
 		fmt.Fprintf(stdout, "catalogs: cannot load: %v\n", err)
 	}
+	if problems := checkGuide(fsys); len(problems) > 0 {
+		failed = true
+		fmt.Fprintf(stdout, "guide: %d problems\n", len(problems))
+		for _, p := range problems {
+			fmt.Fprintf(stdout, "  - %v\n", p)
+		}
+	} else {
+		fmt.Fprintln(stdout, "guide: ok (tree valid, every message in the reference catalog)")
+	}
 	if failed {
 		return errCheck
 	}
 	return nil
+}
+
+// checkGuide validates the embedded guide tree against the catalogs: every
+// node reachable, no cycle, at most six questions, sources, message ids.
+func checkGuide(fsys fs.FS) []error {
+	cat, err := catalog.Load(fsys)
+	if err != nil {
+		return []error{fmt.Errorf("catalogs: %w", err)}
+	}
+	_, problems := loadGuide(cat)
+	return problems
+}
+
+// loadGuide loads the embedded guide tree and validates it against the
+// catalog, so that a broken tree stops the bot at start, not a resident
+// in the middle of a path.
+func loadGuide(cat *catalog.Catalog) (*guide.Guide, []error) {
+	g, err := guide.Load()
+	if err != nil {
+		return nil, []error{err}
+	}
+	ids := map[string]bool{}
+	for _, id := range cat.IDs() {
+		ids[id] = true
+	}
+	if problems := g.Validate(func(id string) bool { return ids[id] }); len(problems) > 0 {
+		return nil, problems
+	}
+	return g, nil
+}
+
+// mustGuide is loadGuide for run and chat: problems become one error.
+func mustGuide(cat *catalog.Catalog) (*guide.Guide, error) {
+	g, problems := loadGuide(cat)
+	if len(problems) > 0 {
+		return nil, fmt.Errorf("guide tree: %w (run passerelle check)", errors.Join(problems...))
+	}
+	return g, nil
 }
 
 func indent(s string) string {

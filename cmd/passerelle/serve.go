@@ -66,8 +66,12 @@ func runBot(ctx context.Context, args []string, getenv func(string) string, stde
 	if err != nil {
 		return fmt.Errorf("telegram: %w", err)
 	}
+	g, err := mustGuide(cat)
+	if err != nil {
+		return err
+	}
 	sender := client.Sender()
-	b, err := bot.New(bot.Config{Store: st, Catalog: cat, Sender: sender, Logger: logger, Location: cfg.Location})
+	b, err := bot.New(bot.Config{Store: st, Catalog: cat, Sender: sender, Logger: logger, Location: cfg.Location, Guide: g})
 	if err != nil {
 		return err
 	}

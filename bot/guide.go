@@ -220,7 +220,7 @@ func (b *Bot) guideOutcome(ctx context.Context, r *Request, id string, date *per
 	sources := []string{p.T("guide.review.to_verify"), "<b>" + p.T("guide.sources") + "</b>"}
 	for _, tag := range o.Sources {
 		if s, ok := b.guide.Source(tag); ok {
-			sources = append(sources, "• "+catalog.Escape(s.Title)+" ("+catalog.Escape(s.Date)+")\n"+catalog.Escape(s.URL))
+			sources = append(sources, "• ["+catalog.Escape(s.Tag)+"] "+catalog.Escape(s.Title)+" ("+catalog.Escape(s.Date)+")\n"+catalog.Escape(s.URL))
 		}
 	}
 	state := r.Session.Data[guideStateKey]

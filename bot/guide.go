@@ -173,7 +173,7 @@ func dateQuestion(t guide.Timing) string {
 
 // guideDate takes the date typed while the guide asks for one.
 func (b *Bot) guideDate(ctx context.Context, r *Request) error {
-	d, err := permit.ParseDate(catalog.NormalizeDigits(r.Update.Text))
+	d, err := permit.ParseDate(r.Update.Text) // reads Eastern Arabic and Persian digits too
 	if err != nil {
 		return r.Reply(ctx, r.P.T("guide.dates.bad"), []Button{{Label: r.P.T("guide.dates.skip"), Data: "g:s"}}, b.guideNav(r, r.Session.Data[guideStateKey]))
 	}

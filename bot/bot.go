@@ -211,7 +211,16 @@ func (b *Bot) dedup(next Handler) Handler {
 		if id == 0 {
 			return next.Handle(ctx, r)
 		}
-		seen, err := b.store.SeenUpdate(ctx, id)
+		var seen bool
+		var err error
+		if loader, ok := b.store.(StateLoader); ok && r.Update.Private() && r.Update.UserID != 0 {
+			// One round trip for the mark, the profile and the session.
+			var st LoadedState
+			st, err = loader.LoadState(ctx, id, r.Update.UserID, SessionKey{ChatID: r.Update.ChatID, UserID: r.Update.UserID})
+			seen, r.preload = st.Seen, &st
+		} else {
+			seen, err = b.store.SeenUpdate(ctx, id)
+		}
 		if err != nil {
 			return fmt.Errorf("%w: check update: %w", errRetry, err)
 		}
@@ -279,7 +288,7 @@ func (b *Bot) state(next Handler) Handler {
 	return HandlerFunc(func(ctx context.Context, r *Request) error {
 		u := r.Update
 		now := b.clock.Now()
-		p, err := b.store.Profile(ctx, u.UserID)
+		p, err := b.loadProfile(ctx, r)
 		switch {
 		case errors.Is(err, ErrNotFound):
 			p = Profile{Schema: SchemaVersion, UserID: u.UserID, ChatID: u.ChatID, Created: now, LastSeen: now}
@@ -295,7 +304,7 @@ func (b *Bot) state(next Handler) Handler {
 		}
 		r.Profile = p
 		key := SessionKey{ChatID: u.ChatID, UserID: u.UserID}
-		s, err := b.store.Session(ctx, key)
+		s, err := b.loadSession(ctx, r, key)
 		switch {
 		case errors.Is(err, ErrNotFound):
 			s = Session{Schema: SchemaVersion}
@@ -350,4 +359,27 @@ func (b *Bot) languageGate(next Handler) Handler {
 		}
 		return next.Handle(ctx, r)
 	})
+}
+
+// loadProfile returns the resident's profile, from what dedup preloaded
+// when the store could read it in the same round trip.
+func (b *Bot) loadProfile(ctx context.Context, r *Request) (Profile, error) {
+	if st := r.preload; st != nil {
+		if !st.HasProfile {
+			return Profile{}, ErrNotFound
+		}
+		return st.Profile, nil
+	}
+	return b.store.Profile(ctx, r.Update.UserID)
+}
+
+// loadSession is loadProfile for the session.
+func (b *Bot) loadSession(ctx context.Context, r *Request, key SessionKey) (Session, error) {
+	if st := r.preload; st != nil {
+		if !st.HasSession {
+			return Session{}, ErrNotFound
+		}
+		return st.Session, nil
+	}
+	return b.store.Session(ctx, key)
 }

@@ -23,6 +23,7 @@ type Request struct {
 	P            *catalog.Printer
 
 	bot          *Bot
+	preload      *LoadedState // read by dedup with the update mark, when the store can
 	sessionDirty bool
 	profileDirty bool
 	forgotten    bool

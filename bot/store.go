@@ -76,3 +76,22 @@ type Store interface {
 
 	Close() error
 }
+
+// StateLoader is an optional extension of Store for backends with a
+// network round trip per call: it reads in one round trip what the core
+// needs before handling an update. The core uses it when the Store has it.
+type StateLoader interface {
+	// LoadState reports whether update id was marked handled, and returns
+	// the profile and the session as Profile and Session would (absent ones
+	// leave HasProfile or HasSession false). Errors are transport errors.
+	LoadState(ctx context.Context, updateID, userID int64, k SessionKey) (LoadedState, error)
+}
+
+// LoadedState is what StateLoader reads.
+type LoadedState struct {
+	Seen       bool
+	Profile    Profile
+	HasProfile bool
+	Session    Session
+	HasSession bool
+}

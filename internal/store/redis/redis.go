@@ -55,7 +55,10 @@ type Store struct {
 	now    func() time.Time
 }
 
-var _ bot.Store = (*Store)(nil)
+var (
+	_ bot.Store       = (*Store)(nil)
+	_ bot.StateLoader = (*Store)(nil)
+)
 
 // Option configures Open and New.
 type Option func(*config)
@@ -178,7 +181,11 @@ func (s *Store) Profile(ctx context.Context, userID int64) (bot.Profile, error) 
 	if err := ctx.Err(); err != nil {
 		return bot.Profile{}, err
 	}
-	b, err := s.c.Get(ctx, s.profileKey(userID)).Bytes()
+	return decodeProfile(s.c.Get(ctx, s.profileKey(userID)), userID)
+}
+
+func decodeProfile(cmd *goredis.StringCmd, userID int64) (bot.Profile, error) {
+	b, err := cmd.Bytes()
 	if errors.Is(err, goredis.Nil) {
 		return bot.Profile{}, bot.ErrNotFound
 	}
@@ -222,7 +229,11 @@ func (s *Store) Session(ctx context.Context, k bot.SessionKey) (bot.Session, err
 	if err := ctx.Err(); err != nil {
 		return bot.Session{}, err
 	}
-	vals, err := s.c.HMGet(ctx, s.sessionKey(k), "rec", "ver", "exp").Result()
+	return s.decodeSession(s.c.HMGet(ctx, s.sessionKey(k), "rec", "ver", "exp"), k)
+}
+
+func (s *Store) decodeSession(cmd *goredis.SliceCmd, k bot.SessionKey) (bot.Session, error) {
+	vals, err := cmd.Result()
 	if err != nil {
 		return bot.Session{}, wrap("session", err)
 	}
@@ -337,7 +348,11 @@ func (s *Store) SeenUpdate(ctx context.Context, id int64) (bool, error) {
 	if err := ctx.Err(); err != nil {
 		return false, err
 	}
-	until, err := s.c.Get(ctx, s.updateKey(id)).Int64()
+	return s.decodeSeen(s.c.Get(ctx, s.updateKey(id)))
+}
+
+func (s *Store) decodeSeen(cmd *goredis.StringCmd) (bool, error) {
+	until, err := cmd.Int64()
 	if errors.Is(err, goredis.Nil) {
 		return false, nil
 	}
@@ -345,6 +360,42 @@ func (s *Store) SeenUpdate(ctx context.Context, id int64) (bool, error) {
 		return false, wrap("seen update", err)
 	}
 	return s.now().UnixMilli() < until, nil
+}
+
+// LoadState reads the update mark, the profile and the session in one
+// pipelined round trip (on a cluster, one per node involved). It
+// implements bot.StateLoader.
+func (s *Store) LoadState(ctx context.Context, updateID, userID int64, k bot.SessionKey) (bot.LoadedState, error) {
+	if err := ctx.Err(); err != nil {
+		return bot.LoadedState{}, err
+	}
+	pipe := s.c.Pipeline()
+	seenCmd := pipe.Get(ctx, s.updateKey(updateID))
+	profCmd := pipe.Get(ctx, s.profileKey(userID))
+	sessCmd := pipe.HMGet(ctx, s.sessionKey(k), "rec", "ver", "exp")
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, goredis.Nil) {
+		return bot.LoadedState{}, wrap("load state", err)
+	}
+	var st bot.LoadedState
+	var err error
+	if st.Seen, err = s.decodeSeen(seenCmd); err != nil {
+		return bot.LoadedState{}, err
+	}
+	st.Profile, err = decodeProfile(profCmd, userID)
+	switch {
+	case err == nil:
+		st.HasProfile = true
+	case !errors.Is(err, bot.ErrNotFound):
+		return bot.LoadedState{}, err
+	}
+	st.Session, err = s.decodeSession(sessCmd, k)
+	switch {
+	case err == nil:
+		st.HasSession = true
+	case !errors.Is(err, bot.ErrNotFound):
+		return bot.LoadedState{}, err
+	}
+	return st, nil
 }
 
 // MarkUpdate records update id as handled until the given time, replacing

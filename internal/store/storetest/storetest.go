@@ -86,6 +86,7 @@ func Run(t *testing.T, h Harness) {
 		{"ContextCancelled", testContextCancelled},
 		{"Isolation", testIsolation},
 		{"Closed", testClosed},
+		{"StateLoader", testStateLoader},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -832,5 +833,57 @@ func testClosed(t *testing.T, e *env) {
 	}
 	if err := e.s.PutProfile(t.Context(), bot.Profile{UserID: 7700000112}); err == nil {
 		t.Errorf("PutProfile on a closed store succeeded")
+	}
+}
+
+// testStateLoader checks, for stores that implement bot.StateLoader, that
+// the one-round-trip read agrees with Profile, Session and SeenUpdate.
+func testStateLoader(t *testing.T, e *env) {
+	loader, ok := e.s.(bot.StateLoader)
+	if !ok {
+		t.Skip("the store does not implement bot.StateLoader (optional)")
+	}
+	ctx := context.Background()
+	const user = 7700000777
+	key := bot.SessionKey{ChatID: user, UserID: user}
+	st, err := loader.LoadState(ctx, 424242, user, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Seen || st.HasProfile || st.HasSession {
+		t.Fatalf("empty store: LoadState = %+v; want nothing", st)
+	}
+	p := bot.Profile{UserID: user, ChatID: user, Lang: "ar", Created: Start, LastSeen: Start}
+	if err := e.s.PutProfile(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.s.SaveSession(ctx, bot.Session{Key: key, Flow: "guide", Step: "q", Data: map[string]string{"g": "q_regime.other"}, Expires: Start.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.s.MarkUpdate(ctx, 424242, Start.Add(48*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	st, err = loader.LoadState(ctx, 424242, user, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantP, _ := e.s.Profile(ctx, user)
+	wantS, _ := e.s.Session(ctx, key)
+	if !st.Seen || !st.HasProfile || !st.HasSession {
+		t.Fatalf("LoadState = %+v; want seen, profile and session", st)
+	}
+	if st.Profile.Lang != wantP.Lang || !st.Profile.Created.Equal(wantP.Created) {
+		t.Errorf("LoadState profile = %+v; Profile = %+v", st.Profile, wantP)
+	}
+	if st.Session.Version != wantS.Version || st.Session.Data["g"] != wantS.Data["g"] || st.Session.Key != key {
+		t.Errorf("LoadState session = %+v; Session = %+v", st.Session, wantS)
+	}
+	e.clk.Advance(2 * time.Hour) // the session expires; the mark stays
+	st, err = loader.LoadState(ctx, 424242, user, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.HasSession || !st.Seen {
+		t.Errorf("after expiry LoadState = %+v; want the mark but no session", st)
 	}
 }

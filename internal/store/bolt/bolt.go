@@ -8,6 +8,8 @@
 //	session_exp: be64(expiresMs)<userID>/<chatID> → empty (expiry index, for Purge)
 //	updates:     <updateID>               → until, Unix milliseconds as decimal text
 //	update_exp:  be64(untilMs)<updateID>  → empty (expiry index, for Purge)
+//	rem_entries, rem_due, rem_lease: the reminder schedule (reminder.Store),
+//	             keyed by the entry id as text; see reminders.go
 //
 // Sessions are keyed by user first, so Forget finds every session of a
 // resident with one prefix scan and needs no separate index. be64 is the
@@ -55,7 +57,9 @@ var (
 	bucketUpdates    = []byte("updates")
 	bucketUpdateExp  = []byte("update_exp")
 
-	allBuckets = [][]byte{bucketProfiles, bucketSessions, bucketSessionExp, bucketUpdates, bucketUpdateExp}
+	// The reminder buckets (bucketRem*) are described in reminders.go.
+	allBuckets = [][]byte{bucketProfiles, bucketSessions, bucketSessionExp, bucketUpdates, bucketUpdateExp,
+		bucketRemEntries, bucketRemDue, bucketRemLease}
 )
 
 // ErrLocked is returned (wrapped) by Open when another process or Store

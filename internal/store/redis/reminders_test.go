@@ -1,0 +1,450 @@
+package redis
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/passerelle-bot/passerelle/internal/clock"
+	"github.com/passerelle-bot/passerelle/internal/reminder"
+	"github.com/passerelle-bot/passerelle/internal/store/storetest"
+	goredis "github.com/redis/go-redis/v9"
+)
+
+func reminderHarness(rawURL string) storetest.ReminderHarness {
+	return storetest.ReminderHarness{
+		Open: func(t *testing.T, clk *clock.Fake) reminder.Store {
+			return openTest(t, rawURL, WithClock(clk.Now))
+		},
+	}
+}
+
+func TestRemindersConformanceSingle(t *testing.T) {
+	storetest.RunReminders(t, reminderHarness(testURL(t, envURL)))
+}
+
+func TestRemindersConformanceCluster(t *testing.T) {
+	u := testURL(t, envCluster)
+	s := openTest(t, u)
+	if _, ok := s.Client().(*goredis.ClusterClient); !ok {
+		t.Fatalf("%s gave a %T, want a cluster client", envCluster, s.Client())
+	}
+	storetest.RunReminders(t, reminderHarness(u))
+}
+
+// remBoth runs fn against the single node and the cluster, each with a
+// fresh prefix.
+func remBoth(t *testing.T, fn func(t *testing.T, s *Store)) {
+	for _, name := range []string{envURL, envCluster} {
+		t.Run(name, func(t *testing.T) {
+			fn(t, openTest(t, testURL(t, name)))
+		})
+	}
+}
+
+// remT0 is a whole-millisecond moment: the store keeps due times in ms.
+var remT0 = time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+
+func mustClaim(t *testing.T, s *Store, now time.Time, limit int, lease time.Duration) []reminder.Claim {
+	t.Helper()
+	cs, err := s.Claim(t.Context(), now, limit, lease)
+	if err != nil {
+		t.Fatalf("Claim: %v", err)
+	}
+	return cs
+}
+
+func claimIDs(cs []reminder.Claim) []string {
+	var ids []string
+	for _, c := range cs {
+		ids = append(ids, c.ID)
+	}
+	return ids
+}
+
+func mustGet(t *testing.T, s *Store, id string) (reminder.Entry, bool) {
+	t.Helper()
+	e, ok, err := s.Get(t.Context(), id)
+	if err != nil {
+		t.Fatalf("Get(%s): %v", id, err)
+	}
+	return e, ok
+}
+
+func TestRemindersScheduleClaimAck(t *testing.T) {
+	remBoth(t, func(t *testing.T, s *Store) {
+		ctx := t.Context()
+		if err := s.Schedule(ctx, "u1:a", remT0.Add(time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Schedule(ctx, "u1:b", remT0.Add(2*time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		// Scheduling the same time again changes nothing.
+		if err := s.Schedule(ctx, "u1:a", remT0.Add(time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		if e, ok := mustGet(t, s, "u1:a"); !ok || !e.Due.Equal(remT0.Add(time.Minute)) || e.Leased || e.ID != "u1:a" {
+			t.Fatalf("Get(u1:a) = %+v, %v", e, ok)
+		}
+		if _, ok := mustGet(t, s, "nope"); ok {
+			t.Fatal("Get(nope) found an entry")
+		}
+		if cs := mustClaim(t, s, remT0, 10, time.Minute); len(cs) != 0 {
+			t.Fatalf("nothing is due yet, got %+v", cs)
+		}
+		cs := mustClaim(t, s, remT0.Add(90*time.Second), 10, time.Minute)
+		if len(cs) != 1 || cs[0].ID != "u1:a" || !cs[0].Due.Equal(remT0.Add(time.Minute)) || cs[0].Attempts != 1 || cs[0].Token == "" {
+			t.Fatalf("Claim = %+v", cs)
+		}
+		if e, ok := mustGet(t, s, "u1:a"); !ok || !e.Leased || !e.Due.Equal(remT0.Add(time.Minute)) {
+			t.Fatalf("Get(leased) = %+v, %v", e, ok)
+		}
+		if again := mustClaim(t, s, remT0.Add(90*time.Second), 10, time.Minute); len(again) != 0 {
+			t.Fatalf("a leased entry was claimed again: %+v", again)
+		}
+		if err := s.Ack(ctx, "u1:a", "not-the-token", time.Time{}); !errors.Is(err, reminder.ErrLeaseLost) {
+			t.Fatalf("Ack with a wrong token: %v", err)
+		}
+		next := remT0.Add(10 * time.Minute)
+		if err := s.Ack(ctx, "u1:a", cs[0].Token, next); err != nil {
+			t.Fatal(err)
+		}
+		if e, ok := mustGet(t, s, "u1:a"); !ok || e.Leased || !e.Due.Equal(next) {
+			t.Fatalf("Get(after ack) = %+v, %v", e, ok)
+		}
+		if err := s.Ack(ctx, "u1:a", cs[0].Token, next); !errors.Is(err, reminder.ErrLeaseLost) {
+			t.Fatalf("second Ack: %v", err)
+		}
+		// Both due now, earliest first; attempts restarted after the ack.
+		cs = mustClaim(t, s, next, 10, time.Minute)
+		if !slices.Equal(claimIDs(cs), []string{"u1:b", "u1:a"}) || cs[1].Attempts != 1 {
+			t.Fatalf("Claim = %+v", cs)
+		}
+		for _, c := range cs {
+			if err := s.Ack(ctx, c.ID, c.Token, time.Time{}); err != nil {
+				t.Fatal(err)
+			}
+			if _, ok := mustGet(t, s, c.ID); ok {
+				t.Fatalf("%s survived its final ack", c.ID)
+			}
+		}
+		// Nothing is left behind.
+		var keys []string
+		s.Scan(ctx, func(k, _ string) error { keys = append(keys, k); return nil })
+		if len(keys) != 0 {
+			t.Errorf("keys left: %q", keys)
+		}
+	})
+}
+
+func TestRemindersEarliestFirstAcrossShards(t *testing.T) {
+	remBoth(t, func(t *testing.T, s *Store) {
+		ctx := t.Context()
+		const n = 40
+		var want []string
+		for i := range n {
+			// Reverse order of scheduling, to rule out insertion order.
+			id := fmt.Sprintf("u%d:d", n-1-i)
+			if err := s.Schedule(ctx, id, remT0.Add(time.Duration(n-1-i)*time.Second)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for i := range n {
+			want = append(want, fmt.Sprintf("u%d:d", i))
+		}
+		var got []string
+		for round := 0; len(got) < n; round++ {
+			cs := mustClaim(t, s, remT0.Add(time.Hour), 7, time.Minute)
+			if len(cs) == 0 || round > n {
+				t.Fatalf("stuck after %d claimed", len(got))
+			}
+			if len(cs) > 7 {
+				t.Fatalf("limit 7 gave %d", len(cs))
+			}
+			got = append(got, claimIDs(cs)...)
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("claim order = %q, want %q", got, want)
+		}
+		// Ties: equal due times come back ordered by id.
+		for _, id := range []string{"t:c", "t:a", "t:b"} {
+			if err := s.Schedule(ctx, id, remT0); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if cs := mustClaim(t, s, remT0, 2, time.Minute); !slices.Equal(claimIDs(cs), []string{"t:a", "t:b"}) {
+			t.Fatalf("ties = %q", claimIDs(cs))
+		}
+	})
+}
+
+func TestRemindersLeaseExpiry(t *testing.T) {
+	remBoth(t, func(t *testing.T, s *Store) {
+		ctx := t.Context()
+		if err := s.Schedule(ctx, "x", remT0); err != nil {
+			t.Fatal(err)
+		}
+		first := mustClaim(t, s, remT0, 1, 50*time.Millisecond)
+		if len(first) != 1 {
+			t.Fatalf("Claim = %+v", first)
+		}
+		time.Sleep(120 * time.Millisecond)
+		if e, ok := mustGet(t, s, "x"); !ok || e.Leased {
+			t.Fatalf("Get after expiry = %+v, %v", e, ok)
+		}
+		// An expired lease is claimable even by a caller whose clock says
+		// the entry is not due.
+		second := mustClaim(t, s, remT0.Add(-time.Hour), 5, time.Minute)
+		if len(second) != 1 || second[0].ID != "x" || second[0].Attempts != 2 || second[0].Token == first[0].Token || !second[0].Due.Equal(remT0) {
+			t.Fatalf("re-claim = %+v (first %+v)", second, first)
+		}
+		if err := s.Ack(ctx, "x", first[0].Token, time.Time{}); !errors.Is(err, reminder.ErrLeaseLost) {
+			t.Fatalf("stale Ack: %v", err)
+		}
+		if err := s.Ack(ctx, "x", second[0].Token, time.Time{}); err != nil {
+			t.Fatal(err)
+		}
+		// An expired lease no one took again can still be acked.
+		if err := s.Schedule(ctx, "y", remT0); err != nil {
+			t.Fatal(err)
+		}
+		c := mustClaim(t, s, remT0, 1, time.Millisecond)
+		time.Sleep(20 * time.Millisecond)
+		if err := s.Ack(ctx, "y", c[0].Token, remT0.Add(time.Hour)); err != nil {
+			t.Fatalf("Ack of an expired, unclaimed lease: %v", err)
+		}
+	})
+}
+
+func TestRemindersScheduleAndCancelEndLeases(t *testing.T) {
+	remBoth(t, func(t *testing.T, s *Store) {
+		ctx := t.Context()
+		for _, id := range []string{"r", "c"} {
+			if err := s.Schedule(ctx, id, remT0); err != nil {
+				t.Fatal(err)
+			}
+		}
+		cs := mustClaim(t, s, remT0, 10, time.Minute)
+		if len(cs) != 2 {
+			t.Fatalf("Claim = %+v", cs)
+		}
+		tok := map[string]string{cs[0].ID: cs[0].Token, cs[1].ID: cs[1].Token}
+		if err := s.Schedule(ctx, "r", remT0.Add(time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Cancel(ctx, "c"); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Cancel(ctx, "never"); err != nil {
+			t.Fatalf("Cancel of an absent entry: %v", err)
+		}
+		for _, id := range []string{"r", "c"} {
+			if err := s.Ack(ctx, id, tok[id], time.Time{}); !errors.Is(err, reminder.ErrLeaseLost) {
+				t.Errorf("Ack(%s) after schedule/cancel: %v", id, err)
+			}
+		}
+		if e, ok := mustGet(t, s, "r"); !ok || e.Leased || !e.Due.Equal(remT0.Add(time.Minute)) {
+			t.Fatalf("Get(r) = %+v, %v", e, ok)
+		}
+		if _, ok := mustGet(t, s, "c"); ok {
+			t.Fatal("cancelled entry still there")
+		}
+		cs = mustClaim(t, s, remT0.Add(time.Minute), 10, time.Minute)
+		if len(cs) != 1 || cs[0].ID != "r" || cs[0].Attempts != 1 {
+			t.Fatalf("Claim after reschedule = %+v", cs)
+		}
+	})
+}
+
+func TestRemindersKeyLayoutAndSpread(t *testing.T) {
+	remBoth(t, func(t *testing.T, s *Store) {
+		ctx := t.Context()
+		for i := range 200 {
+			if err := s.Schedule(ctx, "u"+strconv.Itoa(i)+":doc", remT0); err != nil {
+				t.Fatal(err)
+			}
+		}
+		cs := mustClaim(t, s, remT0, 3, time.Minute)
+		if len(cs) != 3 {
+			t.Fatalf("Claim = %+v", cs)
+		}
+		var keys []string
+		if err := s.Scan(ctx, func(k, _ string) error { keys = append(keys, k); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		p := s.Prefix()
+		for _, k := range keys {
+			if !strings.HasPrefix(k, p+":{"+p+":rem:") {
+				t.Errorf("unexpected key %s", k)
+			}
+		}
+		counts := map[int]int64{}
+		for n := range remShards {
+			k := s.remKeys(n)
+			counts[n] = s.c.ZCard(ctx, k[0]).Val()
+			if counts[n] == 0 {
+				t.Errorf("shard %d is empty", n)
+			}
+			if cc, ok := s.Client().(*goredis.ClusterClient); ok {
+				slot := func(k string) int64 { return cc.ClusterKeySlot(ctx, k).Val() }
+				if slot(k[0]) != slot(k[1]) || slot(k[0]) != slot(k[2]) {
+					t.Errorf("shard %d's keys are in different slots", n)
+				}
+			}
+		}
+		t.Logf("entries per shard: %v", counts)
+		// Leases and tokens exist only for the claimed entries.
+		var leases, toks int64
+		for n := range remShards {
+			k := s.remKeys(n)
+			leases += s.c.ZCard(ctx, k[1]).Val()
+			toks += s.c.HLen(ctx, k[2]).Val()
+		}
+		if leases != 3 || toks != 3 {
+			t.Errorf("leases %d, tokens %d; want 3 and 3", leases, toks)
+		}
+	})
+}
+
+func TestRemindersConcurrentClaimers(t *testing.T) {
+	remBoth(t, func(t *testing.T, s *Store) {
+		ctx := t.Context()
+		const n = 200
+		for i := range n {
+			if err := s.Schedule(ctx, fmt.Sprintf("u%d:c", i), remT0.Add(time.Duration(i%17)*time.Millisecond)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var (
+			mu   sync.Mutex
+			seen = map[string]int{}
+			wg   sync.WaitGroup
+			errs = make(chan error, 4)
+		)
+		for w := range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					cs, err := s.Claim(ctx, remT0.Add(time.Second), 3+w*4, time.Minute)
+					if err != nil {
+						errs <- err
+						return
+					}
+					if len(cs) == 0 {
+						return
+					}
+					for _, c := range cs {
+						mu.Lock()
+						seen[c.ID]++
+						mu.Unlock()
+						if err := s.Ack(ctx, c.ID, c.Token, time.Time{}); err != nil {
+							errs <- fmt.Errorf("Ack(%s): %w", c.ID, err)
+							return
+						}
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Error(err)
+		}
+		if len(seen) != n {
+			t.Errorf("%d entries claimed, want %d", len(seen), n)
+		}
+		for id, k := range seen {
+			if k != 1 {
+				t.Errorf("%s claimed %d times", id, k)
+			}
+		}
+	})
+}
+
+// TestScheduleMemory logs the memory used per scheduled entry (single node).
+func TestScheduleMemory(t *testing.T) {
+	s := openTest(t, testURL(t, envURL))
+	ctx := t.Context()
+	used := func() int64 {
+		info, err := s.c.Info(ctx, "memory").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for line := range strings.SplitSeq(info, "\r\n") {
+			if v, ok := strings.CutPrefix(line, "used_memory:"); ok {
+				n, _ := strconv.ParseInt(v, 10, 64)
+				return n
+			}
+		}
+		t.Fatal("no used_memory in INFO memory")
+		return 0
+	}
+	const n = 10000
+	before := used()
+	for i := range n {
+		if err := s.Schedule(ctx, fmt.Sprintf("%d:%d", 100000000+i, i%5), remT0.Add(time.Duration(i)*time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	after := used()
+	var keyBytes int64
+	for k := range remShards {
+		keyBytes += s.c.MemoryUsage(ctx, s.remKeys(k)[0], 0).Val()
+	}
+	t.Logf("%d entries (ids like %q): used_memory +%d B = %.1f B/entry; MEMORY USAGE of the due zsets %.1f B/entry",
+		n, "100000000:0", after-before, float64(after-before)/n, float64(keyBytes)/n)
+}
+
+// BenchmarkClaim schedules 10,000 due entries, then claims them in batches
+// of 100 and acks each, and reports entries handled per second.
+func BenchmarkClaim(b *testing.B) {
+	s := benchStore(b)
+	ctx := context.Background()
+	const n, batch = 10000, 100
+	var handled, claims int
+	var elapsed, claiming time.Duration
+	for b.Loop() {
+		b.StopTimer()
+		_, err := s.c.Pipelined(ctx, func(p goredis.Pipeliner) error {
+			for i := range n {
+				id := fmt.Sprintf("%d:%d", 100000000+i, i%5)
+				p.ZAdd(ctx, s.remKeys(remShard(id))[0], goredis.Z{Score: float64(remT0.Add(time.Duration(i) * time.Second).UnixMilli()), Member: id})
+			}
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		start := time.Now()
+		for {
+			t0 := time.Now()
+			cs, err := s.Claim(ctx, remT0.Add(24*time.Hour), batch, time.Minute)
+			claiming += time.Since(t0)
+			claims++
+			if err != nil {
+				b.Fatal(err)
+			}
+			if len(cs) == 0 {
+				break
+			}
+			for _, c := range cs {
+				if err := s.Ack(ctx, c.ID, c.Token, time.Time{}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			handled += len(cs)
+		}
+		elapsed += time.Since(start)
+	}
+	b.ReportMetric(float64(handled)/elapsed.Seconds(), "entries/s")
+	b.ReportMetric(float64(claiming.Microseconds())/float64(claims), "µs/claim")
+}

@@ -8,7 +8,6 @@ import (
 
 	"github.com/passerelle-bot/passerelle/bot"
 	"github.com/passerelle-bot/passerelle/internal/guide"
-	"github.com/passerelle-bot/passerelle/internal/store/bolt"
 )
 
 func newGuideFixture(t *testing.T) *fixture {
@@ -210,7 +209,6 @@ func TestFreeTextSuggestions(t *testing.T) {
 	}
 }
 
-var _ = bolt.Open
 
 // TestEveryOutcomeRendersInEveryLanguage shows each outcome in each shipped
 // language: no catalog fallback (the fixture fails on one), every message

@@ -1,0 +1,151 @@
+package reminder
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/passerelle-bot/passerelle/internal/clock"
+)
+
+// Notifier sends the reminder for a claimed entry and returns the entry's
+// next due time (zero: no more milestones, the entry is removed).
+type Notifier interface {
+	Notify(ctx context.Context, c Claim) (next time.Time, err error)
+}
+
+// Config tunes a Dispatcher. Zero fields take their defaults.
+type Config struct {
+	Clock    clock.Clock    // default clock.Real{}
+	Location *time.Location // for quiet hours; default time.Local
+	Quiet    Hours          // default none
+	Batch    int            // claims per pass; default 100
+	Lease    time.Duration  // default 5 min
+	Poll     time.Duration  // wait after a partial batch; default 30 s
+	Logger   *slog.Logger   // default discards
+}
+
+// Defaults for Config.
+const (
+	DefaultBatch = 100
+	DefaultLease = 5 * time.Minute
+	DefaultPoll  = 30 * time.Second
+)
+
+// ackTimeout bounds an ack issued after ctx was cancelled: a reminder that
+// was sent should still be recorded, but shutdown must not hang on it.
+const ackTimeout = 10 * time.Second
+
+// Dispatcher claims due entries, hands them to a Notifier and acks them.
+// Delivery is at least once: a claim that is not acked (Notify failed,
+// shutdown mid-batch, crash) comes back once its lease expires.
+type Dispatcher struct {
+	store    Store
+	notifier Notifier
+	cfg      Config
+}
+
+// NewDispatcher returns a Dispatcher over s and n, filling cfg's defaults.
+func NewDispatcher(s Store, n Notifier, cfg Config) *Dispatcher {
+	if cfg.Clock == nil {
+		cfg.Clock = clock.Real{}
+	}
+	if cfg.Location == nil {
+		cfg.Location = time.Local
+	}
+	if cfg.Batch <= 0 {
+		cfg.Batch = DefaultBatch
+	}
+	if cfg.Lease <= 0 {
+		cfg.Lease = DefaultLease
+	}
+	if cfg.Poll <= 0 {
+		cfg.Poll = DefaultPoll
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Dispatcher{store: s, notifier: n, cfg: cfg}
+}
+
+// Run dispatches until ctx is done, then returns nil. During quiet hours it
+// sleeps until they end; after a full batch it claims again at once,
+// otherwise it waits Poll.
+func (d *Dispatcher) Run(ctx context.Context) error {
+	c := d.cfg.Clock
+	for ctx.Err() == nil {
+		now := c.Now()
+		if d.cfg.Quiet.Quiet(now, d.cfg.Location) {
+			clock.Sleep(ctx, c, d.cfg.Quiet.NextAllowed(now, d.cfg.Location).Sub(now))
+			continue
+		}
+		_, full, err := d.pass(ctx, now)
+		if ctx.Err() != nil {
+			break
+		}
+		if err != nil {
+			d.cfg.Logger.ErrorContext(ctx, "reminder: claim failed", "err", err)
+		} else if full {
+			continue
+		}
+		clock.Sleep(ctx, c, d.cfg.Poll)
+	}
+	return nil
+}
+
+// RunOnce makes one claim, notify and ack pass, ignoring Poll. It sends
+// nothing during quiet hours. sent counts successful notifications. err is
+// the claim error, or ctx's error when the batch was cut short.
+func (d *Dispatcher) RunOnce(ctx context.Context) (sent int, err error) {
+	now := d.cfg.Clock.Now()
+	if d.cfg.Quiet.Quiet(now, d.cfg.Location) {
+		return 0, nil
+	}
+	sent, _, err = d.pass(ctx, now)
+	return sent, err
+}
+
+// pass claims one batch due at now and processes it in order. full reports
+// that the store returned a whole batch, so more may be due.
+func (d *Dispatcher) pass(ctx context.Context, now time.Time) (sent int, full bool, err error) {
+	claims, err := d.store.Claim(ctx, now, d.cfg.Batch, d.cfg.Lease)
+	if err != nil {
+		return 0, false, err
+	}
+	log := d.cfg.Logger
+	for _, cl := range claims {
+		if err := ctx.Err(); err != nil {
+			// The rest stay leased and come back after the lease.
+			return sent, false, err
+		}
+		next, err := d.notifier.Notify(ctx, cl)
+		if err != nil {
+			// Left unacked: re-delivered after the lease. The error may
+			// carry user content, so only the id is logged.
+			log.WarnContext(ctx, "reminder: notify failed; will retry after lease",
+				"id", cl.ID, "attempts", cl.Attempts)
+			continue
+		}
+		sent++
+		if err := d.ack(ctx, cl, next); err != nil {
+			if errors.Is(err, ErrLeaseLost) {
+				log.InfoContext(ctx, "reminder: lease lost before ack", "id", cl.ID)
+			} else {
+				log.ErrorContext(ctx, "reminder: ack failed", "id", cl.ID, "err", err)
+			}
+		}
+	}
+	return sent, len(claims) >= d.cfg.Batch, nil
+}
+
+// ack records a sent reminder even when ctx was cancelled meanwhile, so a
+// shutdown right after sending does not cause a duplicate.
+func (d *Dispatcher) ack(ctx context.Context, cl Claim, next time.Time) error {
+	if ctx.Err() != nil {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), ackTimeout)
+		defer cancel()
+	}
+	return d.store.Ack(ctx, cl.ID, cl.Token, next)
+}

@@ -209,7 +209,6 @@ func TestFreeTextSuggestions(t *testing.T) {
 	}
 }
 
-
 // TestEveryOutcomeRendersInEveryLanguage shows each outcome in each shipped
 // language: no catalog fallback (the fixture fails on one), every message
 // within Telegram's 4096 UTF-16 units, every guide button label short

@@ -1,6 +1,10 @@
 package catalog
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/passerelle-bot/passerelle/internal/digits"
+)
 
 // NormalizeDigits maps Eastern Arabic (U+0660–U+0669) and Persian
 // (U+06F0–U+06F9) digits to ASCII, and the Arabic decimal and date
@@ -11,11 +15,10 @@ func NormalizeDigits(s string) string {
 		return s
 	}
 	return strings.Map(func(r rune) rune {
+		if d, ok := digits.ASCII(r); ok {
+			return d
+		}
 		switch {
-		case r >= '\u0660' && r <= '\u0669':
-			return '0' + (r - '\u0660')
-		case r >= '\u06F0' && r <= '\u06F9':
-			return '0' + (r - '\u06F0')
 		case r == '\u066B': // ARABIC DECIMAL SEPARATOR
 			return '.'
 		case r == '\u066C': // ARABIC THOUSANDS SEPARATOR
@@ -26,5 +29,6 @@ func NormalizeDigits(s string) string {
 }
 
 func needsMapping(r rune) bool {
-	return r >= '\u0660' && r <= '\u0669' || r >= '\u06F0' && r <= '\u06F9' || r == '\u066B' || r == '\u066C'
+	_, isDigit := digits.ASCII(r)
+	return isDigit || r == '\u066B' || r == '\u066C'
 }

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/passerelle-bot/passerelle/internal/digits"
 )
 
 // Bounds on free text, which is untrusted and may be long.
@@ -261,11 +263,10 @@ func fold(s string) string {
 			space = false
 			continue
 		}
+		if d, ok := digits.ASCII(r); ok {
+			r = d
+		}
 		switch {
-		case r >= '\u0660' && r <= '\u0669': // Eastern Arabic digits
-			r = '0' + r - '\u0660'
-		case r >= '\u06F0' && r <= '\u06F9': // Persian digits
-			r = '0' + r - '\u06F0'
 		case r >= '\u064B' && r <= '\u065F', r == '\u0670', r == '\u0640': // tashkeel, superscript alef, tatweel
 			continue
 		case r >= '\u0300' && r <= '\u036F': // combining accents of decomposed Latin

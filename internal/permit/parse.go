@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 	"unicode"
+
+	"github.com/passerelle-bot/passerelle/internal/digits"
 )
 
 // maxDateInput bounds the input ParseDate looks at; no accepted form is
@@ -105,16 +107,13 @@ func ParseDate(s string) (Date, error) {
 }
 
 // normalizeDateRunes maps Eastern Arabic and Persian digits to ASCII and the
-// Arabic separators to their ASCII counterparts. It duplicates a small part
-// of catalog.NormalizeDigits on purpose: permit imports only the standard
-// library.
+// Arabic separators to their ASCII counterparts.
 func normalizeDateRunes(s string) string {
 	return strings.Map(func(r rune) rune {
+		if d, ok := digits.ASCII(r); ok {
+			return d
+		}
 		switch {
-		case r >= '\u0660' && r <= '\u0669':
-			return '0' + (r - '\u0660')
-		case r >= '\u06F0' && r <= '\u06F9':
-			return '0' + (r - '\u06F0')
 		case r == '\u066B': // ARABIC DECIMAL SEPARATOR
 			return '.'
 		case r == '\u060D': // ARABIC DATE SEPARATOR

@@ -171,3 +171,20 @@ func sign(n int) int {
 	}
 	return 0
 }
+
+// MarshalText writes d as YYYY-MM-DD, so that stored records stay short and
+// readable.
+func (d Date) MarshalText() ([]byte, error) {
+	return []byte(d.String()), nil
+}
+
+// UnmarshalText reads what [Date.MarshalText] wrote (YYYY-MM-DD only; not the
+// free forms [ParseDate] accepts from people).
+func (d *Date) UnmarshalText(b []byte) error {
+	t, err := time.Parse("2006-01-02", string(b))
+	if err != nil {
+		return fmt.Errorf("%w: want YYYY-MM-DD", ErrBadDate)
+	}
+	*d = Date{Year: t.Year(), Month: t.Month(), Day: t.Day()}
+	return nil
+}

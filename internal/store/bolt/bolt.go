@@ -8,11 +8,13 @@
 //	session_exp: be64(expiresMs)<userID>/<chatID> → empty (expiry index, for Purge)
 //	updates:     <updateID>               → until, Unix milliseconds as decimal text
 //	update_exp:  be64(untilMs)<updateID>  → empty (expiry index, for Purge)
+//	documents:   <userID>/<docID>         → bot.Document as JSON {"v":1,…}; see documents.go
 //	rem_entries, rem_due, rem_lease: the reminder schedule (reminder.Store),
 //	             keyed by the entry id as text; see reminders.go
 //
-// Sessions are keyed by user first, so Forget finds every session of a
-// resident with one prefix scan and needs no separate index. be64 is the
+// Sessions and documents are keyed by user first, so Forget finds every
+// session and document of a resident with one prefix scan and needs no
+// separate index. be64 is the
 // big-endian encoding of the milliseconds with the sign bit flipped, so keys
 // sort by time. Expired sessions and update marks are invisible at once and
 // physically removed by Purge, which Open runs and MarkUpdate runs every
@@ -57,9 +59,10 @@ var (
 	bucketUpdates    = []byte("updates")
 	bucketUpdateExp  = []byte("update_exp")
 
-	// The reminder buckets (bucketRem*) are described in reminders.go.
+	// The documents and reminder buckets (bucketDocuments, bucketRem*) are
+	// described in documents.go and reminders.go.
 	allBuckets = [][]byte{bucketProfiles, bucketSessions, bucketSessionExp, bucketUpdates, bucketUpdateExp,
-		bucketRemEntries, bucketRemDue, bucketRemLease}
+		bucketDocuments, bucketRemEntries, bucketRemDue, bucketRemLease}
 )
 
 // ErrLocked is returned (wrapped) by Open when another process or Store
@@ -413,8 +416,9 @@ func (s *Store) MarkUpdate(ctx context.Context, id int64, until time.Time) error
 
 // ---- forget ----
 
-// Forget deletes the resident's profile and every session of that user, in
-// every chat, in one transaction. Absent is not an error.
+// Forget deletes the resident's profile, every session of that user (in
+// every chat), the resident's documents and their reminder entries, in one
+// transaction. Absent is not an error.
 //
 // bbolt reuses freed pages but does not zero them: bytes of deleted
 // records may remain in the file until overwritten.
@@ -422,23 +426,21 @@ func (s *Store) Forget(ctx context.Context, userID int64) error {
 	if err := checkCtx(ctx); err != nil {
 		return err
 	}
-	prefix := userPrefix(userID)
-	return s.update(ctx, func(tx *bbolt.Tx) error {
+	err := s.update(ctx, func(tx *bbolt.Tx) error {
 		if err := tx.Bucket(bucketProfiles).Delete(userKey(userID)); err != nil {
 			return err
 		}
-		var keys [][]byte
-		c := tx.Bucket(bucketSessions).Cursor()
-		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-			keys = append(keys, bytes.Clone(k))
-		}
-		for _, k := range keys {
+		for _, k := range keysWithPrefix(tx.Bucket(bucketSessions), userPrefix(userID)) {
 			if err := deleteSession(tx, k); err != nil {
 				return err
 			}
 		}
-		return nil
+		return forgetDocuments(tx, userID)
 	})
+	if err != nil {
+		return fmt.Errorf("bolt store: forget %d: %w", userID, err)
+	}
+	return nil
 }
 
 // ---- purge and scan ----

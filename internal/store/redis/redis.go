@@ -9,12 +9,14 @@
 //	                             PEXPIRE at the session's expiry
 //	P:{P:uU}:sessions    set     chat ids of U's sessions; its TTL is at
 //	                             least that of every session in it
+//	P:{P:uU}:docs        hash    doc id → bot.Document as JSON {"v":1,…}
+//	                             (documents.go)
 //	P:upd:<updateID>     string  until, Unix ms; PEXPIRE at until
 //
 // Every key of a resident carries the hash tag {P:uU}, so they live in one
-// cluster slot and Forget and SaveSession run as single scripts. Putting the
-// prefix inside the tag keeps stores with different prefixes apart, even in
-// slot terms. Update marks have no tag: they spread over the cluster.
+// cluster slot and SaveSession and Forget's deletion run as single scripts.
+// Putting the prefix inside the tag keeps stores with different prefixes
+// apart, even in slot terms. Update marks have no tag: they spread over the cluster.
 //
 // Time comes from the injected clock and is compared at millisecond
 // resolution: a session whose stored expiry is at or before now is absent,
@@ -22,10 +24,12 @@
 // the remaining time by that clock, so Redis removes data soon after it
 // stops being visible.
 //
-// Every operation is one round trip (SaveSession and Forget: two the first
-// time the server sees the script, EVALSHA then EVAL). Run Redis with
-// maxmemory-policy noeviction: an evicted session index would hide sessions
-// from Forget.
+// Every operation is one round trip (SaveSession: two the first time the
+// server sees the script, EVALSHA then EVAL), except Forget, which also
+// reads the resident's document ids and cancels their reminder entries,
+// which live in the schedule's slots: 2 + (number of documents) round
+// trips. Run Redis with maxmemory-policy noeviction: an evicted session
+// index would hide sessions from Forget.
 package redis
 
 import (
@@ -414,23 +418,36 @@ func (s *Store) MarkUpdate(ctx context.Context, id int64, until time.Time) error
 
 // ---- forget ----
 
-// forgetScript deletes a resident's profile, sessions and session index.
-// The session keys are built from ARGV[1]; they carry the same hash tag as
-// KEYS, so they live in the same slot.
+// forgetScript deletes a resident's profile, sessions, session index and
+// documents. The session keys are built from ARGV[1]; they carry the same
+// hash tag as KEYS, so they live in the same slot.
+//
+//	KEYS   profile, session index, documents
 var forgetScript = goredis.NewScript(`
 local chats = redis.call('SMEMBERS', KEYS[2])
 for _, c in ipairs(chats) do redis.call('DEL', ARGV[1] .. c) end
-redis.call('DEL', KEYS[1], KEYS[2])
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
 return #chats
 `)
 
-// Forget deletes the resident's profile and every session of that user, in
-// every chat, atomically. Absent is not an error.
+// Forget deletes the resident's profile, every session of that user (in
+// every chat), the resident's documents and their reminder entries
+// (bot.ReminderID). Absent is not an error.
+//
+// The reminder entries live in other slots than the resident's keys, so
+// Forget first cancels the entry of every stored document, one by one,
+// then deletes the resident's keys atomically. A failure in between
+// leaves the documents, so a retry finds their entries again. An entry
+// whose document was deleted before the entry was cancelled is not found:
+// callers cancel an entry before they delete its document.
 func (s *Store) Forget(ctx context.Context, userID int64) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	keys := []string{s.profileKey(userID), s.indexKey(userID)}
+	if err := s.cancelReminders(ctx, userID); err != nil {
+		return err
+	}
+	keys := []string{s.profileKey(userID), s.indexKey(userID), s.docsKey(userID)}
 	return wrap("forget", forgetScript.Run(ctx, s.c, keys, s.sessionPrefix(userID)).Err())
 }
 

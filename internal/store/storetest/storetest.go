@@ -1,10 +1,11 @@
 // Package storetest is the conformance suite every bot.Store backend runs.
 //
 // A backend's test calls Run with a Harness that opens fresh, isolated
-// stores. The suite checks the contract written in bot/store.go, plus the
-// project rules that are not visible in the interface: every record carries
-// the schema version, /forget leaves nothing mentioning the resident behind,
-// and a cancelled context is an error, never a hang.
+// stores. The suite checks the contracts written in bot/store.go and
+// bot/document.go, plus the project rules that are not visible in the
+// interfaces: every record carries the schema version, /forget leaves
+// nothing mentioning the resident behind (documents and reminder entries
+// included), and a cancelled context is an error, never a hang.
 //
 // Time is a fake clock (internal/clock.Fake) handed to Open; the suite moves
 // it forward and never sleeps. Subtests run in parallel, each on its own
@@ -16,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -24,6 +26,7 @@ import (
 
 	"github.com/passerelle-bot/passerelle/bot"
 	"github.com/passerelle-bot/passerelle/internal/clock"
+	"github.com/passerelle-bot/passerelle/internal/reminder"
 )
 
 // Harness tells the suite how to drive one backend.
@@ -33,7 +36,9 @@ type Harness struct {
 	// update expiry). Open is called from parallel subtests, so it must be
 	// safe for concurrent use. It fails t itself on error and registers with
 	// t.Cleanup whatever releases the store and its data (closing twice, or
-	// closing a store the suite already closed, must be harmless).
+	// closing a store the suite already closed, must be harmless). The
+	// store must also implement bot.DocumentStore and reminder.Store, whose
+	// entries Forget removes.
 	Open func(t *testing.T, clk *clock.Fake) bot.Store
 
 	// Reopen closes old and opens the same data again, with the same clock,
@@ -80,6 +85,14 @@ func Run(t *testing.T, h Harness) {
 		{"DeleteSession", testDeleteSession},
 		{"Updates", testUpdates},
 		{"UpdateExpiry", testUpdateExpiry},
+		{"DocumentRoundTrip", testDocumentRoundTrip},
+		{"DocumentFields", testDocumentFields},
+		{"DocumentList", testDocumentList},
+		{"DocumentConcurrentPuts", testDocumentConcurrentPuts},
+		{"DeleteDocument", testDeleteDocument},
+		{"DocumentResidents", testDocumentResidents},
+		{"DocumentInvalid", testDocumentInvalid},
+		{"DocumentReopen", testDocumentReopen},
 		{"Forget", testForget},
 		{"Reopen", testReopen},
 		{"SchemaVersion", testSchemaVersion},
@@ -601,10 +614,11 @@ func testForget(t *testing.T, e *env) {
 	}
 	// Update marks are not personal, but let them coexist.
 	mustMark(t, e.s, 880003001, e.now().Add(24*time.Hour))
+	keptDocs, keptClaim := forgetDocuments(t, e)
 	e.clk.Advance(5 * time.Minute)
 
-	if !anyContains(e.scan(t), forgotten) {
-		t.Fatalf("before Forget, no scanned entry mentions %s: the harness's Scan cannot support the privacy check", forgotten)
+	if before := e.scan(t); !anyContains(before, forgotten) || !anyContains(before, forgottenLabel) {
+		t.Fatalf("before Forget, no scanned entry mentions %s or %s: the harness's Scan cannot support the privacy check", forgotten, forgottenLabel)
 	}
 
 	if err := e.s.Forget(ctx, forgottenUser); err != nil {
@@ -616,9 +630,17 @@ func testForget(t *testing.T, e *env) {
 	for _, k := range append(forgottenKeys, stale, gone) {
 		wantNoSession(t, e.s, k)
 	}
+	ds, rs := docStore(t, e.s), remStore(t, e.s)
+	if docs := mustDocuments(t, ds, forgottenUser); len(docs) != 0 {
+		t.Errorf("Documents after Forget = %q, want none", docIDs(docs))
+	}
+	for _, id := range forgottenDocIDs {
+		wantNoDocument(t, ds, forgottenUser, id)
+		wantAbsent(t, rs, bot.ReminderID(forgottenUser, id))
+	}
 	entries := e.scan(t)
 	for _, entry := range entries {
-		if strings.Contains(entry, forgotten) {
+		if strings.Contains(entry, forgotten) || strings.Contains(entry, forgottenLabel) {
 			t.Errorf("after Forget the store still mentions user %s: %s", forgotten, entry)
 		}
 	}
@@ -636,6 +658,10 @@ func testForget(t *testing.T, e *env) {
 		t.Errorf("after Forget of another user, no scanned entry mentions %s", kept)
 	}
 	mustSeen(t, e.s, 880003001, true)
+	checkDocuments(t, ds, keptUser, keptDocs)
+	wantEntry(t, rs, keptClaim.ID, keptClaim.Due, true)
+	wantEntry(t, rs, bot.ReminderID(keptUser, "passport"), day(22), false)
+	mustAck(t, rs, keptClaim, time.Time{}) // the other resident's lease holds
 
 	// Forget twice is fine; the resident can start over.
 	if err := e.s.Forget(ctx, forgottenUser); err != nil {
@@ -645,6 +671,53 @@ func testForget(t *testing.T, e *env) {
 	if v := mustSave(t, e.s, newSession(forgottenKeys[1], e.now().Add(time.Hour))); v <= 0 {
 		t.Fatalf("SaveSession after Forget returned version %d", v)
 	}
+	again := newDocument(forgottenUser, "card")
+	mustPutDocument(t, ds, again)
+	checkDocuments(t, ds, forgottenUser, []bot.Document{again})
+}
+
+// forgottenLabel is the holder label of one of the forgotten resident's
+// documents: after Forget no scanned entry may hold it.
+const forgottenLabel = "forgotten-label-7f3a"
+
+// forgottenDocIDs are the documents forgetDocuments gives the forgotten
+// resident.
+var forgottenDocIDs = []string{"api", "card", "kid", "old"}
+
+// forgetDocuments gives both residents of testForget documents with
+// reminder entries, and leases the entry of each resident's "card". It
+// returns the kept resident's documents and the kept resident's claim.
+func forgetDocuments(t *testing.T, e *env) ([]bot.Document, reminder.Claim) {
+	t.Helper()
+	ds, rs := docStore(t, e.s), remStore(t, e.s)
+	kid := fullDocument(forgottenUser, "kid")
+	kid.Label = forgottenLabel
+	old := newDocument(forgottenUser, "old")
+	old.Stopped = true // no reminder entry
+	for _, d := range []bot.Document{newDocument(forgottenUser, "api"), newDocument(forgottenUser, "card"), kid, old} {
+		mustPutDocument(t, ds, d)
+	}
+	keptDocs := []bot.Document{fullDocument(keptUser, "card"), newDocument(keptUser, "passport")}
+	for _, d := range keptDocs {
+		mustPutDocument(t, ds, d)
+	}
+	due := map[string]time.Time{
+		bot.ReminderID(forgottenUser, "card"): day(1),
+		bot.ReminderID(forgottenUser, "api"):  day(20),
+		bot.ReminderID(forgottenUser, "kid"):  day(21),
+		bot.ReminderID(keptUser, "card"):      day(1),
+		bot.ReminderID(keptUser, "passport"):  day(22),
+	}
+	for id, at := range due {
+		mustSchedule(t, rs, id, at)
+	}
+	cs := mustClaim(t, rs, day(1), 10, longLease)
+	want := []string{bot.ReminderID(forgottenUser, "card"), bot.ReminderID(keptUser, "card")}
+	if got := claimIDs(cs); !slices.Equal(slices.Sorted(slices.Values(got)), want) {
+		t.Fatalf("Claim = %q, want %q", got, want)
+	}
+	keptClaim, _ := findClaim(cs, want[1])
+	return keptDocs, keptClaim
 }
 
 func anyContains(entries []string, sub string) bool {
@@ -703,14 +776,18 @@ func testReopen(t *testing.T, e *env) {
 
 func testSchemaVersion(t *testing.T, e *env) {
 	const (
-		langMark = "x-schema-probe-lang"
-		flowMark = "schema-probe-flow"
+		langMark  = "x-schema-probe-lang"
+		flowMark  = "schema-probe-flow"
+		labelMark = "schema-probe-label"
 	)
 	mustPutProfile(t, e.s, bot.Profile{UserID: 7700000081, ChatID: 7700000081, Lang: langMark})
 	s := newSession(bot.SessionKey{ChatID: 7700000081, UserID: 7700000081}, e.now().Add(time.Hour))
 	s.Flow = flowMark
 	s.Schema = 0 // the store sets it, whatever the caller says
 	mustSave(t, e.s, s)
+	d := newDocument(7700000081, "schema")
+	d.Label = labelMark
+	mustPutDocument(t, docStore(t, e.s), d)
 
 	if p, err := e.s.Profile(t.Context(), 7700000081); err != nil || p.Schema != bot.SchemaVersion {
 		t.Errorf("Profile().Schema = %d, %v; want %d", p.Schema, err, bot.SchemaVersion)
@@ -721,7 +798,7 @@ func testSchemaVersion(t *testing.T, e *env) {
 
 	want := fmt.Sprintf(`"v":%d`, bot.SchemaVersion)
 	entries := e.scan(t)
-	for _, mark := range []string{langMark, flowMark} {
+	for _, mark := range []string{langMark, flowMark, labelMark} {
 		found := false
 		for _, entry := range entries {
 			if !strings.Contains(entry, mark) {
@@ -744,6 +821,10 @@ func testContextCancelled(t *testing.T, e *env) {
 	mustPutProfile(t, e.s, bot.Profile{UserID: k.UserID, ChatID: k.ChatID})
 	mustSave(t, e.s, newSession(k, e.now().Add(time.Hour)))
 	mustMark(t, e.s, 880005001, e.now().Add(24*time.Hour))
+	ds := docStore(t, e.s)
+	doc := newDocument(k.UserID, "card")
+	mustPutDocument(t, ds, doc)
+	changed := fullDocument(k.UserID, "card")
 
 	cancelled, cancel := context.WithCancel(t.Context())
 	cancel()
@@ -766,6 +847,10 @@ func testContextCancelled(t *testing.T, e *env) {
 		{"SeenUpdate", func(ctx context.Context) error { _, err := e.s.SeenUpdate(ctx, 880005001); return err }},
 		{"MarkUpdate", func(ctx context.Context) error { return e.s.MarkUpdate(ctx, 880005002, e.now().Add(24*time.Hour)) }},
 		{"Forget", func(ctx context.Context) error { return e.s.Forget(ctx, k.UserID) }},
+		{"Documents", func(ctx context.Context) error { _, err := ds.Documents(ctx, k.UserID); return err }},
+		{"Document", func(ctx context.Context) error { _, err := ds.Document(ctx, k.UserID, "card"); return err }},
+		{"PutDocument", func(ctx context.Context) error { return ds.PutDocument(ctx, changed) }},
+		{"DeleteDocument", func(ctx context.Context) error { return ds.DeleteDocument(ctx, k.UserID, "card") }},
 	}
 	for _, op := range ops {
 		for _, c := range []struct {
@@ -799,6 +884,7 @@ func testContextCancelled(t *testing.T, e *env) {
 		t.Errorf("after cancelled calls, Session version = %d, want 1", s.Version)
 	}
 	mustSeen(t, e.s, 880005002, false)
+	checkDocuments(t, ds, k.UserID, []bot.Document{doc})
 }
 
 func testIsolation(t *testing.T, e *env) {
@@ -807,12 +893,16 @@ func testIsolation(t *testing.T, e *env) {
 	mustPutProfile(t, e.s, bot.Profile{UserID: k.UserID, ChatID: k.ChatID})
 	mustSave(t, e.s, newSession(k, e.now().Add(time.Hour)))
 	mustMark(t, e.s, 880006001, e.now().Add(24*time.Hour))
+	mustPutDocument(t, docStore(t, e.s), newDocument(k.UserID, "card"))
 
 	if _, err := other.Profile(t.Context(), k.UserID); !errors.Is(err, bot.ErrNotFound) {
 		t.Errorf("another store sees the profile: err = %v", err)
 	}
 	wantNoSession(t, other, k)
 	mustSeen(t, other, 880006001, false)
+	if docs := mustDocuments(t, docStore(t, other), k.UserID); len(docs) != 0 {
+		t.Errorf("another store lists the documents: %q", docIDs(docs))
+	}
 	if entries := e.h.Scan(t, other); anyContains(entries, "7700000101") {
 		t.Errorf("another store's Scan shows this store's data: %q", entries)
 	}
@@ -821,6 +911,7 @@ func testIsolation(t *testing.T, e *env) {
 		t.Fatal(err)
 	}
 	mustSession(t, e.s, k)
+	checkDocument(t, docStore(t, e.s), newDocument(k.UserID, "card"))
 }
 
 func testClosed(t *testing.T, e *env) {
@@ -833,6 +924,13 @@ func testClosed(t *testing.T, e *env) {
 	}
 	if err := e.s.PutProfile(t.Context(), bot.Profile{UserID: 7700000112}); err == nil {
 		t.Errorf("PutProfile on a closed store succeeded")
+	}
+	ds := docStore(t, e.s)
+	if _, err := ds.Documents(t.Context(), 7700000111); err == nil {
+		t.Errorf("Documents on a closed store succeeded")
+	}
+	if err := ds.PutDocument(t.Context(), newDocument(7700000111, "card")); err == nil {
+		t.Errorf("PutDocument on a closed store succeeded")
 	}
 }
 

@@ -58,6 +58,7 @@ func RunReminders(t *testing.T, h ReminderHarness) {
 		{"ConcurrentClaimers", testRemConcurrentClaimers},
 		{"ClaimLimitZero", testRemLimitZero},
 		{"ContextCancelled", testRemContextCancelled},
+		{"DispatcherRestart", testRemDispatcherRestart},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 	"github.com/passerelle-bot/passerelle/internal/catalog"
 	"github.com/passerelle-bot/passerelle/internal/clock"
 	"github.com/passerelle-bot/passerelle/internal/guide"
+	"github.com/passerelle-bot/passerelle/internal/reminder"
 )
 
 // Config holds what the core needs. Zero durations take the defaults
@@ -20,7 +21,15 @@ type Config struct {
 	Catalog *catalog.Catalog
 	Sender  Sender
 	// Guide is the procedure finder; nil leaves it out of the menu.
-	Guide  *guide.Guide
+	Guide *guide.Guide
+	// Documents and Reminders enable tracked documents and reminders; both
+	// are needed, and both are usually the Store itself.
+	Documents DocumentStore
+	Reminders reminder.Store
+	// ReminderHour is the local hour (in Location) reminders are sent at;
+	// default DefaultReminderHour (0 counts as unset: never at midnight).
+	ReminderHour int
+
 	Clock  clock.Clock  // default clock.Real
 	Logger *slog.Logger // default slog.Default()
 	// Location is the zone dates are shown in; default Europe/Paris when
@@ -50,6 +59,8 @@ type Bot struct {
 	flood  *floodLimiter
 	mux    *Mux
 	guide  *guide.Guide
+	docs   DocumentStore
+	rem    reminder.Store
 	// entryLabels maps a guide entry point to the answer label leading to it.
 	entryLabels map[string]string
 	h           Handler
@@ -72,6 +83,12 @@ func New(cfg Config) (*Bot, error) {
 			cfg.Location = loc
 		}
 	}
+	if cfg.ReminderHour <= 0 || cfg.ReminderHour > 23 {
+		cfg.ReminderHour = DefaultReminderHour
+	}
+	if (cfg.Documents == nil) != (cfg.Reminders == nil) {
+		return nil, errors.New("bot: Documents and Reminders go together")
+	}
 	if cfg.SessionTTL <= 0 {
 		cfg.SessionTTL = 6 * time.Hour
 	}
@@ -87,7 +104,7 @@ func New(cfg Config) (*Bot, error) {
 	if cfg.FloodEvery <= 0 {
 		cfg.FloodEvery = 2 * time.Second
 	}
-	b := &Bot{cfg: cfg, store: cfg.Store, cat: cfg.Catalog, sender: cfg.Sender, guide: cfg.Guide, clock: cfg.Clock, log: cfg.Logger}
+	b := &Bot{cfg: cfg, store: cfg.Store, cat: cfg.Catalog, sender: cfg.Sender, guide: cfg.Guide, docs: cfg.Documents, rem: cfg.Reminders, clock: cfg.Clock, log: cfg.Logger}
 	b.flood = newFloodLimiter(cfg.Clock, cfg.FloodBurst, cfg.FloodEvery)
 	b.mux = b.routes()
 	b.h = chain(b.mux, b.dedup, b.recoverer, b.membership, b.floodLimit, b.state, b.languageGate)
@@ -253,6 +270,11 @@ func (b *Bot) membership(next Handler) Handler {
 				if err := b.markBlocked(ctx, u.UserID, blocked); err != nil {
 					return fmt.Errorf("%w: %w", errRetry, err)
 				}
+				if !blocked {
+					if err := b.resumeReminders(ctx, u.UserID); err != nil {
+						return fmt.Errorf("%w: %w", errRetry, err)
+					}
+				}
 			}
 			return nil
 		case u.Kind == KindEdited:
@@ -297,6 +319,12 @@ func (b *Bot) state(next Handler) Handler {
 			return fmt.Errorf("%w: load profile: %w", errRetry, err)
 		default:
 			r.HasProfile = true
+			if p.Blocked {
+				// Writing again after blocking the bot: reminders resume.
+				if err := b.resumeReminders(ctx, u.UserID); err != nil {
+					return fmt.Errorf("%w: %w", errRetry, err)
+				}
+			}
 			if p.Blocked || p.ChatID != u.ChatID || now.Sub(p.LastSeen) >= time.Hour {
 				p.Blocked, p.ChatID, p.LastSeen = false, u.ChatID, now
 				r.profileDirty = true

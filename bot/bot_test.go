@@ -90,7 +90,7 @@ func (f *fixture) open(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	b, err := bot.New(bot.Config{Store: st, Catalog: f.cat, Sender: f.sent, Clock: f.clock})
+	b, err := bot.New(bot.Config{Store: st, Catalog: f.cat, Sender: f.sent, Clock: f.clock, Documents: st, Reminders: st})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -396,7 +396,7 @@ func TestCommandMenus(t *testing.T) {
 	f := newFixture(t)
 	menus := f.bot.CommandMenus()
 	for _, lang := range []string{"", "en", "fr", "ar"} {
-		if len(menus[lang]) != 7 { // no guide in this fixture
+		if len(menus[lang]) != 8 { // reminders, but no guide, in this fixture
 			t.Errorf("menu %q has %d commands", lang, len(menus[lang]))
 		}
 	}

@@ -15,6 +15,7 @@ var commands = []struct{ name, desc string }{
 	{"start", "command.start"},
 	{"menu", "command.menu"},
 	{"guide", "command.guide"},
+	{"reminders", "command.reminders"},
 	{"help", "command.help"},
 	{"language", "command.language"},
 	{"privacy", "command.privacy"},
@@ -40,6 +41,7 @@ func (b *Bot) routes() *Mux {
 	m.Media(HandlerFunc(b.unsupported))
 	m.Fallback(HandlerFunc(b.stale))
 	b.guideRoutes(m)
+	b.reminderRoutes(m)
 	return m
 }
 
@@ -55,7 +57,7 @@ func (b *Bot) CommandMenus() map[string][]CommandInfo {
 		p := b.cat.Printer(l.Tag)
 		var list []CommandInfo
 		for _, c := range commands {
-			if c.name == "guide" && b.guide == nil {
+			if c.name == "guide" && b.guide == nil || c.name == "reminders" && !b.remindersOn() {
 				continue
 			}
 			list = append(list, CommandInfo{Name: c.name, Description: p.T(c.desc)})
@@ -74,6 +76,9 @@ func (b *Bot) menuRows(p *catalog.Printer) [][]Button {
 	var rows [][]Button
 	if b.guide != nil {
 		rows = append(rows, []Button{{Label: p.T("guide.title"), Data: "g"}})
+	}
+	if b.remindersOn() {
+		rows = append(rows, []Button{{Label: p.T("menu.reminders"), Data: "r"}})
 	}
 	return append(rows, [][]Button{
 		{{Label: p.T("menu.language"), Data: "menu:language"}, {Label: p.T("menu.help"), Data: "menu:help"}},
@@ -189,8 +194,24 @@ func (b *Bot) myData(ctx context.Context, r *Request) error {
 		p.T("mydata.last_seen", "Date", b.date(prof.LastSeen)),
 		"",
 		p.N("mydata.session", int(b.cfg.SessionTTL/time.Hour)),
-		p.T("mydata.footer"),
 	)
+	if b.remindersOn() {
+		docs, err := b.docs.Documents(ctx, prof.UserID)
+		if err != nil {
+			return fmt.Errorf("load documents: %w", err)
+		}
+		lines = append(lines, "", p.N("mydata.documents", len(docs)))
+		for _, d := range docs {
+			lines = append(lines, "• "+b.docTitle(p, d))
+			for _, f := range b.docFacts(p, d) {
+				lines = append(lines, "   "+f)
+			}
+			if d.Stopped {
+				lines = append(lines, "   "+p.T("rem.list.stopped"))
+			}
+		}
+	}
+	lines = append(lines, p.T("mydata.footer"))
 	return r.Reply(ctx, strings.Join(lines, "\n"), backRow(p))
 }
 
@@ -227,6 +248,9 @@ func (b *Bot) forgetAnswer(ctx context.Context, r *Request) error {
 // text handles typed text: a date the guide asked for, else the guide's
 // suggestions, else a pointer to the menu.
 func (b *Bot) text(ctx context.Context, r *Request) error {
+	if handled, err := b.remText(ctx, r); handled {
+		return err
+	}
 	switch {
 	case b.guide != nil && r.Session.Flow == flowGuide && r.Session.Step == stepDate:
 		return b.guideDate(ctx, r)

@@ -228,6 +228,12 @@ func (b *Bot) guideOutcome(ctx context.Context, r *Request, id string, date *per
 		{{Label: p.T("guide.help_button"), Data: "g:h"}},
 		b.guideNav(r, state),
 	}
+	if o.Document != "" && b.remindersOn() && !o.Sensitive {
+		buttons = append([][]Button{{{Label: p.T("guide.remind_button"), Data: "r:g:" + o.ID}}}, buttons...)
+		if date != nil {
+			r.setData(guideDateKey, date.String())
+		}
+	}
 	r.SetFlow(flowGuide, stepOutcome)
 	delete(r.Session.Data, guideOutKey)
 	if o.Sensitive {

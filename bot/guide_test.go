@@ -17,7 +17,7 @@ func newGuideFixture(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := bot.New(bot.Config{Store: f.store, Catalog: f.cat, Sender: f.sent, Clock: f.clock, Guide: g})
+	b, err := bot.New(bot.Config{Store: f.store, Catalog: f.cat, Sender: f.sent, Clock: f.clock, Guide: g, Documents: f.store, Reminders: f.store})
 	if err != nil {
 		t.Fatal(err)
 	}

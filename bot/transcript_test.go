@@ -16,7 +16,8 @@ import (
 
 var update = flag.Bool("update", false, "rewrite golden transcripts in testdata")
 
-// TestGuideTranscripts runs complete guide paths in the terminal transport,
+// TestGuideTranscripts runs complete guide paths and a reminder
+// registration in the terminal transport,
 // in French and in Arabic, and compares them with golden transcripts
 // (today is 25/11/2026). Refresh with go test ./bot -run Transcripts -update,
 // then read the diff as you would a translation change.
@@ -28,6 +29,10 @@ func TestGuideTranscripts(t *testing.T) {
 		{"prefecture_only", "/guide\n7\n2\n10/01/2027\n"},
 		// other → I'm stuck → cannot log in: human help
 		{"stuck", "/guide\n8\n15\n1\n"},
+		// reminders → add → carte de séjour temporaire → étudiant → not a
+		// first multi-year card → mine → typed date → confirm; then the
+		// date typed with the picker for a passport of "my son"
+		{"reminder_registration", "/reminders\n1\n1\n1\n2\n1\n30/06/2027\n1\n/reminders\n2\n12\n2\nmy son\n1\n4\n1\n15\n1\n"},
 	}
 	for _, lang := range []string{"fr", "ar"} {
 		for _, p := range paths {
@@ -40,7 +45,7 @@ func TestGuideTranscripts(t *testing.T) {
 				}
 				var out bytes.Buffer
 				con := console.New(&out)
-				b, err := bot.New(bot.Config{Store: f.store, Catalog: f.cat, Sender: con, Clock: f.clock, Guide: g})
+				b, err := bot.New(bot.Config{Store: f.store, Catalog: f.cat, Sender: con, Clock: f.clock, Guide: g, Documents: f.store, Reminders: f.store})
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -50,7 +50,12 @@ func runChat(ctx context.Context, args []string, getenv func(string) string, std
 		return err
 	}
 	con := console.New(stdout)
-	b, err := bot.New(bot.Config{Store: st, Catalog: cat, Sender: con, Logger: logger, Location: locationFrom(getenv), Guide: g})
+	docs, sched, err := reminderParts(st)
+	if err != nil {
+		return err
+	}
+	// Registration works here; reminders themselves are sent by `run`.
+	b, err := bot.New(bot.Config{Store: st, Catalog: cat, Sender: con, Logger: logger, Location: locationFrom(getenv), Guide: g, Documents: docs, Reminders: sched})
 	if err != nil {
 		return err
 	}

@@ -27,9 +27,9 @@ func TestChatTranscripts(t *testing.T) {
 		script string
 	}{
 		// welcome, menu, my data, language switch (to English), my data in English
-		{"chat_fr", []string{"chat", "--lang", "fr"}, "/start\n/menu\n4\n/menu\n1\n1\n/mydata\n/quit\n"},
+		{"chat_fr", []string{"chat", "--lang", "fr"}, "/start\n/menu\n5\n/menu\n1\n1\n/mydata\n/quit\n"},
 		// welcome, menu, my data, language switch (to French), my data in French
-		{"chat_ar", []string{"chat", "--lang", "ar"}, "/start\n/menu\n4\n/language\n3\n/mydata\n/quit\n"},
+		{"chat_ar", []string{"chat", "--lang", "ar"}, "/start\n/menu\n5\n/language\n3\n/mydata\n/quit\n"},
 		// unknown language: the picker comes first, then the welcome in the chosen language
 		{"chat_xx", []string{"chat", "--lang", "xx"}, "/start\n2\n/privacy\n/forget\n1\nhello\n/quit\n"},
 	}

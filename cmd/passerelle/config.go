@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/passerelle-bot/passerelle/internal/reminder"
 )
 
 // config is the environment contract of DESIGN.md, read in one place.
@@ -60,14 +62,16 @@ func loadConfig(getenv func(string) string) (config, error) {
 	}
 	c.Location = loc
 	hour, err := strconv.Atoi(orDefault(getenv("PASSERELLE_REMINDER_HOUR"), "10"))
-	if err != nil || hour < 0 || hour > 23 {
-		errs = append(errs, errors.New("PASSERELLE_REMINDER_HOUR: an hour from 0 to 23"))
+	if err != nil || hour < 1 || hour > 23 {
+		errs = append(errs, errors.New("PASSERELLE_REMINDER_HOUR: an hour from 1 to 23"))
 	}
 	c.ReminderHour = hour
 	quiet := orDefault(getenv("PASSERELLE_QUIET_HOURS"), "21-09")
 	from, to, ok := parseHours(quiet)
 	if !ok {
 		errs = append(errs, fmt.Errorf("PASSERELLE_QUIET_HOURS: want HH-HH such as 21-09, got %q", quiet))
+	} else if (reminder.Hours{From: from, To: to}).Quiet(time.Date(2000, 1, 1, hour, 0, 0, 0, time.UTC), time.UTC) {
+		errs = append(errs, fmt.Errorf("PASSERELLE_REMINDER_HOUR: %d is inside PASSERELLE_QUIET_HOURS %s; reminders would wait for the end of the quiet hours", hour, quiet))
 	}
 	c.QuietFrom, c.QuietTo = from, to
 	rate, err := strconv.ParseFloat(orDefault(getenv("PASSERELLE_SEND_RATE"), "30"), 64)

@@ -206,8 +206,8 @@ func TestEndToEndPolling(t *testing.T) {
 			srv.WaitCalls(t, "answerCallbackQuery", 1, wait)
 
 			// Commands were installed per language.
-			if cmds := srv.Commands(telegramtest.CommandScope{}, "fr"); len(cmds) != 8 {
-				t.Errorf("French command menu has %d entries; want 8", len(cmds))
+			if cmds := srv.Commands(telegramtest.CommandScope{}, "fr"); len(cmds) != 9 {
+				t.Errorf("French command menu has %d entries; want 9", len(cmds))
 			}
 
 			in.stop(t)

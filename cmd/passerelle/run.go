@@ -20,6 +20,9 @@ commands:
             --store URL   store to use (default: a temporary embedded store)
   check   check the configuration and the catalogs
             --locales DIR check the catalogs in DIR instead of the built-in ones
+  seed    fill a store with synthetic residents for load tests and benchmarks
+            -n N          number of residents, each with one tracked card (default 1000)
+            --store URL   store to fill (required); on Redis, prints used_memory per resident
   health  ask the running bot (PASSERELLE_LISTEN) whether it is alive; for container health checks
 
 Configuration is read from the environment; see README.md.
@@ -46,6 +49,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return runCheck(ctx, args, getenv, stdout, stderr)
 	case "health":
 		return runHealth(ctx, getenv, stdout)
+	case "seed":
+		return runSeed(ctx, args, getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -15,6 +15,7 @@ import (
 	"github.com/passerelle-bot/passerelle/bot"
 	"github.com/passerelle-bot/passerelle/internal/catalog"
 	"github.com/passerelle-bot/passerelle/internal/clock"
+	"github.com/passerelle-bot/passerelle/internal/reminder"
 	"github.com/passerelle-bot/passerelle/internal/transport/telegram"
 	"github.com/passerelle-bot/passerelle/locales"
 )
@@ -71,11 +72,29 @@ func runBot(ctx context.Context, args []string, getenv func(string) string, stde
 		return err
 	}
 	sender := client.Sender()
-	b, err := bot.New(bot.Config{Store: st, Catalog: cat, Sender: sender, Logger: logger, Location: cfg.Location, Guide: g})
+	docs, sched, err := reminderParts(st)
+	if err != nil {
+		return err
+	}
+	b, err := bot.New(bot.Config{
+		Store: st, Catalog: cat, Sender: sender, Logger: logger, Location: cfg.Location, Guide: g,
+		Documents: docs, Reminders: sched, ReminderHour: cfg.ReminderHour,
+	})
 	if err != nil {
 		return err
 	}
 	core.Store(b)
+	reminders := reminder.NewDispatcher(sched, b, reminder.Config{
+		Clock: clock.Real{}, Location: cfg.Location, Logger: logger,
+		Quiet: reminder.Hours{From: cfg.QuietFrom, To: cfg.QuietTo},
+	})
+	remCtx, stopReminders := context.WithCancel(ctx)
+	defer stopReminders()
+	remDone := make(chan struct{})
+	go func() {
+		defer close(remDone)
+		_ = reminders.Run(remCtx) // returns nil when remCtx ends
+	}()
 	disp := bot.NewDispatcher(b, bot.DispatcherConfig{Logger: logger, Clock: clock.Real{}})
 
 	if _, err := client.SyncCommands(ctx, commandMenus(b)); err != nil {
@@ -158,6 +177,13 @@ func runBot(ctx context.Context, args []string, getenv func(string) string, stde
 	if err := disp.Close(grace); err != nil {
 		logger.Warn("updates_left_unhandled", "err", err)
 	}
+	// A reminder claimed but not sent comes back after its lease.
+	stopReminders()
+	select {
+	case <-remDone:
+	case <-grace.Done():
+		logger.Warn("reminders_not_stopped")
+	}
 	if err := sender.Flush(grace); err != nil {
 		logger.Warn("sends_left_unflushed", "err", err)
 	}
@@ -166,6 +192,17 @@ func runBot(ctx context.Context, args []string, getenv func(string) string, stde
 		return runErr
 	}
 	return nil
+}
+
+// reminderParts returns the document and schedule sides of the store: both
+// stores implement them.
+func reminderParts(st bot.Store) (bot.DocumentStore, reminder.Store, error) {
+	docs, ok1 := st.(bot.DocumentStore)
+	sched, ok2 := st.(reminder.Store)
+	if !ok1 || !ok2 {
+		return nil, nil, fmt.Errorf("store %T cannot keep documents and reminders", st)
+	}
+	return docs, sched, nil
 }
 
 func commandMenus(b *bot.Bot) map[string][]telegram.Command {

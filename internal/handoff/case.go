@@ -1,0 +1,221 @@
+// Package handoff routes stuck cases to volunteers of partner associations:
+// the partners file, the French départements, opening hours and SLAs
+// counted in them, routing, and the case record with its store contract.
+// It is pure: it never reads the clock (callers pass times) and imports only
+// the standard library and a YAML parser for the partners file.
+package handoff
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"time"
+)
+
+// Errors returned by Store implementations.
+var (
+	ErrNotFound = errors.New("handoff: not found")
+	ErrConflict = errors.New("handoff: version conflict")
+	ErrExists   = errors.New("handoff: already exists")
+)
+
+// Problem is the kind of blockage, from the taxonomy of anef.md §4.5, plus
+// urgent letters and "other". Values are stored and used in callback data:
+// never change one once stored.
+type Problem string
+
+// The problems. Letters first: their deadlines can be very short.
+const (
+	ProblemOQTF         Problem = "oqtf"          // obligation de quitter le territoire (urgent, sensitive)
+	ProblemRefusal      Problem = "refusal"       // refusal of a titre (urgent)
+	ProblemSummons      Problem = "summons"       // convocation to the préfecture or police (urgent)
+	ProblemMissingDocs  Problem = "missing_docs"  // request for missing documents (urgent: ~30 days)
+	ProblemLogin        Problem = "login"         // B1 account, login, password loop
+	ProblemWrongProc    Problem = "wrong_proc"    // B2 démarche missing from the menu, or wrong one chosen
+	ProblemUpload       Problem = "upload"        // B3 upload errors
+	ProblemNoAPI        Problem = "no_api"        // B4 no API issued or not renewed
+	ProblemStuck        Problem = "stuck"         // B5 "en cours d'instruction" for months
+	ProblemHandover     Problem = "handover"      // B6 previous card's hand-over not recorded
+	ProblemCannotModify Problem = "cannot_modify" // B7 cannot modify or complete the file
+	ProblemClosed       Problem = "closed"        // B8 file closed without a reason
+	ProblemNoContact    Problem = "no_contact"    // B9 CCC unreachable, no appointment
+	ProblemWrongData    Problem = "wrong_data"    // B10 wrong data on the card
+	ProblemWorkPermit   Problem = "work_permit"   // B11 work authorisation platform
+	ProblemSensitive    Problem = "sensitive"     // illness, violence, minors: referents only; no details asked
+	ProblemOther        Problem = "other"
+)
+
+var problems = []Problem{
+	ProblemOQTF, ProblemRefusal, ProblemSummons, ProblemMissingDocs,
+	ProblemLogin, ProblemWrongProc, ProblemUpload, ProblemNoAPI, ProblemStuck,
+	ProblemHandover, ProblemCannotModify, ProblemClosed, ProblemNoContact,
+	ProblemWrongData, ProblemWorkPermit, ProblemSensitive, ProblemOther,
+}
+
+// Problems returns every Problem in display order (a new slice).
+func Problems() []Problem { return slices.Clone(problems) }
+
+// Valid reports whether p is one of the constants.
+func (p Problem) Valid() bool { return slices.Contains(problems, p) }
+
+// Urgent reports whether deadlines may run from a letter the person got.
+func (p Problem) Urgent() bool {
+	switch p {
+	case ProblemOQTF, ProblemRefusal, ProblemSummons, ProblemMissingDocs:
+		return true
+	}
+	return false
+}
+
+// Sensitive reports whether only a partner's referents may take the case.
+func (p Problem) Sensitive() bool {
+	return p == ProblemOQTF || p == ProblemSensitive
+}
+
+// Status is where a case stands.
+type Status string
+
+// The statuses.
+const (
+	StatusWaiting Status = "waiting" // sent to a partner, not taken yet
+	StatusTaken   Status = "taken"   // a volunteer took it
+	StatusClosed  Status = "closed"
+)
+
+// Risk is what the resident may lose right now.
+type Risk string
+
+// The risks.
+const (
+	RiskWork     Risk = "work"
+	RiskHousing  Risk = "housing"
+	RiskBenefits Risk = "benefits"
+)
+
+// Case is one request for help. It carries no name, username or phone
+// number: volunteers see a pseudonym ("Case #123").
+type Case struct {
+	Schema int   `json:"v"`
+	ID     int64 `json:"id"` // from Store.NextCaseID; shown as "Case #ID"
+
+	ResidentID   int64   `json:"rid"`
+	ResidentChat int64   `json:"rchat"`
+	Lang         string  `json:"lang"`
+	Departement  string  `json:"dep"` // code, e.g. "69", "2A", "974"
+	Problem      Problem `json:"problem"`
+	DocKind      string  `json:"doc,omitempty"` // permit kind, if known
+	// Key dates as YYYY-MM-DD, empty when unknown.
+	Expiry    string `json:"exp,omitempty"`
+	Filed     string `json:"filed,omitempty"`
+	APIExpiry string `json:"api,omitempty"`
+	Risks     []Risk `json:"risks,omitempty"`
+	// Description is the resident's optional short text (they were told
+	// not to write passwords, ID numbers or health details).
+	Description string `json:"desc,omitempty"`
+	Urgent      bool   `json:"urgent,omitempty"`
+	Sensitive   bool   `json:"sensitive,omitempty"`
+
+	PartnerID string   `json:"partner"`
+	Tried     []string `json:"tried,omitempty"` // partners it was sent to before, in order
+	Status    Status   `json:"status"`
+
+	// Volunteer side.
+	CardMessageID    int    `json:"card,omitempty"`    // the case card in the partner's group
+	TopicID          int    `json:"topic,omitempty"`   // forum topic (message_thread_id)
+	SummaryMessageID int    `json:"summary,omitempty"` // pinned summary in the topic
+	TakenBy          int64  `json:"taken_by,omitempty"`
+	TakenAlias       string `json:"alias,omitempty"` // first name the volunteer signs with
+	Steps            string `json:"steps,omitempty"` // summary: steps done, next action (volunteers' words)
+	// Pending holds the resident's message ids sent before the case had a
+	// topic; they are copied in when the topic opens.
+	Pending []int `json:"pending,omitempty"`
+
+	Created  time.Time `json:"created"`
+	Routed   time.Time `json:"routed"` // sent to the current partner
+	Taken    time.Time `json:"taken,omitzero"`
+	Activity time.Time `json:"activity,omitzero"` // last relayed message either way
+	Closed   time.Time `json:"closed,omitzero"`
+	Nudged   bool      `json:"nudged,omitempty"`
+	Rating   string    `json:"rating,omitempty"` // useful, not_useful
+
+	// Version is the stored version this case was read at (0: new).
+	Version int64 `json:"ver"`
+}
+
+// Open reports whether the case still waits or is being handled.
+func (c Case) Open() bool { return c.Status == StatusWaiting || c.Status == StatusTaken }
+
+// Event is one line of a case's audit log: who did what, when. It never
+// holds message text.
+type Event struct {
+	At     time.Time `json:"at"`
+	Actor  int64     `json:"actor"` // Telegram user id; 0 for the bot itself
+	Action string    `json:"action"`
+	Detail string    `json:"detail,omitempty"` // partner id, alias…: no personal data
+}
+
+// Count is one cell of the anonymous statistics: cases per département,
+// problem and month. Counts survive the deletion of cases.
+type Count struct {
+	Month       string  `json:"month"` // YYYY-MM
+	Departement string  `json:"dep"`
+	Problem     Problem `json:"problem"`
+	N           int     `json:"n"`
+}
+
+// Relay links a message copied into a partner's topic to the case and to
+// the resident's original message, so that a volunteer's reply to it
+// reaches the right person.
+type Relay struct {
+	CaseID            int64 `json:"case"`
+	ResidentMessageID int   `json:"rmsg"`
+}
+
+// Store keeps cases and what the relay needs. Implementations live in
+// internal/store/* and pass the handoff part of storetest. Safe for
+// concurrent use by several processes sharing one backend.
+type Store interface {
+	// NextCaseID returns a new case number, never returned before.
+	NextCaseID(ctx context.Context) (int64, error)
+	// CreateCase stores a new case (Version 0); ErrExists if its ID is
+	// taken. It also increments the anonymous count of its month,
+	// département and problem. Returns the stored version.
+	CreateCase(ctx context.Context, c Case) (int64, error)
+	// Case returns a case, or ErrNotFound.
+	Case(ctx context.Context, id int64) (Case, error)
+	// UpdateCase replaces c if the stored version equals c.Version and
+	// returns the new version; otherwise ErrConflict. This compare-and-set
+	// makes claims and timers take effect once.
+	UpdateCase(ctx context.Context, c Case) (int64, error)
+	// DeleteCase removes a case, its topic and relay mappings and its
+	// audit log; counts stay. Absent is not an error.
+	DeleteCase(ctx context.Context, id int64) error
+	// CasesOf returns the resident's cases, oldest first.
+	CasesOf(ctx context.Context, residentID int64) ([]Case, error)
+	// OpenCases returns the partner's cases that are waiting or taken.
+	OpenCases(ctx context.Context, partnerID string) ([]Case, error)
+	// Cases returns every stored case (for statistics and retention).
+	Cases(ctx context.Context) ([]Case, error)
+
+	// SetTopic maps a forum topic of a group to a case; CaseByTopic reads it
+	// (ErrNotFound when unmapped).
+	SetTopic(ctx context.Context, chatID int64, topicID int, caseID int64) error
+	CaseByTopic(ctx context.Context, chatID int64, topicID int) (int64, error)
+
+	// PutRelay records that message msgID of chat chatID is a copy made for
+	// r; Relay reads it (ErrNotFound when unknown).
+	PutRelay(ctx context.Context, chatID int64, msgID int, r Relay) error
+	Relay(ctx context.Context, chatID int64, msgID int) (Relay, error)
+
+	// AddEvent appends to a case's audit log; Events returns it in order.
+	AddEvent(ctx context.Context, caseID int64, e Event) error
+	Events(ctx context.Context, caseID int64) ([]Event, error)
+
+	// Counts returns every anonymous count.
+	Counts(ctx context.Context) ([]Count, error)
+
+	// SetPaused records whether a partner's coordinators paused intake;
+	// Paused reads it (false when never set).
+	SetPaused(ctx context.Context, partnerID string, paused bool) error
+	Paused(ctx context.Context, partnerID string) (bool, error)
+}

@@ -1,0 +1,441 @@
+package bolt
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+
+	"github.com/passerelle-bot/passerelle/internal/handoff"
+	bbolt "go.etcd.io/bbolt"
+)
+
+// Hand-off cases (handoff.Store):
+//
+//	cases:          <caseKey>                  → handoff.Case as JSON; the bucket's sequence numbers cases
+//	case_resident:  <residentID>/<caseKey>     → empty (CasesOf)
+//	case_partner:   <partnerID>/<caseKey>      → empty (OpenCases)
+//	case_topics:    <chatID>/<topicID>         → <caseKey>
+//	case_relays:    <chatID>/<messageID>       → handoff.Relay as JSON
+//	case_links:     <caseKey>/t|r/<chat>/<id>  → empty (what DeleteCase removes)
+//	case_events:    <caseKey>/<seq>            → handoff.Event as JSON
+//	case_counts:    <month>/<dep>/<problem>    → count as decimal text
+//	partner_paused: <partnerID>                → "1"
+//
+// caseKey is the case id as 20-digit zero-padded decimal text, so keys sort
+// by id and a scan shows which case a key belongs to.
+
+var _ handoff.Store = (*Store)(nil)
+
+var (
+	bucketCases        = []byte("cases")
+	bucketCaseResident = []byte("case_resident")
+	bucketCasePartner  = []byte("case_partner")
+	bucketCaseTopics   = []byte("case_topics")
+	bucketCaseRelays   = []byte("case_relays")
+	bucketCaseLinks    = []byte("case_links")
+	bucketCaseEvents   = []byte("case_events")
+	bucketCaseCounts   = []byte("case_counts")
+	bucketPaused       = []byte("partner_paused")
+
+	caseBuckets = [][]byte{bucketCases, bucketCaseResident, bucketCasePartner, bucketCaseTopics,
+		bucketCaseRelays, bucketCaseLinks, bucketCaseEvents, bucketCaseCounts, bucketPaused}
+)
+
+func caseKey(id int64) []byte { return fmt.Appendf(nil, "%020d", id) }
+
+func pairKey(a int64, b int64) []byte {
+	return strconv.AppendInt(append(strconv.AppendInt(nil, a, 10), '/'), b, 10)
+}
+
+func joinKey(parts ...[]byte) []byte { return bytes.Join(parts, []byte("/")) }
+
+// caseTx runs fn in a read-write transaction with the case buckets created.
+func (s *Store) caseTx(ctx context.Context, fn func(tx *bbolt.Tx) error) error {
+	if err := checkCtx(ctx); err != nil {
+		return err
+	}
+	return s.update(ctx, func(tx *bbolt.Tx) error {
+		for _, name := range caseBuckets {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return fmt.Errorf("bolt store: create bucket %s: %w", name, err)
+			}
+		}
+		return fn(tx)
+	})
+}
+
+// caseView runs fn in a read transaction; fn gets nil buckets when no case
+// was ever written.
+func (s *Store) caseView(ctx context.Context, fn func(tx *bbolt.Tx) error) error {
+	if err := checkCtx(ctx); err != nil {
+		return err
+	}
+	return s.db.View(fn)
+}
+
+// NextCaseID returns a new case number.
+func (s *Store) NextCaseID(ctx context.Context) (int64, error) {
+	var id uint64
+	err := s.caseTx(ctx, func(tx *bbolt.Tx) error {
+		var err error
+		id, err = tx.Bucket(bucketCases).NextSequence()
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("bolt store: next case id: %w", err)
+	}
+	return int64(id), nil
+}
+
+func decodeCase(v []byte) (handoff.Case, error) {
+	var c handoff.Case
+	if err := json.Unmarshal(v, &c); err != nil {
+		return c, fmt.Errorf("bolt store: case: %w", err)
+	}
+	return c, nil
+}
+
+func putCase(tx *bbolt.Tx, c handoff.Case) error {
+	v, err := json.Marshal(c)
+	if err != nil {
+		return fmt.Errorf("bolt store: encode case: %w", err)
+	}
+	return tx.Bucket(bucketCases).Put(caseKey(c.ID), v)
+}
+
+// CreateCase stores a new case and counts it.
+func (s *Store) CreateCase(ctx context.Context, c handoff.Case) (int64, error) {
+	if c.ID <= 0 {
+		return 0, errors.New("bolt store: case id must be positive")
+	}
+	c.Version = 1
+	err := s.caseTx(ctx, func(tx *bbolt.Tx) error {
+		key := caseKey(c.ID)
+		if tx.Bucket(bucketCases).Get(key) != nil {
+			return handoff.ErrExists
+		}
+		if err := putCase(tx, c); err != nil {
+			return err
+		}
+		if err := tx.Bucket(bucketCaseResident).Put(joinKey(userKey(c.ResidentID), key), nil); err != nil {
+			return err
+		}
+		if err := tx.Bucket(bucketCasePartner).Put(joinKey([]byte(c.PartnerID), key), nil); err != nil {
+			return err
+		}
+		counts := tx.Bucket(bucketCaseCounts)
+		ck := joinKey([]byte(c.Created.UTC().Format("2006-01")), []byte(c.Departement), []byte(c.Problem))
+		n, _ := strconv.Atoi(string(counts.Get(ck)))
+		return counts.Put(ck, strconv.AppendInt(nil, int64(n+1), 10))
+	})
+	if err != nil {
+		return 0, err
+	}
+	return 1, nil
+}
+
+// Case returns a case, or handoff.ErrNotFound.
+func (s *Store) Case(ctx context.Context, id int64) (handoff.Case, error) {
+	var c handoff.Case
+	err := s.caseView(ctx, func(tx *bbolt.Tx) error {
+		b := tx.Bucket(bucketCases)
+		if b == nil {
+			return handoff.ErrNotFound
+		}
+		v := b.Get(caseKey(id))
+		if v == nil {
+			return handoff.ErrNotFound
+		}
+		var err error
+		c, err = decodeCase(v)
+		return err
+	})
+	return c, err
+}
+
+// UpdateCase replaces c if the stored version is c.Version.
+func (s *Store) UpdateCase(ctx context.Context, c handoff.Case) (int64, error) {
+	var ver int64
+	err := s.caseTx(ctx, func(tx *bbolt.Tx) error {
+		key := caseKey(c.ID)
+		v := tx.Bucket(bucketCases).Get(key)
+		if v == nil {
+			return handoff.ErrNotFound
+		}
+		old, err := decodeCase(v)
+		if err != nil {
+			return err
+		}
+		if old.Version != c.Version {
+			return handoff.ErrConflict
+		}
+		c.Version = old.Version + 1
+		ver = c.Version
+		if old.PartnerID != c.PartnerID {
+			p := tx.Bucket(bucketCasePartner)
+			if err := p.Delete(joinKey([]byte(old.PartnerID), key)); err != nil {
+				return err
+			}
+			if err := p.Put(joinKey([]byte(c.PartnerID), key), nil); err != nil {
+				return err
+			}
+		}
+		return putCase(tx, c)
+	})
+	return ver, err
+}
+
+// DeleteCase removes a case and everything linked to it; counts stay.
+func (s *Store) DeleteCase(ctx context.Context, id int64) error {
+	return s.caseTx(ctx, func(tx *bbolt.Tx) error {
+		key := caseKey(id)
+		v := tx.Bucket(bucketCases).Get(key)
+		if v != nil {
+			c, err := decodeCase(v)
+			if err != nil {
+				return err
+			}
+			if err := tx.Bucket(bucketCaseResident).Delete(joinKey(userKey(c.ResidentID), key)); err != nil {
+				return err
+			}
+			if err := tx.Bucket(bucketCasePartner).Delete(joinKey([]byte(c.PartnerID), key)); err != nil {
+				return err
+			}
+			if err := tx.Bucket(bucketCases).Delete(key); err != nil {
+				return err
+			}
+		}
+		links := tx.Bucket(bucketCaseLinks)
+		prefix := append(slices.Clone(key), '/')
+		for _, k := range keysWithPrefix(links, prefix) {
+			rest := k[len(prefix):]
+			target := rest[2:] // "t/<chat>/<id>" or "r/<chat>/<id>"
+			switch rest[0] {
+			case 't':
+				if err := tx.Bucket(bucketCaseTopics).Delete(target); err != nil {
+					return err
+				}
+			case 'r':
+				if err := tx.Bucket(bucketCaseRelays).Delete(target); err != nil {
+					return err
+				}
+			}
+			if err := links.Delete(k); err != nil {
+				return err
+			}
+		}
+		events := tx.Bucket(bucketCaseEvents)
+		for _, k := range keysWithPrefix(events, prefix) {
+			if err := events.Delete(k); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// casesByIndex reads the cases listed in index under prefix.
+func (s *Store) casesByIndex(ctx context.Context, index, prefix []byte, keep func(handoff.Case) bool) ([]handoff.Case, error) {
+	var out []handoff.Case
+	err := s.caseView(ctx, func(tx *bbolt.Tx) error {
+		idx, cases := tx.Bucket(index), tx.Bucket(bucketCases)
+		if idx == nil || cases == nil {
+			return nil
+		}
+		c := idx.Cursor()
+		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+			v := cases.Get(k[len(prefix):])
+			if v == nil {
+				continue
+			}
+			cs, err := decodeCase(v)
+			if err != nil {
+				return err
+			}
+			if keep == nil || keep(cs) {
+				out = append(out, cs)
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// CasesOf returns the resident's cases, oldest first.
+func (s *Store) CasesOf(ctx context.Context, residentID int64) ([]handoff.Case, error) {
+	out, err := s.casesByIndex(ctx, bucketCaseResident, userPrefix(residentID), nil)
+	slices.SortStableFunc(out, func(a, b handoff.Case) int { return a.Created.Compare(b.Created) })
+	return out, err
+}
+
+// OpenCases returns the partner's waiting and taken cases.
+func (s *Store) OpenCases(ctx context.Context, partnerID string) ([]handoff.Case, error) {
+	return s.casesByIndex(ctx, bucketCasePartner, append([]byte(partnerID), '/'), handoff.Case.Open)
+}
+
+// Cases returns every stored case.
+func (s *Store) Cases(ctx context.Context) ([]handoff.Case, error) {
+	var out []handoff.Case
+	err := s.caseView(ctx, func(tx *bbolt.Tx) error {
+		b := tx.Bucket(bucketCases)
+		if b == nil {
+			return nil
+		}
+		return b.ForEach(func(_, v []byte) error {
+			c, err := decodeCase(v)
+			if err == nil {
+				out = append(out, c)
+			}
+			return err
+		})
+	})
+	return out, err
+}
+
+// SetTopic maps a forum topic to a case.
+func (s *Store) SetTopic(ctx context.Context, chatID int64, topicID int, caseID int64) error {
+	return s.caseTx(ctx, func(tx *bbolt.Tx) error {
+		k := pairKey(chatID, int64(topicID))
+		if err := tx.Bucket(bucketCaseTopics).Put(k, caseKey(caseID)); err != nil {
+			return err
+		}
+		return tx.Bucket(bucketCaseLinks).Put(joinKey(caseKey(caseID), []byte("t"), k), nil)
+	})
+}
+
+// CaseByTopic returns the case of a forum topic.
+func (s *Store) CaseByTopic(ctx context.Context, chatID int64, topicID int) (int64, error) {
+	var id int64
+	err := s.caseView(ctx, func(tx *bbolt.Tx) error {
+		b := tx.Bucket(bucketCaseTopics)
+		if b == nil {
+			return handoff.ErrNotFound
+		}
+		v := b.Get(pairKey(chatID, int64(topicID)))
+		if v == nil {
+			return handoff.ErrNotFound
+		}
+		var err error
+		id, err = strconv.ParseInt(string(v), 10, 64)
+		return err
+	})
+	return id, err
+}
+
+// PutRelay records a copied message.
+func (s *Store) PutRelay(ctx context.Context, chatID int64, msgID int, r handoff.Relay) error {
+	v, err := json.Marshal(r)
+	if err != nil {
+		return fmt.Errorf("bolt store: encode relay: %w", err)
+	}
+	return s.caseTx(ctx, func(tx *bbolt.Tx) error {
+		k := pairKey(chatID, int64(msgID))
+		if err := tx.Bucket(bucketCaseRelays).Put(k, v); err != nil {
+			return err
+		}
+		return tx.Bucket(bucketCaseLinks).Put(joinKey(caseKey(r.CaseID), []byte("r"), k), nil)
+	})
+}
+
+// Relay returns what a copied message relays.
+func (s *Store) Relay(ctx context.Context, chatID int64, msgID int) (handoff.Relay, error) {
+	var r handoff.Relay
+	err := s.caseView(ctx, func(tx *bbolt.Tx) error {
+		b := tx.Bucket(bucketCaseRelays)
+		if b == nil {
+			return handoff.ErrNotFound
+		}
+		v := b.Get(pairKey(chatID, int64(msgID)))
+		if v == nil {
+			return handoff.ErrNotFound
+		}
+		return json.Unmarshal(v, &r)
+	})
+	return r, err
+}
+
+// AddEvent appends to a case's audit log.
+func (s *Store) AddEvent(ctx context.Context, caseID int64, e handoff.Event) error {
+	v, err := json.Marshal(e)
+	if err != nil {
+		return fmt.Errorf("bolt store: encode event: %w", err)
+	}
+	return s.caseTx(ctx, func(tx *bbolt.Tx) error {
+		b := tx.Bucket(bucketCaseEvents)
+		seq, err := b.NextSequence()
+		if err != nil {
+			return err
+		}
+		return b.Put(joinKey(caseKey(caseID), fmt.Appendf(nil, "%020d", seq)), v)
+	})
+}
+
+// Events returns a case's audit log in order.
+func (s *Store) Events(ctx context.Context, caseID int64) ([]handoff.Event, error) {
+	var out []handoff.Event
+	err := s.caseView(ctx, func(tx *bbolt.Tx) error {
+		b := tx.Bucket(bucketCaseEvents)
+		if b == nil {
+			return nil
+		}
+		prefix := append(caseKey(caseID), '/')
+		c := b.Cursor()
+		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+			var e handoff.Event
+			if err := json.Unmarshal(v, &e); err != nil {
+				return fmt.Errorf("bolt store: event: %w", err)
+			}
+			out = append(out, e)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// Counts returns every anonymous count.
+func (s *Store) Counts(ctx context.Context) ([]handoff.Count, error) {
+	var out []handoff.Count
+	err := s.caseView(ctx, func(tx *bbolt.Tx) error {
+		b := tx.Bucket(bucketCaseCounts)
+		if b == nil {
+			return nil
+		}
+		return b.ForEach(func(k, v []byte) error {
+			parts := bytes.SplitN(k, []byte("/"), 3)
+			n, err := strconv.Atoi(string(v))
+			if len(parts) != 3 || err != nil {
+				return fmt.Errorf("bolt store: malformed count %q", k)
+			}
+			out = append(out, handoff.Count{Month: string(parts[0]), Departement: string(parts[1]), Problem: handoff.Problem(parts[2]), N: n})
+			return nil
+		})
+	})
+	return out, err
+}
+
+// SetPaused records whether a partner paused intake.
+func (s *Store) SetPaused(ctx context.Context, partnerID string, paused bool) error {
+	return s.caseTx(ctx, func(tx *bbolt.Tx) error {
+		b := tx.Bucket(bucketPaused)
+		if paused {
+			return b.Put([]byte(partnerID), []byte("1"))
+		}
+		return b.Delete([]byte(partnerID))
+	})
+}
+
+// Paused reports whether a partner paused intake.
+func (s *Store) Paused(ctx context.Context, partnerID string) (bool, error) {
+	var p bool
+	err := s.caseView(ctx, func(tx *bbolt.Tx) error {
+		if b := tx.Bucket(bucketPaused); b != nil {
+			p = b.Get([]byte(partnerID)) != nil
+		}
+		return nil
+	})
+	return p, err
+}

@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"sync"
 	"time"
 
 	"github.com/passerelle-bot/passerelle/internal/catalog"
 	"github.com/passerelle-bot/passerelle/internal/clock"
 	"github.com/passerelle-bot/passerelle/internal/guide"
+	"github.com/passerelle-bot/passerelle/internal/handoff"
 	"github.com/passerelle-bot/passerelle/internal/reminder"
 )
 
@@ -26,6 +28,18 @@ type Config struct {
 	// are needed, and both are usually the Store itself.
 	Documents DocumentStore
 	Reminders reminder.Store
+	// Partners, Cases and Groups enable the hand-off to partner
+	// associations; Partners nil leaves it out. Groups may be nil only in
+	// tests without partner groups (no topics, every member check fails).
+	Partners *handoff.Partners
+	Cases    handoff.Store
+	Groups   Groups
+	// BotUsername (without "@") builds referral links.
+	BotUsername string
+	// Retention of a closed case's topic, then of its mappings and audit
+	// log. Defaults: DefaultTopicRetention and DefaultMappingRetention.
+	TopicRetention   time.Duration
+	MappingRetention time.Duration
 	// ReminderHour is the local hour (in Location) reminders are sent at;
 	// default DefaultReminderHour (0 counts as unset: never at midnight).
 	ReminderHour int
@@ -61,6 +75,12 @@ type Bot struct {
 	guide  *guide.Guide
 	docs   DocumentStore
 	rem    reminder.Store
+
+	partners       *handoff.Partners
+	cases          handoff.Store
+	groups         Groups
+	unavailableMu  sync.Mutex
+	unavailableIDs map[string]bool
 	// entryLabels maps a guide entry point to the answer label leading to it.
 	entryLabels map[string]string
 	h           Handler
@@ -89,6 +109,15 @@ func New(cfg Config) (*Bot, error) {
 	if (cfg.Documents == nil) != (cfg.Reminders == nil) {
 		return nil, errors.New("bot: Documents and Reminders go together")
 	}
+	if (cfg.Partners == nil) != (cfg.Cases == nil) {
+		return nil, errors.New("bot: Partners and Cases go together")
+	}
+	if cfg.TopicRetention <= 0 {
+		cfg.TopicRetention = DefaultTopicRetention
+	}
+	if cfg.MappingRetention <= cfg.TopicRetention {
+		cfg.MappingRetention = max(DefaultMappingRetention, cfg.TopicRetention+24*time.Hour)
+	}
 	if cfg.SessionTTL <= 0 {
 		cfg.SessionTTL = 6 * time.Hour
 	}
@@ -104,7 +133,7 @@ func New(cfg Config) (*Bot, error) {
 	if cfg.FloodEvery <= 0 {
 		cfg.FloodEvery = 2 * time.Second
 	}
-	b := &Bot{cfg: cfg, store: cfg.Store, cat: cfg.Catalog, sender: cfg.Sender, guide: cfg.Guide, docs: cfg.Documents, rem: cfg.Reminders, clock: cfg.Clock, log: cfg.Logger}
+	b := &Bot{cfg: cfg, store: cfg.Store, cat: cfg.Catalog, sender: cfg.Sender, guide: cfg.Guide, docs: cfg.Documents, rem: cfg.Reminders, partners: cfg.Partners, cases: cfg.Cases, groups: cfg.Groups, clock: cfg.Clock, log: cfg.Logger}
 	b.flood = newFloodLimiter(cfg.Clock, cfg.FloodBurst, cfg.FloodEvery)
 	b.mux = b.routes()
 	b.h = chain(b.mux, b.dedup, b.recoverer, b.membership, b.floodLimit, b.state, b.languageGate)
@@ -279,6 +308,8 @@ func (b *Bot) membership(next Handler) Handler {
 			return nil
 		case u.Kind == KindEdited:
 			return nil
+		case !u.Private() && b.handoffOn() && b.partnerByChat(u.ChatID) != nil:
+			return b.group(ctx, r)
 		case !u.Private():
 			b.log.Debug("update_ignored", "update_id", u.ID, "chat_type", string(u.ChatType), "kind", u.Kind.String())
 			return nil

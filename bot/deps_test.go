@@ -25,6 +25,7 @@ func TestDependencyDirection(t *testing.T) {
 		"internal/guide":    {mod + "bot", mod + "internal/catalog", mod + "internal/transport/", mod + "internal/store/", "github.com/redis/go-redis/v9", "github.com/go-telegram-bot-api/telegram-bot-api/v5"},
 		"internal/reminder": {mod + "bot", mod + "internal/transport/", mod + "internal/store/", "github.com/redis/go-redis/v9", "go.etcd.io/bbolt"},
 		"internal/permit":   {mod + "bot", mod + "internal/catalog", mod + "internal/guide", mod + "internal/transport/", mod + "internal/store/", "github.com/redis/go-redis/v9", "gopkg.in/", "go.yaml.in/"},
+		"internal/handoff":  {mod + "bot", mod + "internal/catalog", mod + "internal/guide", mod + "internal/permit", mod + "internal/reminder", mod + "internal/transport/", mod + "internal/store/", "github.com/redis/go-redis/v9", "go.etcd.io/bbolt", "github.com/go-telegram-bot-api/telegram-bot-api/v5"},
 		"internal/digits":   {mod + "bot", mod + "internal/catalog", mod + "internal/permit", mod + "internal/guide", mod + "internal/transport/", mod + "internal/store/"},
 		"internal/store/bolt": {
 			"github.com/go-telegram-bot-api/telegram-bot-api/v5", mod + "internal/transport/",

@@ -16,6 +16,7 @@ var commands = []struct{ name, desc string }{
 	{"menu", "command.menu"},
 	{"guide", "command.guide"},
 	{"reminders", "command.reminders"},
+	{"volunteer", "command.volunteer"},
 	{"help", "command.help"},
 	{"language", "command.language"},
 	{"privacy", "command.privacy"},
@@ -42,6 +43,7 @@ func (b *Bot) routes() *Mux {
 	m.Fallback(HandlerFunc(b.stale))
 	b.guideRoutes(m)
 	b.reminderRoutes(m)
+	b.handoffRoutes(m)
 	return m
 }
 
@@ -57,7 +59,7 @@ func (b *Bot) CommandMenus() map[string][]CommandInfo {
 		p := b.cat.Printer(l.Tag)
 		var list []CommandInfo
 		for _, c := range commands {
-			if c.name == "guide" && b.guide == nil || c.name == "reminders" && !b.remindersOn() {
+			if c.name == "guide" && b.guide == nil || c.name == "reminders" && !b.remindersOn() || c.name == "volunteer" && !b.handoffOn() {
 				continue
 			}
 			list = append(list, CommandInfo{Name: c.name, Description: p.T(c.desc)})
@@ -80,6 +82,9 @@ func (b *Bot) menuRows(p *catalog.Printer) [][]Button {
 	if b.remindersOn() {
 		rows = append(rows, []Button{{Label: p.T("menu.reminders"), Data: "r"}})
 	}
+	if b.handoffOn() {
+		rows = append(rows, []Button{{Label: p.T("guide.help_button"), Data: "h"}})
+	}
 	return append(rows, [][]Button{
 		{{Label: p.T("menu.language"), Data: "menu:language"}, {Label: p.T("menu.help"), Data: "menu:help"}},
 		{{Label: p.T("menu.privacy"), Data: "menu:privacy"}, {Label: p.T("menu.mydata"), Data: "menu:mydata"}},
@@ -93,6 +98,15 @@ func backRow(p *catalog.Printer) []Button {
 
 func (b *Bot) start(ctx context.Context, r *Request) error {
 	r.ClearFlow()
+	if id, ok := strings.CutPrefix(r.Update.Args, "p-"); ok && b.handoffOn() {
+		if partner := b.partner(id); partner != nil {
+			r.Profile.Partner = partner.ID
+			r.profileDirty = true
+			if err := r.Reply(ctx, r.P.T("help.referred", "Partner", partner.Name)); err != nil {
+				return err
+			}
+		}
+	}
 	return b.welcome(ctx, r)
 }
 
@@ -211,6 +225,14 @@ func (b *Bot) myData(ctx context.Context, r *Request) error {
 			}
 		}
 	}
+	if b.handoffOn() {
+		cl, err := b.caseLines(ctx, p, prof.UserID)
+		if err != nil {
+			return err
+		}
+		lines = append(lines, "")
+		lines = append(lines, cl...)
+	}
 	lines = append(lines, p.T("mydata.footer"))
 	return r.Reply(ctx, strings.Join(lines, "\n"), backRow(p))
 }
@@ -232,6 +254,9 @@ func (b *Bot) forgetAnswer(ctx context.Context, r *Request) error {
 	confirmed := r.Session.Flow == "forget" && r.Session.Step == "confirm"
 	switch {
 	case r.Callback.Arg == "yes" && confirmed:
+		if err := b.forgetCases(ctx, r.Update.UserID); err != nil {
+			return fmt.Errorf("forget cases: %w", err)
+		}
 		if err := b.store.Forget(ctx, r.Update.UserID); err != nil {
 			return fmt.Errorf("forget: %w", err)
 		}
@@ -248,8 +273,16 @@ func (b *Bot) forgetAnswer(ctx context.Context, r *Request) error {
 // text handles typed text: a date the guide asked for, else the guide's
 // suggestions, else a pointer to the menu.
 func (b *Bot) text(ctx context.Context, r *Request) error {
+	if handled, err := b.helpText(ctx, r); handled {
+		return err
+	}
 	if handled, err := b.remText(ctx, r); handled {
 		return err
+	}
+	if r.Session.Flow == "" || r.Session.Flow == "relay" {
+		if handled, err := b.relayResident(ctx, r); handled || err != nil {
+			return err
+		}
 	}
 	switch {
 	case b.guide != nil && r.Session.Flow == flowGuide && r.Session.Step == stepDate:
@@ -265,6 +298,11 @@ func (b *Bot) unknownText(ctx context.Context, r *Request) error {
 }
 
 func (b *Bot) unsupported(ctx context.Context, r *Request) error {
+	if r.Update.Kind == KindPhoto || r.Update.Kind == KindDocument || r.Update.Kind == KindVoice {
+		if handled, err := b.relayResident(ctx, r); handled || err != nil {
+			return err
+		}
+	}
 	return r.Reply(ctx, r.P.T("input.unsupported"), backRow(r.P))
 }
 

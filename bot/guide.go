@@ -297,6 +297,9 @@ func utf16Len(s string) int { return len(utf16.Encode([]rune(s))) }
 // guideHelp is where "talk to a volunteer" leads until the hand-off to
 // partner associations exists: public help that anyone can reach.
 func (b *Bot) guideHelp(ctx context.Context, r *Request) error {
+	if b.handoffOn() {
+		return b.helpStart(ctx, r)
+	}
 	return r.Reply(ctx, r.P.T("guide.help.public"), []Button{{Label: r.P.T("guide.restart"), Data: "g:r"}, {Label: r.P.T("menu.back"), Data: "menu"}})
 }
 

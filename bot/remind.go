@@ -111,6 +111,14 @@ func (b *Bot) resumeReminders(ctx context.Context, userID int64) error {
 // current reminder rather than a backlog. A missing or stopped document, or
 // a resident who blocked the bot, ends the entry: unblocking resumes it.
 func (b *Bot) Notify(ctx context.Context, c reminder.Claim) (time.Time, error) {
+	if rest, ok := strings.CutPrefix(c.ID, "c:"); ok {
+		id, err := strconv.ParseInt(rest, 10, 64)
+		if err != nil || !b.handoffOn() {
+			b.log.Warn("reminder_bad_id", "id", c.ID)
+			return time.Time{}, nil
+		}
+		return b.caseTimer(ctx, id)
+	}
 	userID, docID, ok := ParseReminderID(c.ID)
 	if !ok {
 		b.log.Warn("reminder_bad_id", "id", c.ID)
@@ -209,7 +217,11 @@ func (b *Bot) reminderMessage(p *catalog.Printer, doc Document, ms []permit.Mile
 	if line := b.sourceLine(p, sources); line != "" {
 		parts = append(parts, line)
 	}
-	return strings.Join(parts, "\n\n"), b.reminderButtons(p, doc)
+	rows := b.reminderButtons(p, doc)
+	if help && b.handoffOn() {
+		rows = append([][]Button{{{Label: p.T("guide.help_button"), Data: "h"}}}, rows...)
+	}
+	return strings.Join(parts, "\n\n"), rows
 }
 
 // reminderButtons are the actions under a reminder.

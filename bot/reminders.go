@@ -205,6 +205,9 @@ func (b *Bot) remButton(ctx context.Context, r *Request) error {
 	case "ny":
 		return r.Reply(ctx, b.notYetText(r.P, doc), b.remDocRow(r.P, doc))
 	case "sk":
+		if b.handoffOn() {
+			return b.helpStart(ctx, r)
+		}
 		return r.Reply(ctx, r.P.T("rem.stuck")+"\n\n"+r.P.T("guide.help.public"), b.remDocRow(r.P, doc))
 	case "s", "rs":
 		doc.Stopped = code == "s"

@@ -25,6 +25,12 @@ type Profile struct {
 	Created  time.Time `json:"created"`
 	LastSeen time.Time `json:"last_seen"`
 	Blocked  bool      `json:"blocked,omitempty"` // the resident blocked the bot: send nothing
+	// Partner is the partner association that referred the resident
+	// (referral link), preferred by routing.
+	Partner string `json:"partner,omitempty"`
+	// OpenCase is the resident's open hand-off case, 0 for none: while it
+	// is open, what they write goes to the volunteers.
+	OpenCase int64 `json:"case,omitempty"`
 }
 
 // SessionKey identifies a conversation: one user in one chat.

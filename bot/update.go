@@ -53,7 +53,11 @@ type Update struct {
 	ChatType     ChatType
 	UserID       int64
 	LanguageCode string // IETF tag the client reports; may be empty
-	MessageID    int
+	// FirstName is the sender's Telegram first name. Only a volunteer's is
+	// ever used (as the alias that signs their messages); a resident's is
+	// never stored, logged or passed on.
+	FirstName string
+	MessageID int
 
 	// Forum topics.
 	ThreadID       int  // message_thread_id, 0 outside topics
@@ -66,6 +70,9 @@ type Update struct {
 	Data             string // for KindCallback: the button's data (untrusted)
 	FileID           string // photo (largest size), document or voice
 	ReplyToMessageID int
+	// The author of the message replied to, for /assign in partner groups.
+	ReplyToUserID    int64
+	ReplyToFirstName string
 	MemberStatus     string // for KindMember: the bot's new status (member, kicked, administrator…)
 
 	Raw json.RawMessage // the update as received, for features the core does not model yet
@@ -102,6 +109,15 @@ type Reply struct {
 
 	EditMessageID    int // when set, edit that message instead of sending
 	ReplyToMessageID int
+
+	// Keyboard, when set, shows persistent reply-keyboard buttons (each a
+	// text the resident sends by tapping); RemoveKeyboard removes them.
+	// Both are ignored when Buttons is set.
+	Keyboard       [][]string
+	RemoveKeyboard bool
+	// The author of the message replied to, for /assign in partner groups.
+	ReplyToUserID    int64
+	ReplyToFirstName string
 
 	// Copy: when CopyFromChatID is set, copy message CopyMessageID of that
 	// chat into ChatID (Text is ignored).

@@ -26,11 +26,25 @@ func runCheck(ctx context.Context, args []string, getenv func(string) string, st
 		return fmt.Errorf("%w: %w", errUsage, err)
 	}
 	failed := false
-	if _, err := loadConfig(getenv); err != nil {
+	cfg, err := loadConfig(getenv)
+	if err != nil {
 		failed = true
 		fmt.Fprintf(stdout, "configuration: problems\n%s\n", indent(err.Error()))
 	} else {
 		fmt.Fprintln(stdout, "configuration: ok")
+	}
+	switch ps, err := loadPartners(cfg.Partners); {
+	case err != nil:
+		failed = true
+		fmt.Fprintf(stdout, "partners: problems\n%s\n", indent(err.Error()))
+	case ps == nil:
+		fmt.Fprintln(stdout, "partners: none (PASSERELLE_PARTNERS is not set: no hand-off to volunteers)")
+	default:
+		fallback := "no fallback"
+		if fb, ok := ps.Fallback(); ok {
+			fallback = "fallback " + fb.ID
+		}
+		fmt.Fprintf(stdout, "partners: ok (%d partners, %s)\n", len(ps.All()), fallback)
 	}
 
 	var fsys fs.FS = locales.FS

@@ -76,14 +76,28 @@ func runBot(ctx context.Context, args []string, getenv func(string) string, stde
 	if err != nil {
 		return err
 	}
-	b, err := bot.New(bot.Config{
+	partners, err := loadPartners(cfg.Partners)
+	if err != nil {
+		return err
+	}
+	bc := bot.Config{
 		Store: st, Catalog: cat, Sender: sender, Logger: logger, Location: cfg.Location, Guide: g,
-		Documents: docs, Reminders: sched, ReminderHour: cfg.ReminderHour,
-	})
+		Documents: docs, Reminders: sched, ReminderHour: cfg.ReminderHour, BotUsername: client.Username(),
+	}
+	if partners != nil {
+		if bc.Cases, err = caseStore(st); err != nil {
+			return err
+		}
+		bc.Partners, bc.Groups = partners, client
+	}
+	b, err := bot.New(bc)
 	if err != nil {
 		return err
 	}
 	core.Store(b)
+	if partners != nil {
+		checkGroups(ctx, partners, client, b, logger)
+	}
 	reminders := reminder.NewDispatcher(sched, b, reminder.Config{
 		Clock: clock.Real{}, Location: cfg.Location, Logger: logger,
 		Quiet: reminder.Hours{From: cfg.QuietFrom, To: cfg.QuietTo},

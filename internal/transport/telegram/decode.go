@@ -93,6 +93,7 @@ func fillUser(u *bot.Update, from *tgbotapi.User) {
 	}
 	u.UserID = from.ID
 	u.LanguageCode = from.LanguageCode
+	u.FirstName = from.FirstName
 }
 
 func fillChat(u *bot.Update, c *tgbotapi.Chat) {
@@ -109,6 +110,9 @@ func fillMessage(u *bot.Update, m *tgbotapi.Message, ex *extraMessage, botUserna
 	u.MessageID = m.MessageID
 	if m.ReplyToMessage != nil {
 		u.ReplyToMessageID = m.ReplyToMessage.MessageID
+		if f := m.ReplyToMessage.From; f != nil {
+			u.ReplyToUserID, u.ReplyToFirstName = f.ID, f.FirstName
+		}
 	}
 	if ex != nil {
 		u.ThreadID, u.IsTopicMessage = ex.MessageThreadID, ex.IsTopicMessage

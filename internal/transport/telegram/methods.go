@@ -175,3 +175,88 @@ func checkCommand(cmd Command) error {
 	}
 	return nil
 }
+
+// PinMessage pins message messageID in chatID without notifying members
+// (the bot needs can_pin_messages).
+func (c *Client) PinMessage(ctx context.Context, chatID int64, messageID int) error {
+	p := tgbotapi.Params{}
+	p.AddNonZero64("chat_id", c.resolveChat(chatID))
+	p.AddNonZero("message_id", messageID)
+	p.AddBool("disable_notification", true)
+	_, err := c.request(ctx, "pinChatMessage", p)
+	return err
+}
+
+// MemberStatus returns userID's status in chatID: creator, administrator,
+// member, restricted, left or kicked.
+func (c *Client) MemberStatus(ctx context.Context, chatID, userID int64) (string, error) {
+	m, err := c.member(ctx, chatID, userID)
+	return m.Status, err
+}
+
+// chatMember is the part of a ChatMember the bot reads.
+type chatMember struct {
+	Status            string `json:"status"`
+	CanManageTopics   bool   `json:"can_manage_topics"`
+	CanDeleteMessages bool   `json:"can_delete_messages"`
+	CanPinMessages    bool   `json:"can_pin_messages"`
+}
+
+func (c *Client) member(ctx context.Context, chatID, userID int64) (chatMember, error) {
+	p := tgbotapi.Params{}
+	p.AddNonZero64("chat_id", c.resolveChat(chatID))
+	p.AddNonZero64("user_id", userID)
+	res, err := c.request(ctx, "getChatMember", p)
+	if err != nil {
+		return chatMember{}, err
+	}
+	var m chatMember
+	if err := json.Unmarshal(res, &m); err != nil || m.Status == "" {
+		return chatMember{}, fmt.Errorf("telegram: getChatMember: no status in result")
+	}
+	return m, nil
+}
+
+// CheckGroup checks that chatID can host the hand-off: a forum supergroup
+// where the bot is an administrator allowed to manage topics, delete and
+// pin messages. The error says what to fix, in words a coordinator can act
+// on.
+func (c *Client) CheckGroup(ctx context.Context, chatID int64) error {
+	p := tgbotapi.Params{}
+	p.AddNonZero64("chat_id", c.resolveChat(chatID))
+	res, err := c.request(ctx, "getChat", p)
+	if err != nil {
+		return fmt.Errorf("the bot cannot see the group (add it to the group): %w", err)
+	}
+	var chat struct {
+		Type    string `json:"type"`
+		IsForum bool   `json:"is_forum"`
+	}
+	if err := json.Unmarshal(res, &chat); err != nil {
+		return fmt.Errorf("telegram: getChat: %w", err)
+	}
+	if chat.Type != "supergroup" || !chat.IsForum {
+		return fmt.Errorf("the group is not a forum: turn on Topics in the group settings")
+	}
+	m, err := c.member(ctx, chatID, c.api.Self.ID)
+	if err != nil {
+		return err
+	}
+	var missing []string
+	if m.Status != "administrator" {
+		return fmt.Errorf("the bot is not an administrator of the group")
+	}
+	if !m.CanManageTopics {
+		missing = append(missing, "manage topics")
+	}
+	if !m.CanDeleteMessages {
+		missing = append(missing, "delete messages")
+	}
+	if !m.CanPinMessages {
+		missing = append(missing, "pin messages")
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("the bot lacks these administrator rights: %v", missing)
+	}
+	return nil
+}

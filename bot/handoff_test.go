@@ -1,0 +1,589 @@
+package bot_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/passerelle-bot/passerelle/bot"
+	"github.com/passerelle-bot/passerelle/internal/handoff"
+	"github.com/passerelle-bot/passerelle/internal/reminder"
+)
+
+// Partner groups and people of the hand-off tests.
+const (
+	lyonChat   = -1001000000001
+	parisChat  = -1001000000002
+	natChat    = -1001000000004
+	lyonRef    = 100000001 // referent of Lyon
+	lyonVol    = 100000005 // volunteer of Lyon
+	lyonVol2   = 100000006
+	outsider   = 100000099 // not in any group
+	parisVol   = 100000015
+	residentAr = 7300001
+)
+
+const testPartners = `
+fallback: national
+partners:
+  - id: lyon
+    name: Entraide Rhône
+    chat_id: -1001000000001
+    departements: [69, 01]
+    languages: [fr, ar, en]
+    problems: all
+    hours: &office
+      monday: 09:00-12:00, 14:00-17:00
+      tuesday: 09:00-12:00, 14:00-17:00
+      wednesday: 09:00-12:00, 14:00-17:00
+      thursday: 09:00-12:00, 14:00-17:00
+      friday: 09:00-12:00, 14:00-17:00
+    sla_hours: 16
+    urgent_sla_hours: 2
+    capacity: 3
+    referents: [100000001]
+    coordinators: [100000003]
+    emergency:
+      - name: Ligne urgence Rhône
+        phone: 01 99 00 00 02
+  - id: paris
+    name: Accueil Paris Est
+    chat_id: -1001000000002
+    departements: [75, 93, 69]
+    languages: [fr, en, fa, ps]
+    problems: all
+    hours: *office
+    capacity: 40
+    referents: [100000011]
+  - id: national
+    name: Permanence nationale
+    chat_id: -1001000000004
+    departements: all
+    languages: [fr, en]
+    problems: all
+    hours: *office
+    capacity: 100
+    referents: [100000031]
+`
+
+// fakeGroups is the transport's group side: topics, pins and who is a
+// member of which group.
+type fakeGroups struct {
+	mu      sync.Mutex
+	next    int
+	topics  map[int64][]string // chat → topic names, by creation
+	deleted map[int64][]int
+	pinned  map[int64][]int
+	members map[int64]map[int64]string
+}
+
+func newFakeGroups() *fakeGroups {
+	return &fakeGroups{next: 100, topics: map[int64][]string{}, deleted: map[int64][]int{}, pinned: map[int64][]int{},
+		members: map[int64]map[int64]string{
+			lyonChat:  {lyonRef: "member", lyonVol: "member", lyonVol2: "member", 100000003: "member"},
+			parisChat: {parisVol: "member", 100000011: "member"},
+			natChat:   {100000031: "member"},
+		}}
+}
+
+func (g *fakeGroups) CreateForumTopic(ctx context.Context, chatID int64, name string) (int, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.next++
+	g.topics[chatID] = append(g.topics[chatID], name)
+	return g.next, nil
+}
+
+func (g *fakeGroups) DeleteForumTopic(ctx context.Context, chatID int64, threadID int) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.deleted[chatID] = append(g.deleted[chatID], threadID)
+	return nil
+}
+
+func (g *fakeGroups) PinMessage(ctx context.Context, chatID int64, messageID int) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.pinned[chatID] = append(g.pinned[chatID], messageID)
+	return nil
+}
+
+func (g *fakeGroups) MemberStatus(ctx context.Context, chatID, userID int64) (string, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if st, ok := g.members[chatID][userID]; ok {
+		return st, nil
+	}
+	return "left", nil
+}
+
+type handoffFixture struct {
+	*fixture
+	groups   *fakeGroups
+	partners *handoff.Partners
+}
+
+// wednesday10 is an opening hour: Wednesday 25 November 2026, 10:00 in Paris.
+var wednesday10 = time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
+
+func newHandoffFixture(t *testing.T) *handoffFixture {
+	t.Helper()
+	f := newFixture(t)
+	ps, err := handoff.LoadPartners(strings.NewReader(testPartners))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &handoffFixture{fixture: f, groups: newFakeGroups(), partners: ps}
+	b, err := bot.New(bot.Config{Store: f.store, Catalog: f.cat, Sender: f.sent, Clock: f.clock,
+		Documents: f.store, Reminders: f.store, Partners: ps, Cases: f.store, Groups: h.groups, BotUsername: "passerelle_test_bot"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.bot = b
+	f.clock.Set(wednesday10)
+	return h
+}
+
+func groupPress(chat, user int64, name, data string) bot.Update {
+	return bot.Update{Kind: bot.KindCallback, ChatID: chat, ChatType: bot.ChatSupergroup, UserID: user, FirstName: name, Data: data, CallbackID: "cb"}
+}
+
+func groupText(chat int64, thread int, user int64, name, text string, replyTo int) bot.Update {
+	u := bot.Update{Kind: bot.KindText, ChatID: chat, ChatType: bot.ChatSupergroup, UserID: user, FirstName: name, Text: text,
+		ThreadID: thread, IsTopicMessage: thread != 0, ReplyToMessageID: replyTo}
+	if strings.HasPrefix(text, "/") {
+		u.Kind = bot.KindCommand
+		cmd, args, _ := strings.Cut(text[1:], " ")
+		u.Command, u.Args = cmd, args
+	}
+	if replyTo == 0 && thread != 0 {
+		u.ReplyToMessageID = thread // Telegram: a topic message replies to the topic's first message
+	}
+	return u
+}
+
+// intake walks a resident through the request up to the consent screen.
+func (h *handoffFixture) intake(t *testing.T, user int64, lang, problem, dep, desc string) bot.Reply {
+	t.Helper()
+	h.handle(t, command(user, lang, "volunteer"))
+	h.handle(t, press(user, lang, "h:p:"+problem))
+	h.handle(t, typed(user, lang, dep))
+	if lang != "fr" {
+		h.handle(t, press(user, lang, "h:l:"+lang))
+	}
+	h.handle(t, typed(user, lang, "30/06/2027"))
+	h.handle(t, press(user, lang, "h:k:work"))
+	h.handle(t, press(user, lang, "h:k:done"))
+	if desc == "" {
+		h.handle(t, press(user, lang, "h:s"))
+	} else {
+		h.handle(t, typed(user, lang, desc))
+	}
+	return h.sent.last(t, user)
+}
+
+// cardOf returns the last case card posted in chat.
+func (h *handoffFixture) cardOf(t *testing.T, chat int64) bot.Reply {
+	t.Helper()
+	for _, r := range slicesReverse(h.sent.to(chat)) {
+		for d := range buttons(r) {
+			if strings.HasPrefix(d, "hc:t:") {
+				return r
+			}
+		}
+	}
+	t.Fatalf("no case card in chat %d", chat)
+	return bot.Reply{}
+}
+
+func slicesReverse(rs []bot.Reply) []bot.Reply {
+	out := make([]bot.Reply, len(rs))
+	for i, r := range rs {
+		out[len(rs)-1-i] = r
+	}
+	return out
+}
+
+func takeData(t *testing.T, card bot.Reply) string {
+	t.Helper()
+	for d := range buttons(card) {
+		if strings.HasPrefix(d, "hc:t:") {
+			return d
+		}
+	}
+	t.Fatal("card without Take")
+	return ""
+}
+
+func (h *handoffFixture) caseOf(t *testing.T, user int64) handoff.Case {
+	t.Helper()
+	cs, err := h.store.CasesOf(context.Background(), user)
+	if err != nil || len(cs) == 0 {
+		t.Fatalf("cases of %d: %v %v", user, cs, err)
+	}
+	return cs[len(cs)-1]
+}
+
+func TestRoutingByDepartementLanguageAndReferral(t *testing.T) {
+	tests := []struct {
+		name        string
+		setup       func(h *handoffFixture)
+		wantPartner string
+		wantChat    int64
+	}{
+		{"Arabic from 69 goes to Lyon, not Paris", nil, "Entraide Rhône", lyonChat},
+		{"a referral to Paris, which covers 69", func(h *handoffFixture) {
+			h.handle(t, bot.Update{Kind: bot.KindCommand, UserID: residentAr, LanguageCode: "ar", Command: "start", Args: "p-paris", Text: "/start p-paris"})
+		}, "Accueil Paris Est", parisChat},
+		{"Lyon paused", func(h *handoffFixture) {
+			if err := h.store.SetPaused(context.Background(), "lyon", true); err != nil {
+				t.Fatal(err)
+			}
+		}, "Accueil Paris Est", parisChat},
+		{"Lyon full", func(h *handoffFixture) {
+			for i := range 3 {
+				c := handoff.Case{ID: int64(900 + i), ResidentID: int64(1 + i), PartnerID: "lyon", Status: handoff.StatusWaiting, Problem: handoff.ProblemLogin, Created: wednesday10}
+				if _, err := h.store.CreateCase(context.Background(), c); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}, "Accueil Paris Est", parisChat},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHandoffFixture(t)
+			if tt.setup != nil {
+				tt.setup(h)
+			}
+			consent := h.intake(t, residentAr, "ar", "no_api", "69", "")
+			if !strings.Contains(consent.Text, tt.wantPartner) {
+				t.Fatalf("consent screen does not name %s:\n%s", tt.wantPartner, consent.Text)
+			}
+			h.handle(t, press(residentAr, "ar", "h:y"))
+			card := h.cardOf(t, tt.wantChat)
+			if !strings.Contains(card.Text, "69") || !strings.Contains(card.Text, "Dossier #") {
+				t.Errorf("card = %q", card.Text)
+			}
+		})
+	}
+}
+
+func TestConsentRefusedKeepsNothing(t *testing.T) {
+	h := newHandoffFixture(t)
+	h.intake(t, residentAr, "ar", "stuck", "69", "zorglub my file is stuck")
+	h.handle(t, press(residentAr, "ar", "h:n"))
+	if got := h.sent.last(t, residentAr).Text; !strings.Contains(got, "Défenseur des droits") {
+		t.Errorf("refusing consent must lead to public help; got %q", got)
+	}
+	var found []string
+	if err := h.store.Scan(func(k, v []byte) error {
+		if s := string(k) + string(v); strings.Contains(s, "zorglub") || strings.Contains(s, `"stuck"`) {
+			found = append(found, string(k))
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(found) > 0 {
+		t.Errorf("after refused consent the store holds the problem: %v", found)
+	}
+	if len(h.sent.to(lyonChat)) != 0 {
+		t.Error("something was sent to the partner")
+	}
+}
+
+func TestTakeIsAtomicAndChecked(t *testing.T) {
+	h := newHandoffFixture(t)
+	for round := range 20 {
+		user := int64(residentAr + round)
+		h.clock.Advance(time.Minute)
+		h.intake(t, user, "fr", "login", "69", "")
+		h.handle(t, press(user, "fr", "h:y"))
+		c := h.caseOf(t, user)
+		data := fmt.Sprintf("hc:t:%d", c.ID)
+		var wg sync.WaitGroup
+		for _, vol := range []int64{lyonVol, lyonVol2} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if err := h.bot.Handle(context.Background(), groupPress(lyonChat, vol, "Vol", data)); err != nil {
+					t.Errorf("Handle: %v", err)
+				}
+			}()
+		}
+		wg.Wait()
+		got, _ := h.store.Case(context.Background(), c.ID)
+		if got.Status != handoff.StatusTaken || (got.TakenBy != lyonVol && got.TakenBy != lyonVol2) {
+			t.Fatalf("round %d: case = %+v", round, got)
+		}
+		if n := len(h.groups.topics[lyonChat]); n != round+1 {
+			t.Fatalf("round %d: %d topics; want one per case", round, n)
+		}
+		// The resident now has an open case: close it for the next round.
+		h.handle(t, command(user, "fr", "endhelp"))
+	}
+}
+
+func TestForgedAndUnauthorisedTakesChangeNothing(t *testing.T) {
+	h := newHandoffFixture(t)
+	h.intake(t, residentAr, "ar", "oqtf", "69", "")
+	h.handle(t, press(residentAr, "ar", "h:y"))
+	c := h.caseOf(t, residentAr)
+	data := fmt.Sprintf("hc:t:%d", c.ID)
+	h.handle(t, groupPress(lyonChat, outsider, "Eve", data))   // not a member
+	h.handle(t, groupPress(parisChat, parisVol, "Paul", data)) // another partner's group
+	h.handle(t, groupPress(lyonChat, lyonVol, "Lina", data))   // member, but OQTF is for referents
+	if got, _ := h.store.Case(context.Background(), c.ID); got.Status != handoff.StatusWaiting {
+		t.Fatalf("an unauthorised take changed the case: %+v", got)
+	}
+	h.handle(t, groupPress(lyonChat, lyonRef, "Rémi", data))
+	if got, _ := h.store.Case(context.Background(), c.ID); got.Status != handoff.StatusTaken || got.TakenBy != lyonRef {
+		t.Fatalf("the referent could not take the OQTF case: %+v", got)
+	}
+
+	// An ordinary case: a non-member's forged press in the group changes
+	// nothing; a member's does.
+	const other = residentAr + 1
+	h.intake(t, other, "ar", "login", "69", "") // Lyon speaks Arabic, Paris does not
+	h.handle(t, press(other, "ar", "h:y"))
+	c2 := h.caseOf(t, other)
+	data2 := fmt.Sprintf("hc:t:%d", c2.ID)
+	h.handle(t, groupPress(lyonChat, outsider, "Eve", data2))
+	if got, _ := h.store.Case(context.Background(), c2.ID); got.Status != handoff.StatusWaiting {
+		t.Fatalf("a non-member took the case: %+v", got)
+	}
+	h.handle(t, groupPress(lyonChat, lyonVol, "Lina", data2))
+	if got, _ := h.store.Case(context.Background(), c2.ID); got.TakenBy != lyonVol {
+		t.Fatalf("a member could not take the case: %+v", got)
+	}
+}
+
+func TestRelayBothWays(t *testing.T) {
+	h := newHandoffFixture(t)
+	h.intake(t, residentAr, "ar", "no_api", "69", "")
+	h.handle(t, press(residentAr, "ar", "h:y"))
+	// Before the claim: kept, copied into the topic when it opens.
+	h.handle(t, bot.Update{Kind: bot.KindText, UserID: residentAr, LanguageCode: "ar", Text: "سلام", MessageID: 501})
+	c := h.caseOf(t, residentAr)
+	h.handle(t, groupPress(lyonChat, lyonVol, "Lina", fmt.Sprintf("hc:t:%d", c.ID)))
+	c = h.caseOf(t, residentAr)
+	if c.TopicID == 0 || len(h.groups.pinned[lyonChat]) != 1 {
+		t.Fatalf("no topic or no pinned summary: %+v", c)
+	}
+	copies := func() []bot.Reply {
+		var out []bot.Reply
+		for _, r := range h.sent.to(lyonChat) {
+			if r.CopyFromChatID == residentAr && r.ThreadID == c.TopicID {
+				out = append(out, r)
+			}
+		}
+		return out
+	}
+	if got := copies(); len(got) != 1 || got[0].CopyMessageID != 501 {
+		t.Fatalf("pending message not copied into the topic: %+v", got)
+	}
+	if got := h.sent.last(t, residentAr).Text; !strings.Contains(got, "Entraide Rhône") {
+		t.Errorf("resident not told the case was taken: %q", got)
+	}
+	// After the claim: straight into the topic; photos after a warning.
+	h.handle(t, bot.Update{Kind: bot.KindText, UserID: residentAr, LanguageCode: "ar", Text: "مرحبا", MessageID: 502})
+	h.handle(t, bot.Update{Kind: bot.KindPhoto, UserID: residentAr, LanguageCode: "ar", FileID: "ph", MessageID: 503})
+	if got := h.sent.last(t, residentAr); buttons(got)["h:m:y"] == "" {
+		t.Fatalf("no warning before relaying a photo: %q", got.Text)
+	}
+	if n := len(copies()); n != 2 {
+		t.Fatalf("the photo was copied before the resident's go (%d copies)", n)
+	}
+	h.handle(t, press(residentAr, "ar", "h:m:y"))
+	h.handle(t, bot.Update{Kind: bot.KindDocument, UserID: residentAr, LanguageCode: "ar", FileID: "doc", MessageID: 504})
+	h.handle(t, bot.Update{Kind: bot.KindVoice, UserID: residentAr, LanguageCode: "ar", FileID: "voice", MessageID: 505})
+	if n := len(copies()); n != 5 {
+		t.Fatalf("copies in the topic = %d; want 5 (text, text, photo, document, voice)", n)
+	}
+	// The volunteer replies to a relayed message: it reaches the resident, signed.
+	rel := h.relayedID(t, c, 502)
+	before := len(h.sent.to(residentAr))
+	h.handle(t, groupText(lyonChat, c.TopicID, lyonVol, "Lina", "Bonjour, je regarde votre dossier.", rel))
+	got := h.sent.to(residentAr)
+	if len(got) != before+1 || !strings.Contains(got[len(got)-1].Text, "Lina") || !strings.Contains(got[len(got)-1].Text, "Entraide Rhône") || !strings.Contains(got[len(got)-1].Text, "je regarde") {
+		t.Fatalf("reply not relayed signed: %+v", got[len(got)-1])
+	}
+	// A plain message in the topic stays internal.
+	h.handle(t, groupText(lyonChat, c.TopicID, lyonVol2, "Marc", "Je pense que c'est un B4.", 0))
+	if n := len(h.sent.to(residentAr)); n != before+1 {
+		t.Fatal("an internal message reached the resident")
+	}
+	// /r sends explicitly.
+	h.handle(t, groupText(lyonChat, c.TopicID, lyonVol, "Lina", "/r Pouvez-vous passer mardi ?", 0))
+	if last := h.sent.last(t, residentAr).Text; !strings.Contains(last, "mardi") || !strings.Contains(last, "Lina") {
+		t.Errorf("/r not relayed: %q", last)
+	}
+}
+
+// relayedID finds the id the recorder gave to the copy of resident message
+// msg in the topic, as Telegram would return it.
+func (h *handoffFixture) relayedID(t *testing.T, c handoff.Case, msg int) int {
+	t.Helper()
+	for id := 1; id < 10000; id++ {
+		r, err := h.store.Relay(context.Background(), lyonChat, id)
+		if err == nil && r.ResidentMessageID == msg && r.CaseID == c.ID {
+			return id
+		}
+	}
+	t.Fatalf("no relay mapping for message %d", msg)
+	return 0
+}
+
+func TestNoResidentIdentityInPartnerGroups(t *testing.T) {
+	h := newHandoffFixture(t)
+	u := bot.Update{Kind: bot.KindCommand, UserID: residentAr, LanguageCode: "ar", FirstName: "Amina", Command: "volunteer", Text: "/volunteer"}
+	h.handle(t, u)
+	h.intake(t, residentAr, "ar", "no_api", "69", "")
+	h.handle(t, press(residentAr, "ar", "h:y"))
+	c := h.caseOf(t, residentAr)
+	h.handle(t, groupPress(lyonChat, lyonVol, "Lina", fmt.Sprintf("hc:t:%d", c.ID)))
+	for _, chat := range []int64{lyonChat, parisChat, natChat} {
+		for _, r := range h.sent.to(chat) {
+			if strings.Contains(r.Text, "Amina") || strings.Contains(r.Text, fmt.Sprint(residentAr)) {
+				t.Errorf("partner group %d got the resident's identity: %q", chat, r.Text)
+			}
+		}
+		for _, name := range h.groups.topics[chat] {
+			if strings.Contains(name, "Amina") {
+				t.Errorf("topic name %q names the resident", name)
+			}
+		}
+	}
+}
+
+func TestSLAEscalatesOnceAcrossWeekend(t *testing.T) {
+	h := newHandoffFixture(t)
+	// Friday 27 November 2026, 16:00 in Paris: 1 opening hour left that day.
+	h.clock.Set(time.Date(2026, 11, 27, 15, 0, 0, 0, time.UTC))
+	h.intake(t, residentAr, "ar", "no_api", "69", "")
+	h.handle(t, press(residentAr, "ar", "h:y"))
+	c := h.caseOf(t, residentAr)
+	e, ok, err := h.store.Get(context.Background(), "c:"+fmt.Sprint(c.ID))
+	if err != nil || !ok {
+		t.Fatalf("no SLA timer: %v %v", ok, err)
+	}
+	// 16 opening hours of Mon–Fri 9–12, 14–17 from Friday 16:00: 1 h on
+	// Friday, 6 h Monday, 6 h Tuesday, 3 h Wednesday → Wednesday 2 December, 12:00.
+	want := time.Date(2026, 12, 2, 11, 0, 0, 0, time.UTC)
+	if !e.Due.Equal(want) {
+		t.Fatalf("SLA deadline %v; want %v (counted in opening hours across the weekend)", e.Due, want)
+	}
+	// Monday 10:00: not yet.
+	h.clock.Set(time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC))
+	if next, err := h.bot.Notify(context.Background(), reminder.Claim{ID: e.ID, Due: e.Due}); err != nil || !next.Equal(want) {
+		t.Fatalf("early timer: %v %v", next, err)
+	}
+	if got, _ := h.store.Case(context.Background(), c.ID); got.PartnerID != "lyon" {
+		t.Fatal("escalated before the deadline")
+	}
+	h.clock.Set(want.Add(time.Minute))
+	for range 2 { // delivered twice: acts once
+		if _, err := h.bot.Notify(context.Background(), reminder.Claim{ID: e.ID, Due: e.Due}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, _ := h.store.Case(context.Background(), c.ID)
+	if got.PartnerID != "paris" || len(got.Tried) != 1 {
+		t.Fatalf("after the SLA: partner %s tried %v; want paris once", got.PartnerID, got.Tried)
+	}
+	cards := 0
+	for _, r := range h.sent.to(parisChat) {
+		if takeData(t, r) != "" {
+			cards++
+		}
+	}
+	if cards != 1 {
+		t.Errorf("%d cards at Paris; want exactly 1", cards)
+	}
+	if last := h.sent.last(t, residentAr).Text; !strings.Contains(last, "Accueil Paris Est") {
+		t.Errorf("resident not told about the forward: %q", last)
+	}
+}
+
+func TestOutOfHoursAutomaticAnswer(t *testing.T) {
+	h := newHandoffFixture(t)
+	h.intake(t, residentAr, "fr", "login", "69", "")
+	h.handle(t, press(residentAr, "fr", "h:y"))
+	// Saturday 28 November 2026, 11:00.
+	h.clock.Set(time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC))
+	h.handle(t, bot.Update{Kind: bot.KindText, UserID: residentAr, LanguageCode: "fr", Text: "allô ?", MessageID: 700})
+	got := h.sent.last(t, residentAr).Text
+	if !strings.Contains(got, "fermée") || !strings.Contains(got, "lundi 30 novembre 2026") || !strings.Contains(got, "09:00") {
+		t.Errorf("out-of-hours answer = %q", got)
+	}
+	n := len(h.sent.to(residentAr))
+	h.handle(t, bot.Update{Kind: bot.KindText, UserID: residentAr, LanguageCode: "fr", Text: "encore", MessageID: 701})
+	if len(h.sent.to(residentAr)) != n {
+		t.Error("the automatic answer was repeated in the same closed period")
+	}
+}
+
+func TestCloseFeedbackForgetAndStats(t *testing.T) {
+	h := newHandoffFixture(t)
+	h.intake(t, residentAr, "fr", "login", "69", "")
+	h.handle(t, press(residentAr, "fr", "h:y"))
+	c := h.caseOf(t, residentAr)
+	h.handle(t, groupPress(lyonChat, lyonVol, "Lina", fmt.Sprintf("hc:t:%d", c.ID)))
+	c = h.caseOf(t, residentAr)
+	h.handle(t, groupText(lyonChat, c.TopicID, lyonVol2, "Marc", "/close", 0)) // not the taker
+	if got, _ := h.store.Case(context.Background(), c.ID); got.Status != handoff.StatusTaken {
+		t.Fatal("another volunteer closed the case")
+	}
+	h.handle(t, groupText(lyonChat, c.TopicID, lyonVol, "Lina", "/close", 0))
+	if got, _ := h.store.Case(context.Background(), c.ID); got.Status != handoff.StatusClosed {
+		t.Fatal("not closed")
+	}
+	fb := h.sent.last(t, residentAr)
+	if fb.RemoveKeyboard != true || buttons(fb)[fmt.Sprintf("h:f:%d:u", c.ID)] == "" {
+		t.Fatalf("closing message: %+v", fb)
+	}
+	h.handle(t, press(residentAr, "fr", fmt.Sprintf("h:f:%d:u", c.ID)))
+	if got, _ := h.store.Case(context.Background(), c.ID); got.Rating != "useful" {
+		t.Errorf("rating = %q", got.Rating)
+	}
+	// Stats for the coordinator; refused to a plain volunteer.
+	h.handle(t, groupText(lyonChat, 0, lyonVol, "Lina", "/stats", 0))
+	if last := h.sent.last(t, lyonChat).Text; strings.Contains(last, "Fermés") || !strings.Contains(last, "coordina") {
+		t.Errorf("/stats to a volunteer = %q", last)
+	}
+	h.handle(t, groupText(lyonChat, 0, 100000003, "Coord", "/stats", 0))
+	stats := h.sent.last(t, lyonChat).Text
+	for _, want := range []string{"Entraide Rhône", ": 0", ": 1"} {
+		if !strings.Contains(stats, want) {
+			t.Errorf("/stats lacks %q:\n%s", want, stats)
+		}
+	}
+	// /mydata shows the case; /forget deletes it and its topic.
+	h.handle(t, command(residentAr, "fr", "mydata"))
+	if got := h.sent.last(t, residentAr).Text; !strings.Contains(got, fmt.Sprintf("#%d", c.ID)) {
+		t.Errorf("/mydata lacks the case: %q", got)
+	}
+	h.handle(t, command(residentAr, "fr", "forget"))
+	h.handle(t, press(residentAr, "fr", "forget:yes"))
+	if cs, _ := h.store.CasesOf(context.Background(), residentAr); len(cs) != 0 {
+		t.Errorf("cases after /forget: %v", cs)
+	}
+	if len(h.groups.deleted[lyonChat]) != 1 || h.groups.deleted[lyonChat][0] != c.TopicID {
+		t.Errorf("topic not deleted on /forget: %v", h.groups.deleted)
+	}
+}
+
+func TestExportSuppressesSmallCounts(t *testing.T) {
+	csv := bot.ExportCSV([]handoff.Count{
+		{Month: "2026-11", Departement: "69", Problem: handoff.ProblemNoAPI, N: 7},
+		{Month: "2026-11", Departement: "75", Problem: handoff.ProblemLogin, N: 2},
+		{Month: "2026-10", Departement: "", Problem: handoff.ProblemOther, N: 5},
+	})
+	want := "month,departement,problem,cases\n2026-10,unknown,other,5\n2026-11,69,no_api,7\n2026-11,75,login,<5\n"
+	if csv != want {
+		t.Errorf("CSV =\n%s\nwant\n%s", csv, want)
+	}
+}

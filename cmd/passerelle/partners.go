@@ -1,0 +1,59 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+
+	"github.com/passerelle-bot/passerelle/bot"
+	"github.com/passerelle-bot/passerelle/internal/handoff"
+)
+
+// loadPartners reads the partners file named by PASSERELLE_PARTNERS; an
+// empty path means no hand-off (nil, nil).
+func loadPartners(path string) (*handoff.Partners, error) {
+	if path == "" {
+		return nil, nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("PASSERELLE_PARTNERS: %w", err)
+	}
+	defer f.Close()
+	ps, err := handoff.LoadPartners(f)
+	if err != nil {
+		return nil, fmt.Errorf("PASSERELLE_PARTNERS %s:\n%w", path, err)
+	}
+	return ps, nil
+}
+
+// caseStore returns the store's hand-off side.
+func caseStore(st bot.Store) (handoff.Store, error) {
+	cs, ok := st.(handoff.Store)
+	if !ok {
+		return nil, fmt.Errorf("store %T cannot keep hand-off cases; use the embedded store (bolt:PATH) with PASSERELLE_PARTNERS", st)
+	}
+	return cs, nil
+}
+
+// groupChecker is the transport's check of a partner group.
+type groupChecker interface {
+	CheckGroup(ctx context.Context, chatID int64) error
+}
+
+// checkGroups checks each partner's group and marks a misconfigured
+// partner unavailable, with a log line that says what to fix.
+func checkGroups(ctx context.Context, ps *handoff.Partners, gc groupChecker, b *bot.Bot, logger *slog.Logger) {
+	for _, p := range ps.All() {
+		if !p.Active {
+			continue
+		}
+		if err := gc.CheckGroup(ctx, p.ChatID); err != nil {
+			b.SetPartnerUnavailable(p.ID)
+			logger.Error("partner_unavailable", "partner", p.ID, "chat_id", p.ChatID, "reason", err.Error())
+			continue
+		}
+		logger.Info("partner_ready", "partner", p.ID)
+	}
+}

@@ -12,32 +12,48 @@ import (
 
 // limiter admits outgoing messages within Telegram's limits:
 //
-//   - a global rate shared by every send (GCRA: rate per second, burst of
-//     one second's worth);
+//   - a global rate shared by every send: at most n messages in any window
+//     of n/rate seconds, n = max(1, floor(rate)), i.e. at most 30 in any
+//     second at 30/s (sliding window);
 //   - per chat, one message per interval after a small burst (GCRA);
 //   - per group (negative chat id), at most n messages in any minute
-//     (sliding log of the last n send times);
+//     (sliding window);
 //   - a bot-wide pause after a 429, during which nothing is admitted.
+//
+// The global limit is a sliding window rather than a GCRA with a burst: a
+// GCRA that allows a second's worth at once and then one message per
+// interval lets through nearly twice the rate in one second (30 at once,
+// then 29 more before the second is over), which Telegram answers with 429.
+//
+// Telegram counts a message when its request arrives, some time after the
+// limiter admits it and before the answer comes back, and that time in
+// flight varies. In the sliding windows a message therefore counts from its
+// admission for as long as its request is in flight, and from the answer on
+// (see acquire's done), so that our windows contain Telegram's whatever the
+// network did: two messages the limiter spaces by a window cannot reach
+// Telegram closer than that. On a fake clock a request takes no time and
+// this changes nothing.
 //
 // Waiting sends form one queue. Whenever the global rate has a slot, the
 // oldest waiting LaneInteractive send whose chat is ready goes first, then
 // the oldest ready LaneBulk send: a send whose chat is not ready never holds
 // up other chats. Admission runs in whichever goroutine changes the state
 // (a caller arriving, or a scheduler goroutine that exists only while the
-// queue is not empty and sleeps on the clock until the next send is due).
+// queue is not empty and sleeps on the clock until the next send is due, or
+// until an answer settles when that time depends on requests in flight).
 type limiter struct {
 	clk clock.Clock
 
-	globalT     time.Duration // emission interval of the global rate; 0: none
-	globalBurst int
-	chatT       time.Duration // 0: no per-chat limit
-	chatBurst   int
-	groupN      int // 0: no group limit
+	globalN    int           // messages per globalSpan; 0: no global limit
+	globalSpan time.Duration // window of the global limit
+	chatT      time.Duration // 0: no per-chat limit
+	chatBurst  int
+	groupN     int // 0: no group limit
 
 	mu          sync.Mutex
-	globalTAT   time.Time             // GCRA theoretical arrival time
-	chats       map[int64]time.Time   // GCRA TAT per chat
-	groups      map[int64][]time.Time // last groupN admission times per group
+	global      []*stamp            // messages that may count in the global window
+	chats       map[int64]time.Time // GCRA TAT per chat
+	groups      map[int64][]*stamp  // messages that may count in each group's minute
 	pausedUntil time.Time
 	queue       []*ticket
 	seq         uint64
@@ -52,41 +68,56 @@ type ticket struct {
 	seq      uint64
 	ready    chan struct{}
 	admitted bool
+	stamp    *stamp // the admitted message in the sliding windows; nil: none
+}
+
+// stamp is one admitted message in the sliding windows (global and group).
+// While its request is in flight it counts in every window that begins
+// after its admission (at), whatever the time; once settled it counts at
+// at, the time of the answer. Logs of stamps are kept ordered by at.
+type stamp struct {
+	at      time.Time
+	settled bool // the request was answered, failed or never made
 }
 
 // newLimiter returns a limiter; a rate, interval or group count <= 0 turns
 // that limit off.
 func newLimiter(clk clock.Clock, rate float64, chatInterval time.Duration, chatBurst, groupPerMinute int) *limiter {
-	var t time.Duration
+	var n int
+	var span time.Duration
 	if rate > 0 {
-		t = max(1, time.Duration(float64(time.Second)/rate))
+		n = int(math.Max(1, math.Floor(rate)))
+		span = max(1, time.Duration(float64(n)/rate*float64(time.Second)))
 	}
-	burst := int(math.Max(1, math.Floor(rate)))
 	return &limiter{
-		clk:         clk,
-		globalT:     t,
-		globalBurst: burst,
-		chatT:       max(0, chatInterval),
-		chatBurst:   max(1, chatBurst),
-		groupN:      max(0, groupPerMinute),
-		chats:       make(map[int64]time.Time),
-		groups:      make(map[int64][]time.Time),
-		kick:        make(chan struct{}, 1),
-		changed:     make(chan struct{}),
+		clk:        clk,
+		globalN:    n,
+		globalSpan: span,
+		chatT:      max(0, chatInterval),
+		chatBurst:  max(1, chatBurst),
+		groupN:     max(0, groupPerMinute),
+		chats:      make(map[int64]time.Time),
+		groups:     make(map[int64][]*stamp),
+		kick:       make(chan struct{}, 1),
+		changed:    make(chan struct{}),
 	}
 }
 
-// acquire waits until a message to chat may be sent, or ctx is done.
-func (l *limiter) acquire(ctx context.Context, chat int64, lane bot.Lane) error {
+// acquire waits until a message to chat may be sent, or ctx is done. Once
+// the message's request is answered, or failed, the caller must call done:
+// the message then counts in the sliding windows from that moment instead of
+// its admission. done is nil when err is not.
+func (l *limiter) acquire(ctx context.Context, chat int64, lane bot.Lane) (done func(), err error) {
 	l.mu.Lock()
 	l.seq++
 	t := &ticket{chat: chat, lane: lane, seq: l.seq, ready: make(chan struct{})}
+	done = func() { l.settle(t) }
 	l.queue = append(l.queue, t)
 	l.admitLocked(l.clk.Now())
 	if t.admitted {
 		l.notifyLocked()
 		l.mu.Unlock()
-		return nil
+		return done, nil
 	}
 	if !l.running {
 		l.running = true
@@ -98,18 +129,41 @@ func (l *limiter) acquire(ctx context.Context, chat int64, lane bot.Lane) error 
 
 	select {
 	case <-t.ready:
-		return nil
+		return done, nil
 	case <-ctx.Done():
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if t.admitted { // admitted while we were giving up: the slot is spent
-		return ctx.Err()
+		if t.stamp != nil {
+			t.stamp.settled = true // no request: it counts from its admission
+		}
+		return nil, ctx.Err()
 	}
 	l.removeLocked(t)
 	l.notifyLocked()
 	l.wake()
-	return ctx.Err()
+	return nil, ctx.Err()
+}
+
+// settle places t's message in the sliding windows at now, when its
+// request has been answered. Only the first call counts.
+func (l *limiter) settle(t *ticket) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	s := t.stamp
+	if s == nil || s.settled {
+		return
+	}
+	s.settled = true
+	if now := l.clk.Now(); now.After(s.at) {
+		s.at = now
+		reorder(l.global, s)
+		reorder(l.groups[t.chat], s)
+	}
+	if len(l.queue) > 0 {
+		l.wake() // the time the window frees up may now be known
+	}
 }
 
 func (l *limiter) wake() {
@@ -153,7 +207,7 @@ func (l *limiter) run() {
 			return
 		}
 		l.mu.Unlock()
-		if timer == nil || next.Before(timerAt) {
+		if !next.IsZero() && (timer == nil || next.Before(timerAt)) {
 			timer, timerAt = l.clk.After(next.Sub(now)), next
 		}
 		select {
@@ -165,7 +219,9 @@ func (l *limiter) run() {
 }
 
 // admitLocked admits every queued send that may go at now and returns when
-// the next one may be due (zero if the queue is empty).
+// the next one may be due: zero if the queue is empty, or if every waiting
+// send waits for the answer to a request in flight (settle then wakes the
+// scheduler).
 func (l *limiter) admitLocked(now time.Time) time.Time {
 	for {
 		if len(l.queue) == 0 {
@@ -178,7 +234,10 @@ func (l *limiter) admitLocked(now time.Time) time.Time {
 		var bestIdx int
 		earliest := time.Time{}
 		for i, t := range l.queue {
-			r := l.chatReadyLocked(t.chat, now)
+			r, known := l.chatReadyLocked(t.chat, now)
+			if !known {
+				continue
+			}
 			if r.After(now) {
 				if earliest.IsZero() || r.Before(earliest) {
 					earliest = r
@@ -192,10 +251,12 @@ func (l *limiter) admitLocked(now time.Time) time.Time {
 		if best == nil {
 			return earliest
 		}
-		if g := l.globalReadyLocked(now); g.After(now) {
+		if g, known := l.globalReadyLocked(now); !known {
+			return time.Time{}
+		} else if g.After(now) {
 			return g
 		}
-		l.takeLocked(best.chat, now)
+		best.stamp = l.takeLocked(best.chat, now)
 		l.queue = append(l.queue[:bestIdx], l.queue[bestIdx+1:]...)
 		best.admitted = true
 		close(best.ready)
@@ -208,18 +269,72 @@ func gcraReady(tat time.Time, t time.Duration, b int) time.Time {
 	return tat.Add(-time.Duration(b-1) * t)
 }
 
-func (l *limiter) globalReadyLocked(now time.Time) time.Time {
-	if l.globalT == 0 {
-		return now
+// globalReadyLocked is when the global limit next admits; known is false
+// while that depends on requests in flight.
+func (l *limiter) globalReadyLocked(now time.Time) (at time.Time, known bool) {
+	if l.globalN == 0 {
+		return now, true
 	}
-	r := gcraReady(l.globalTAT, l.globalT, l.globalBurst)
-	if r.Before(now) {
-		return now
-	}
-	return r
+	l.global = pruneStamps(l.global, now.Add(-l.globalSpan))
+	return windowReady(l.global, l.globalN, l.globalSpan, now)
 }
 
-func (l *limiter) chatReadyLocked(chat int64, now time.Time) time.Time {
+// windowReady is when a sliding window holding log (ordered by at, pruned
+// for now) may take one more message, for at most n messages in any span:
+// now, or when enough settled messages have left the window. known is false
+// if that takes more messages than have settled: the time then depends on
+// answers still to come.
+func windowReady(log []*stamp, n int, span time.Duration, now time.Time) (at time.Time, known bool) {
+	excess := len(log) - n + 1 // messages that must leave first
+	if excess <= 0 {
+		return now, true
+	}
+	for _, s := range log {
+		if !s.settled {
+			continue
+		}
+		if excess--; excess == 0 {
+			return laterOf(s.at.Add(span), now), true
+		}
+	}
+	return time.Time{}, false
+}
+
+// pruneStamps drops from log the settled stamps at or before cut, which
+// count in no window beginning after cut. It reuses log's array.
+func pruneStamps(log []*stamp, cut time.Time) []*stamp {
+	if len(log) == 0 || log[0].at.After(cut) {
+		return log // ordered: nothing to drop
+	}
+	kept := log[:0]
+	for _, s := range log {
+		if s.at.After(cut) || !s.settled {
+			kept = append(kept, s)
+		}
+	}
+	clear(log[len(kept):])
+	return kept
+}
+
+// reorder moves s, whose at has just grown, to its place in log, which is
+// ordered by at. s is usually among the last.
+func reorder(log []*stamp, s *stamp) {
+	i := len(log) - 1
+	for i >= 0 && log[i] != s {
+		i--
+	}
+	if i < 0 {
+		return
+	}
+	for ; i+1 < len(log) && log[i+1].at.Before(s.at); i++ {
+		log[i] = log[i+1]
+	}
+	log[i] = s
+}
+
+// chatReadyLocked is when chat's limits next admit; known is false while
+// that depends on requests in flight.
+func (l *limiter) chatReadyLocked(chat int64, now time.Time) (at time.Time, known bool) {
 	r := now
 	if tat, ok := l.chats[chat]; ok && l.chatT > 0 {
 		if c := gcraReady(tat, l.chatT, l.chatBurst); c.After(r) {
@@ -227,33 +342,39 @@ func (l *limiter) chatReadyLocked(chat int64, now time.Time) time.Time {
 		}
 	}
 	if chat < 0 && l.groupN > 0 {
-		if log := l.groups[chat]; len(log) >= l.groupN {
-			if g := log[len(log)-l.groupN].Add(time.Minute); g.After(r) {
-				r = g
-			}
+		l.groups[chat] = pruneStamps(l.groups[chat], now.Add(-time.Minute))
+		g, known := windowReady(l.groups[chat], l.groupN, time.Minute, now)
+		if !known {
+			return time.Time{}, false
 		}
+		r = laterOf(r, g)
 	}
-	return r
+	return r, true
 }
 
-// takeLocked records one admission for chat at now.
-func (l *limiter) takeLocked(chat int64, now time.Time) {
-	if l.globalT > 0 {
-		l.globalTAT = laterOf(l.globalTAT, now).Add(l.globalT)
+// takeLocked records one admission for chat at now and returns its place
+// in the sliding windows (nil if there are none for chat).
+func (l *limiter) takeLocked(chat int64, now time.Time) *stamp {
+	s := &stamp{at: now}
+	used := false
+	if l.globalN > 0 {
+		l.global = append(l.global, s)
+		used = true
 	}
 	if l.chatT > 0 {
 		l.chats[chat] = laterOf(l.chats[chat], now).Add(l.chatT)
 	}
 	if chat < 0 && l.groupN > 0 {
-		log := append(l.groups[chat], now)
-		if len(log) > l.groupN {
-			log = append(log[:0], log[len(log)-l.groupN:]...)
-		}
-		l.groups[chat] = log
+		l.groups[chat] = append(l.groups[chat], s)
+		used = true
 	}
-	if len(l.chats) > 4096 {
+	if len(l.chats) > 4096 || len(l.groups) > 4096 {
 		l.pruneLocked(now)
 	}
+	if !used {
+		return nil
+	}
+	return s
 }
 
 // pruneLocked forgets chats whose limits are back to a full burst.
@@ -264,8 +385,10 @@ func (l *limiter) pruneLocked(now time.Time) {
 		}
 	}
 	for id, log := range l.groups {
-		if len(log) == 0 || !log[len(log)-1].Add(time.Minute).After(now) {
+		if log = pruneStamps(log, now.Add(-time.Minute)); len(log) == 0 {
 			delete(l.groups, id)
+		} else {
+			l.groups[id] = log
 		}
 	}
 }

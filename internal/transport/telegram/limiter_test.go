@@ -46,7 +46,10 @@ func waitClock(tb testing.TB, clk *clock.Fake, n int) {
 // goAcquire runs acquire in a goroutine; the channel yields its error.
 func goAcquire(l *limiter, chat int64, lane bot.Lane) <-chan error {
 	ch := make(chan error, 1)
-	go func() { ch <- l.acquire(context.Background(), chat, lane) }()
+	go func() {
+		_, err := l.acquire(context.Background(), chat, lane)
+		ch <- err
+	}()
 	return ch
 }
 
@@ -75,7 +78,7 @@ func TestLimiterChatBurstThenInterval(t *testing.T) {
 	clk := newFake()
 	l := newLimiter(clk, -1, time.Second, 3, 20)
 	for i := 0; i < 3; i++ {
-		if err := l.acquire(context.Background(), 7, bot.LaneInteractive); err != nil {
+		if _, err := l.acquire(context.Background(), 7, bot.LaneInteractive); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -96,9 +99,11 @@ func TestLimiterGroupPerMinute(t *testing.T) {
 	l := newLimiter(clk, -1, -1, 3, 2)
 	const group = -100
 	for i := 0; i < 2; i++ {
-		if err := l.acquire(context.Background(), group, bot.LaneBulk); err != nil {
+		done, err := l.acquire(context.Background(), group, bot.LaneBulk)
+		if err != nil {
 			t.Fatal(err)
 		}
+		done() // answered at once
 	}
 	third := goAcquire(l, group, bot.LaneBulk)
 	waitQueued(t, l, 1)
@@ -131,12 +136,15 @@ func TestLimiterPauseBlocksEveryChat(t *testing.T) {
 func TestLimiterCancel(t *testing.T) {
 	clk := newFake()
 	l := newLimiter(clk, 1, -1, 3, -1)
-	if err := l.acquire(context.Background(), 1, bot.LaneBulk); err != nil {
+	if _, err := l.acquire(context.Background(), 1, bot.LaneBulk); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	ch := make(chan error, 1)
-	go func() { ch <- l.acquire(ctx, 2, bot.LaneBulk) }()
+	go func() {
+		_, err := l.acquire(ctx, 2, bot.LaneBulk)
+		ch <- err
+	}()
 	waitQueued(t, l, 1)
 	cancel()
 	select {
@@ -199,4 +207,56 @@ func TestSenderLanes(t *testing.T) {
 			t.Errorf("Send: %v", err)
 		}
 	}
+}
+
+// TestLimiterGlobalWindow: at 3/s, three messages go at once and the
+// fourth only once the first has been in the window for a second, never
+// four in one second (a GCRA with a second's burst lets it go after 1/3 s).
+func TestLimiterGlobalWindow(t *testing.T) {
+	clk := newFake()
+	l := newLimiter(clk, 3, -1, 3, -1)
+	for chat := int64(1); chat <= 3; chat++ {
+		done, err := l.acquire(context.Background(), chat, bot.LaneBulk)
+		if err != nil {
+			t.Fatal(err)
+		}
+		done()
+	}
+	fourth := goAcquire(l, 4, bot.LaneBulk)
+	waitQueued(t, l, 1)
+	waitClock(t, clk, 1)
+	clk.Advance(999 * time.Millisecond)
+	waitClock(t, clk, 1)
+	if !pending(fourth) {
+		t.Fatal("4th message admitted within one second at 3/s")
+	}
+	clk.Advance(time.Millisecond)
+	recv(t, fourth)
+}
+
+// TestLimiterCountsFromAnswer: a message counts in the global window for as
+// long as its request is in flight, then from its answer, not from its
+// admission.
+func TestLimiterCountsFromAnswer(t *testing.T) {
+	clk := newFake()
+	l := newLimiter(clk, 1, -1, 3, -1)
+	done, err := l.acquire(context.Background(), 1, bot.LaneBulk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := goAcquire(l, 2, bot.LaneBulk)
+	waitQueued(t, l, 1)
+	clk.Advance(1500 * time.Millisecond) // the first request is still in flight
+	if !pending(next) {
+		t.Fatal("admitted while the previous request was in flight")
+	}
+	done() // answered 1.5 s after its admission: the scheduler sets a timer
+	waitClock(t, clk, 1)
+	clk.Advance(999 * time.Millisecond)
+	waitClock(t, clk, 1)
+	if !pending(next) {
+		t.Fatal("admitted less than a second after the previous answer")
+	}
+	clk.Advance(time.Millisecond)
+	recv(t, next)
 }

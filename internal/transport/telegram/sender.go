@@ -67,10 +67,12 @@ func (s *Sender) Send(ctx context.Context, r bot.Reply) (int, error) {
 	chat := c.resolveChat(r.ChatID)
 	for {
 		p["chat_id"] = strconv.FormatInt(chat, 10)
-		if err := c.gate.acquire(ctx, chat, r.Lane); err != nil {
+		done, err := c.gate.acquire(ctx, chat, r.Lane)
+		if err != nil {
 			return 0, fmt.Errorf("telegram: %s: %w", method, err)
 		}
 		res, err := c.call(ctx, method, p)
+		done() // the message counts against the limits from its answer
 		if err == nil {
 			return messageID(res, r.EditMessageID), nil
 		}

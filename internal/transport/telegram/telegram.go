@@ -71,7 +71,9 @@ type Config struct {
 	// deadline). Default clock.Real.
 	Clock clock.Clock
 	// SendRate is the global number of messages per second the Sender
-	// allows. Default 30; negative: no global limit.
+	// allows, in any one second (a message counts from its admission until
+	// its request is answered, then from the answer). Default 30; negative:
+	// no global limit.
 	SendRate float64
 	// ChatInterval is the interval between messages to one chat, after a
 	// burst of 3. Default 1s; negative: no per-chat limit.

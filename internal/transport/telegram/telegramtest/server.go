@@ -7,7 +7,8 @@
 // (FailNext, FailMethod). Requests are checked against the Bot API spec
 // (shared/telegram/botapi-spec.json, found automatically) and against the
 // limits Telegram enforces; problems are collected as spec errors and fail
-// the test at cleanup.
+// the test at cleanup. WithFloodLimits turns on Telegram's flood limits
+// (messages per second, per chat, per group), answered with 429.
 //
 // Updates follow Telegram's rules: update_id counts up from 1000, a
 // getUpdates offset confirms (drops) the updates below it, and an update
@@ -87,6 +88,8 @@ type Server struct {
 	wg           sync.WaitGroup
 	whClient     *http.Client
 	whTransport  *http.Transport
+	now          func() time.Time // judges the flood limits
+	flood        *flood           // nil: no flood limits
 
 	mu           sync.Mutex
 	changed      chan struct{} // closed and replaced on every change
@@ -121,6 +124,7 @@ func NewServer(tb testing.TB, opts ...Option) *Server {
 		token:        DefaultToken,
 		botUsername:  DefaultBotUsername,
 		webhookRetry: DefaultWebhookRetry,
+		now:          time.Now,
 		done:         make(chan struct{}),
 		changed:      make(chan struct{}),
 		nextUpdateID: 1000,
@@ -138,6 +142,9 @@ func NewServer(tb testing.TB, opts ...Option) *Server {
 	}
 	if s.webhookRetry <= 0 {
 		s.webhookRetry = DefaultWebhookRetry
+	}
+	if s.now == nil {
+		s.now = time.Now
 	}
 	switch {
 	case s.specOff:
@@ -530,7 +537,7 @@ func (s *Server) serveCall(ctx context.Context, token, canon string, impl, known
 		}
 	}
 
-	res, aerr := methods[canon](s, ctx, rq)
+	res, aerr := s.floodGuard(rq, func() (any, *apiError) { return methods[canon](s, ctx, rq) })
 	if aerr != nil {
 		return errorResp(aerr)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/passerelle-bot/passerelle/internal/clock"
@@ -21,16 +22,21 @@ type Config struct {
 	Location *time.Location // for quiet hours; default time.Local
 	Quiet    Hours          // default none
 	Batch    int            // claims per pass; default 100
-	Lease    time.Duration  // default 5 min
-	Poll     time.Duration  // wait after a partial batch; default 30 s
-	Logger   *slog.Logger   // default discards
+	// Workers notify claims of one pass concurrently, so that the send
+	// rate is not bounded by one network round trip at a time; default 8.
+	// The Notifier must then be safe for concurrent use.
+	Workers int
+	Lease   time.Duration // default 5 min
+	Poll    time.Duration // wait after a partial batch; default 30 s
+	Logger  *slog.Logger  // default discards
 }
 
 // Defaults for Config.
 const (
-	DefaultBatch = 100
-	DefaultLease = 5 * time.Minute
-	DefaultPoll  = 30 * time.Second
+	DefaultBatch   = 100
+	DefaultWorkers = 8
+	DefaultLease   = 5 * time.Minute
+	DefaultPoll    = 30 * time.Second
 )
 
 // ackTimeout bounds an ack issued after ctx was cancelled: a reminder that
@@ -59,6 +65,9 @@ func NewDispatcher(s Store, n Notifier, cfg Config) *Dispatcher {
 	}
 	if cfg.Lease <= 0 {
 		cfg.Lease = DefaultLease
+	}
+	if cfg.Workers <= 0 {
+		cfg.Workers = DefaultWorkers
 	}
 	if cfg.Poll <= 0 {
 		cfg.Poll = DefaultPoll
@@ -106,46 +115,79 @@ func (d *Dispatcher) RunOnce(ctx context.Context) (sent int, err error) {
 	return sent, err
 }
 
-// pass claims one batch due at now and processes it in order. full reports
-// that the store returned a whole batch, so more may be due.
+// pass claims one batch due at now and hands it to the workers, earliest
+// first. full reports that the store returned a whole batch, so more may be
+// due.
 func (d *Dispatcher) pass(ctx context.Context, now time.Time) (sent int, full bool, err error) {
 	claims, err := d.store.Claim(ctx, now, d.cfg.Batch, d.cfg.Lease)
 	if err != nil {
 		return 0, false, err
 	}
-	log := d.cfg.Logger
-	for _, cl := range claims {
-		if err := ctx.Err(); err != nil {
-			// The rest stay leased and come back after the lease.
-			return sent, false, err
-		}
-		next, err := d.notifier.Notify(ctx, cl)
-		if err != nil {
-			// Left unacked: re-delivered after the lease. The error may
-			// carry user content, so only the id is logged.
-			log.WarnContext(ctx, "reminder: notify failed; will retry after lease",
-				"id", cl.ID, "attempts", cl.Attempts)
-			continue
-		}
-		sent++
-		if err := d.ack(ctx, cl, next); err != nil {
-			if errors.Is(err, ErrLeaseLost) {
-				log.InfoContext(ctx, "reminder: lease lost before ack", "id", cl.ID)
-			} else {
-				log.ErrorContext(ctx, "reminder: ack failed", "id", cl.ID, "err", err)
+	var (
+		mu   sync.Mutex
+		wg   sync.WaitGroup
+		next = make(chan Claim)
+	)
+	for range min(d.cfg.Workers, len(claims)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for cl := range next {
+				if d.one(ctx, cl) {
+					mu.Lock()
+					sent++
+					mu.Unlock()
+				}
 			}
+		}()
+	}
+feed:
+	for _, cl := range claims {
+		select {
+		case next <- cl:
+		case <-ctx.Done():
+			// The rest stay leased and come back after the lease.
+			break feed
 		}
+	}
+	close(next)
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return sent, false, err
 	}
 	return sent, len(claims) >= d.cfg.Batch, nil
 }
 
-// ack records a sent reminder even when ctx was cancelled meanwhile, so a
-// shutdown right after sending does not cause a duplicate.
-func (d *Dispatcher) ack(ctx context.Context, cl Claim, next time.Time) error {
+// one notifies and acks one claim; it reports whether the notification
+// was sent.
+func (d *Dispatcher) one(ctx context.Context, cl Claim) bool {
+	log := d.cfg.Logger
 	if ctx.Err() != nil {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), ackTimeout)
-		defer cancel()
+		return false
 	}
+	next, err := d.notifier.Notify(ctx, cl)
+	if err != nil {
+		// Left unacked: re-delivered after the lease. The error may carry
+		// user content, so only the id is logged.
+		log.WarnContext(ctx, "reminder: notify failed; will retry after lease",
+			"id", cl.ID, "attempts", cl.Attempts)
+		return false
+	}
+	if err := d.ack(ctx, cl, next); err != nil {
+		if errors.Is(err, ErrLeaseLost) {
+			log.InfoContext(ctx, "reminder: lease lost before ack", "id", cl.ID)
+		} else {
+			log.ErrorContext(ctx, "reminder: ack failed", "id", cl.ID, "err", err)
+		}
+	}
+	return true
+}
+
+// ack records a sent reminder even when ctx is cancelled meanwhile (a
+// shutdown, or another worker stopping the pass), so that a reminder that
+// was sent is not sent again; ackTimeout bounds it.
+func (d *Dispatcher) ack(ctx context.Context, cl Claim, next time.Time) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ackTimeout)
+	defer cancel()
 	return d.store.Ack(ctx, cl.ID, cl.Token, next)
 }

@@ -196,7 +196,7 @@ func TestRunOnceNotifiesDueAndRescores(t *testing.T) {
 		}
 		return next, nil
 	}}
-	d := NewDispatcher(s, rec, Config{Clock: clk})
+	d := NewDispatcher(s, rec, Config{Clock: clk, Workers: 1}) // one worker: the order is observable
 
 	sent, err := d.RunOnce(ctx)
 	if err != nil || sent != 4 {
@@ -474,5 +474,35 @@ func TestRunReturnsPromptlyOnCancel(t *testing.T) {
 			cancel()
 			waitDone(t, done)
 		})
+	}
+}
+
+// TestWorkersNotifyConcurrently: a pass does not wait for one notification
+// to finish before starting the next, so a slow network round trip does not
+// bound the send rate. Four claims, four workers: each Notify waits until
+// all four are in flight, which only concurrent workers can reach.
+func TestWorkersNotifyConcurrently(t *testing.T) {
+	clk := clock.NewFake(start)
+	s := newFakeStore(clk)
+	for _, id := range []string{"u:a", "u:b", "u:c", "u:d"} {
+		schedule(t, s, id, start)
+	}
+	var inFlight sync.WaitGroup
+	inFlight.Add(4)
+	all := make(chan struct{})
+	go func() { inFlight.Wait(); close(all) }()
+	rec := &recorder{fn: func(_ int, c Claim) (time.Time, error) {
+		inFlight.Done()
+		select {
+		case <-all:
+			return time.Time{}, nil
+		case <-time.After(10 * time.Second):
+			return time.Time{}, errors.New("notifications ran one at a time")
+		}
+	}}
+	d := NewDispatcher(s, rec, Config{Clock: clk, Workers: 4})
+	sent, err := d.RunOnce(context.Background())
+	if err != nil || sent != 4 {
+		t.Fatalf("RunOnce = %d, %v; want 4 sent concurrently", sent, err)
 	}
 }

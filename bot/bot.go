@@ -34,6 +34,11 @@ type Config struct {
 	Partners *handoff.Partners
 	Cases    handoff.Store
 	Groups   Groups
+	// Reviewed lists the locales a native speaker has reviewed (see
+	// locales/STATUS.md). Other locales, except the reference, say so when
+	// chosen, and their guide results show the French names next to the
+	// translation.
+	Reviewed map[string]bool
 	// BotUsername (without "@") builds referral links.
 	BotUsername string
 	// Retention of a closed case's topic, then of its mappings and audit
@@ -200,6 +205,12 @@ func (b *Bot) markBlocked(ctx context.Context, userID int64, blocked bool) error
 // configuration, so this only records the event for the operator.
 func (b *Bot) ChatMigrated(ctx context.Context, from, to int64) {
 	b.log.Warn("chat_migrated", "chat_id", from, "new_chat_id", to)
+}
+
+// reviewed reports whether a native speaker reviewed locale tag; the
+// reference locale is the team's own text.
+func (b *Bot) reviewed(tag string) bool {
+	return tag == catalog.Reference || b.cfg.Reviewed[tag]
 }
 
 // printerFor returns the best printer available for r before or without

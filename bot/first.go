@@ -67,8 +67,36 @@ func (b *Bot) CommandMenus() map[string][]CommandInfo {
 		if l.Tag == catalog.Reference {
 			out[""] = list
 		}
-		if len(l.Tag) == 2 {
-			out[l.Tag] = list
+		if code := TelegramLanguage(l.Tag); code != "" {
+			out[code] = list
+		}
+	}
+	return out
+}
+
+// TelegramLanguage returns the two-letter code Telegram's setMyCommands
+// and setMyDescription take for a shipped locale ("zh" for "zh-Hans"), or ""
+// when the locale has none.
+func TelegramLanguage(tag string) string {
+	base, _, _ := strings.Cut(tag, "-")
+	if len(base) != 2 {
+		return ""
+	}
+	return strings.ToLower(base)
+}
+
+// Descriptions returns the bot's description and short description for
+// each shipped locale, keyed like CommandMenus ("" for the reference).
+func (b *Bot) Descriptions() map[string][2]string {
+	out := map[string][2]string{}
+	for _, l := range b.cat.Languages() {
+		p := b.cat.Printer(l.Tag)
+		d := [2]string{p.T("bot.description"), p.T("bot.short_description")}
+		if l.Tag == catalog.Reference {
+			out[""] = d
+		}
+		if code := TelegramLanguage(l.Tag); code != "" {
+			out[code] = d
 		}
 	}
 	return out
@@ -179,6 +207,11 @@ func (b *Bot) chooseLanguage(ctx context.Context, r *Request) error {
 	wasStart := r.Session.Flow == "lang" && r.Session.Step == "start"
 	r.SetLang(tag)
 	r.ClearFlow()
+	if !b.reviewed(tag) {
+		if err := r.Reply(ctx, r.P.T("language.unreviewed")); err != nil {
+			return err
+		}
+	}
 	if wasStart {
 		if err := r.Reply(ctx, r.P.T("language.set", "Language", l.Native)); err != nil {
 			return err

@@ -191,6 +191,11 @@ func (b *Bot) guideOutcome(ctx context.Context, r *Request, id string, date *per
 	p := r.P
 	var main []string
 	main = append(main, "<b>"+p.T(o.Title)+"</b>")
+	if !b.reviewed(r.Lang) && r.Lang != "fr" && b.cat.Has("fr") {
+		// Not yet checked by a native speaker: the French name, which is
+		// what the resident will meet on the ANEF and at the préfecture.
+		main = append(main, p.T("guide.french_title", "Title", HTML(p.Isolate(b.cat.Printer("fr").T(o.Title)))))
+	}
 	if o.ANEFLabel != "" {
 		main = append(main, p.T("guide.anef_label", "Label", o.ANEFLabel))
 	}

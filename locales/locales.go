@@ -9,3 +9,18 @@ import "embed"
 //
 //go:embed active.*.toml
 var FS embed.FS
+
+// Reviewed lists the locales a native speaker has reviewed, with the date
+// and, if they wished, who: the same as the last column of STATUS.md (a
+// test keeps them in step). A locale not listed tells residents, when they
+// choose it, that it was machine-assisted.
+var Reviewed = map[string]string{}
+
+// ReviewedSet returns the tags of Reviewed as a set.
+func ReviewedSet() map[string]bool {
+	out := make(map[string]bool, len(Reviewed))
+	for tag := range Reviewed {
+		out[tag] = true
+	}
+	return out
+}

@@ -55,7 +55,7 @@ func runChat(ctx context.Context, args []string, getenv func(string) string, std
 		return err
 	}
 	// Registration works here; reminders themselves are sent by `run`.
-	b, err := bot.New(bot.Config{Store: st, Catalog: cat, Sender: con, Logger: logger, Location: locationFrom(getenv), Guide: g, Documents: docs, Reminders: sched})
+	b, err := bot.New(bot.Config{Store: st, Catalog: cat, Sender: con, Logger: logger, Location: locationFrom(getenv), Guide: g, Documents: docs, Reminders: sched, Reviewed: locales.ReviewedSet()})
 	if err != nil {
 		return err
 	}

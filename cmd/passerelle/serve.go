@@ -83,6 +83,7 @@ func runBot(ctx context.Context, args []string, getenv func(string) string, stde
 	bc := bot.Config{
 		Store: st, Catalog: cat, Sender: sender, Logger: logger, Location: cfg.Location, Guide: g,
 		Documents: docs, Reminders: sched, ReminderHour: cfg.ReminderHour, BotUsername: client.Username(),
+		Reviewed: locales.ReviewedSet(),
 	}
 	if partners != nil {
 		if bc.Cases, err = caseStore(st); err != nil {
@@ -113,6 +114,12 @@ func runBot(ctx context.Context, args []string, getenv func(string) string, stde
 
 	if _, err := client.SyncCommands(ctx, commandMenus(b)); err != nil {
 		logger.Warn("commands_not_set", "err", err)
+	}
+	for lang, d := range b.Descriptions() {
+		// Read first, set only when changed.
+		if err := client.SetDescriptions(ctx, lang, d[0], d[1]); err != nil {
+			logger.Warn("descriptions_not_set", "lang", lang, "err", err)
+		}
 	}
 
 	var ready atomic.Bool

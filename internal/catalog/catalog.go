@@ -24,6 +24,11 @@ import (
 // with a description for translators, and it is the bundle's default.
 const Reference = "en"
 
+// aliases maps language codes the matcher does not relate to a shipped
+// locale, though they are the same written language: Dari (prs) is written
+// Persian, Southern and Northern Pashto (pbt, pbu) are Pashto.
+var aliases = map[string]string{"prs": "fa", "pbt": "ps", "pbu": "ps"}
+
 // rtl lists the scripts written right to left among languages we may ship.
 var rtl = map[string]bool{"ar": true, "fa": true, "prs": true, "ps": true, "ur": true, "he": true, "ckb": true}
 
@@ -161,6 +166,9 @@ func (c *Catalog) Match(code string) (tag string, ok bool) {
 	code = strings.TrimSpace(code)
 	if code == "" {
 		return "", false
+	}
+	if alias, ok := aliases[strings.ToLower(code)]; ok {
+		code = alias
 	}
 	want, err := language.Parse(code)
 	if err != nil {

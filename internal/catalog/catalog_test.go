@@ -60,6 +60,7 @@ other = "Bye"
 		{"placeholder renamed", "active.fr.toml", "[hello]\nother = \"Bonjour {{.Nom}}\"\n[hours]\none = \"{{.Count}} heure\"\nmany = \"{{.Count}} heures\"\nother = \"{{.Count}} heures\"\n[bye]\nother = \"Au revoir\"\n", "hello: placeholders"},
 		{"plural form missing", "active.ar.toml", "[hello]\nother = \"مرحبا {{.Name}}\"\n[hours]\none = \"ساعة\"\nother = \"{{.Count}} ساعة\"\n[bye]\nother = \"مع السلامة\"\n", "plural form \"few\""},
 		{"empty message", "active.fr.toml", "[hello]\nother = \"Bonjour {{.Name}}\"\n[hours]\none = \"{{.Count}} heure\"\nmany = \"{{.Count}} heures\"\nother = \"{{.Count}} heures\"\n[bye]\nother = \"\"\n", "bye: empty"},
+		{"left in English", "active.fr.toml", "[hello]\nother = \"Bonjour {{.Name}}\"\n[hours]\none = \"{{.Count}} heure\"\nmany = \"{{.Count}} heures\"\nother = \"{{.Count}} heures\"\n[bye]\nother = \"Bye\"\n", "bye: identical to English"},
 		{"unknown placeholder in a form", "active.fr.toml", "[hello]\nother = \"Bonjour {{.Name}}\"\n[hours]\none = \"{{.X}} heure\"\nmany = \"{{.Count}} heures\"\nother = \"{{.Count}} heures\"\n[bye]\nother = \"Au revoir\"\n", "uses {{.X}}"},
 	}
 	for _, tt := range tests {
@@ -77,6 +78,14 @@ other = "Bye"
 			}
 		})
 	}
+	t.Run("French terms may stay as in English", func(t *testing.T) {
+		en := "[kind]\ndescription = \"d\"\nother = \"Carte de séjour temporaire\"\n[api]\ndescription = \"d\"\nother = \"📄 API / récépissé\"\n"
+		fr := "[kind]\nother = \"Carte de séjour temporaire\"\n[api]\nother = \"📄 API / récépissé\"\n"
+		rep := catalog.Check(fstest.MapFS{"active.en.toml": {Data: []byte(en)}, "active.fr.toml": {Data: []byte(fr)}})
+		if !rep.OK() {
+			t.Errorf("French terms kept as they are were reported:\n%s", rep)
+		}
+	})
 	t.Run("description missing", func(t *testing.T) {
 		rep := catalog.Check(fstest.MapFS{"active.en.toml": {Data: []byte("[x]\nother = \"X\"\n")}})
 		if rep.OK() || !strings.Contains(rep.String(), "no description") {

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"text/template"
+	"unicode"
 
 	"github.com/BurntSushi/toml"
 	"github.com/nicksnyder/go-i18n/v2/i18n"
@@ -158,6 +159,9 @@ func checkLocale(tag string, msgs, ref map[string]rawMessage, ids []string) Loca
 		} else if got := placeholders(m.Forms["other"]); strings.Join(got, ",") != strings.Join(refPH, ",") {
 			lr.Problems = append(lr.Problems, fmt.Sprintf("%s: placeholders %v, reference has %v", id, got, refPH))
 		}
+		if tag != Reference && m.Forms["other"] == r.Forms["other"] && !mayStayEnglish(r.Forms["other"]) {
+			lr.Problems = append(lr.Problems, fmt.Sprintf("%s: identical to English (translate it)", id))
+		}
 		plural := len(r.Forms) > 1
 		for form, text := range m.Forms {
 			if _, err := template.New(id).Parse(text); err != nil {
@@ -268,3 +272,39 @@ func readRaw(fsys fs.FS, name string) (map[string]rawMessage, error) {
 	}
 	return out, nil
 }
+
+// keepWords are the words a translation keeps as they are: French
+// administrative terms residents meet on their papers (locales/GLOSSARY.md)
+// and names. A message whose words are all among them may stay identical
+// to the English reference.
+var keepWords = map[string]bool{}
+
+func init() {
+	for _, w := range strings.Fields(`passerelle anef api aps ccc oqtf vls ts visa
+		carte de du des séjour temporaire pluriannuelle résident résidence longue durée ue
+		certificat algérien attestation prolongation d instruction l autorisation provisoire
+		récépissé domiciliation dépôt préfecture mention talent passeport travailleur
+		saisonnier vie privée et familiale étudiant salarié visiteur apatride
+		naturalisation la cimade watizat refugies info défenseur droits points justice caf france travail`) {
+		keepWords[w] = true
+	}
+}
+
+// mayStayEnglish reports whether a reference text needs no translation:
+// after removing placeholders and tags, only numbers, punctuation, symbols
+// and keepWords are left.
+func mayStayEnglish(text string) bool {
+	text = actionRE.ReplaceAllString(text, " ")
+	text = tagRE.ReplaceAllString(text, " ")
+	for _, w := range strings.FieldsFunc(strings.ToLower(text), func(r rune) bool { return !unicode.IsLetter(r) }) {
+		if !keepWords[w] {
+			return false
+		}
+	}
+	return true
+}
+
+var (
+	tagRE    = regexp.MustCompile(`<[^>]*>`)
+	actionRE = regexp.MustCompile(`\{\{[^}]*\}\}`)
+)

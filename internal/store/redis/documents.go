@@ -3,7 +3,6 @@ package redis
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -14,19 +13,24 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 )
 
-// Tracked documents (bot.DocumentStore): one hash per resident,
+// Tracked documents (bot.DocumentStore) are fields of the resident hash
+// (redis.go), next to the profile:
 //
-//	P:{P:uU}:docs  hash  doc id → bot.Document as JSON {"v":1,…}
+//	P:{P:uU}:r  d:<id>  the document's record (record.go), without its label
+//	            l:<id>  its holder label, verbatim; only when set
 //
-// in the resident's slot, and no key per document (a hash this small is
-// one compact listpack). A document's reminder entry is
-// bot.ReminderID(U, id) in the schedule shards (reminders.go), which live
-// in other slots: Forget cancels them one by one before it deletes the
-// hash.
+// so they live in the resident's slot with no key per document, in a hash
+// small enough to stay one compact listpack. A document's reminder entry
+// is bot.ReminderID(U, id) in the schedule shards (reminders.go), which
+// live in other slots: Forget sweeps them before it deletes the hash.
 
 var _ bot.DocumentStore = (*Store)(nil)
 
-func (s *Store) docsKey(userID int64) string { return s.userTag(userID) + ":docs" }
+// Field prefixes of documents in the resident hash.
+const (
+	docField   = "d:"
+	labelField = "l:"
+)
 
 // checkDocKey validates the key of a document.
 func checkDocKey(userID int64, id string) error {
@@ -65,9 +69,11 @@ func checkDocument(d bot.Document) error {
 	return nil
 }
 
-func decodeDocument(userID int64, id, v string) (bot.Document, error) {
-	var d bot.Document
-	if err := json.Unmarshal([]byte(v), &d); err != nil {
+// decodeDocument reads document id from its record and label; errors
+// name the document.
+func decodeDocument(userID int64, id, v, label string) (bot.Document, error) {
+	d, err := decodeDocumentRecord(userID, id, v, label)
+	if err != nil {
 		return bot.Document{}, fmt.Errorf("redis store: document %q of user %d: %w", id, userID, err)
 	}
 	return d, nil
@@ -81,13 +87,17 @@ func (s *Store) Documents(ctx context.Context, userID int64) ([]bot.Document, er
 	if userID == 0 {
 		return nil, errors.New("redis store: documents: user id is 0")
 	}
-	m, err := s.c.HGetAll(ctx, s.docsKey(userID)).Result()
+	m, err := s.c.HGetAll(ctx, s.residentKey(userID)).Result()
 	if err != nil {
 		return nil, wrap("documents", err)
 	}
 	var docs []bot.Document
-	for id, v := range m {
-		d, err := decodeDocument(userID, id, v)
+	for f, v := range m {
+		id, ok := strings.CutPrefix(f, docField)
+		if !ok {
+			continue // the profile, a label
+		}
+		d, err := decodeDocument(userID, id, v, m[labelField+id])
 		if err != nil {
 			return nil, err
 		}
@@ -105,19 +115,22 @@ func (s *Store) Document(ctx context.Context, userID int64, id string) (bot.Docu
 	if err := checkDocKey(userID, id); err != nil {
 		return bot.Document{}, err
 	}
-	v, err := s.c.HGet(ctx, s.docsKey(userID), id).Result()
-	if errors.Is(err, goredis.Nil) {
-		return bot.Document{}, bot.ErrNotFound
-	}
+	vals, err := s.c.HMGet(ctx, s.residentKey(userID), docField+id, labelField+id).Result()
 	if err != nil {
 		return bot.Document{}, wrap("document", err)
 	}
-	return decodeDocument(userID, id, v)
+	v, ok := vals[0].(string)
+	if !ok {
+		return bot.Document{}, bot.ErrNotFound
+	}
+	label, _ := vals[1].(string)
+	return decodeDocument(userID, id, v, label)
 }
 
-// PutDocument creates or replaces d (keyed by UserID and ID), stamped with
-// bot.SchemaVersion. Its dates must be valid: Expiry and Since always,
-// the others when set.
+// PutDocument creates or replaces d (keyed by UserID and ID), as a record
+// of the current format (bot.SchemaVersion; see record.go). Its dates must
+// be valid: Expiry and Since always, the others when set. Created is kept
+// to the second.
 func (s *Store) PutDocument(ctx context.Context, d bot.Document) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -125,17 +138,23 @@ func (s *Store) PutDocument(ctx context.Context, d bot.Document) error {
 	if err := checkDocument(d); err != nil {
 		return err
 	}
-	d.Schema = bot.SchemaVersion
-	v, err := json.Marshal(d)
-	if err != nil {
-		return fmt.Errorf("redis store: encode document: %w", err)
-	}
-	return wrap("put document", s.c.HSet(ctx, s.docsKey(d.UserID), d.ID, v).Err())
+	key := s.residentKey(d.UserID)
+	// One key: one MULTI on one node.
+	_, err := s.c.TxPipelined(ctx, func(p goredis.Pipeliner) error {
+		if d.Label == "" {
+			p.HDel(ctx, key, labelField+d.ID)
+			p.HSet(ctx, key, docField+d.ID, encodeDocument(d))
+		} else {
+			p.HSet(ctx, key, docField+d.ID, encodeDocument(d), labelField+d.ID, d.Label)
+		}
+		return nil
+	})
+	return wrap("put document", err)
 }
 
 // DeleteDocument removes one document; absent is not an error. It leaves
-// the document's reminder entry alone: cancel that first (then a crash in
-// between leaves the document, which Forget still finds).
+// the document's reminder entry alone: cancel that first (Forget still
+// finds an entry left behind).
 func (s *Store) DeleteDocument(ctx context.Context, userID int64, id string) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -143,20 +162,20 @@ func (s *Store) DeleteDocument(ctx context.Context, userID int64, id string) err
 	if err := checkDocKey(userID, id); err != nil {
 		return err
 	}
-	return wrap("delete document", s.c.HDel(ctx, s.docsKey(userID), id).Err())
+	return wrap("delete document", s.c.HDel(ctx, s.residentKey(userID), docField+id, labelField+id).Err())
 }
 
-// cancelReminders cancels the reminder entry of each of the resident's
-// stored documents.
-func (s *Store) cancelReminders(ctx context.Context, userID int64) error {
-	ids, err := s.c.HKeys(ctx, s.docsKey(userID)).Result()
+// documentIDs returns the ids of the resident's stored documents.
+func (s *Store) documentIDs(ctx context.Context, userID int64) ([]string, error) {
+	fields, err := s.c.HKeys(ctx, s.residentKey(userID)).Result()
 	if err != nil {
-		return wrap("forget: documents", err)
+		return nil, err
 	}
-	for _, id := range ids {
-		if err := s.Cancel(ctx, bot.ReminderID(userID, id)); err != nil {
-			return err
+	var ids []string
+	for _, f := range fields {
+		if id, ok := strings.CutPrefix(f, docField); ok {
+			ids = append(ids, id)
 		}
 	}
-	return nil
+	return ids, nil
 }

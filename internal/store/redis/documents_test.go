@@ -3,6 +3,7 @@ package redis
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -24,26 +25,30 @@ func testDocument(userID int64, id string) bot.Document {
 	}
 }
 
-// failEvalHook fails every script call with errInjected.
-type failEvalHook struct{}
+// failScriptHook fails every call of one script with errInjected.
+type failScriptHook struct{ script *goredis.Script }
 
 var errInjected = errors.New("injected failure")
 
-func (failEvalHook) DialHook(next goredis.DialHook) goredis.DialHook { return next }
-func (failEvalHook) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook {
+func (failScriptHook) DialHook(next goredis.DialHook) goredis.DialHook { return next }
+func (h failScriptHook) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook {
 	return func(ctx context.Context, cmd goredis.Cmder) error {
-		if name := cmd.Name(); name == "evalsha" || name == "eval" {
-			cmd.SetErr(errInjected)
-			return errInjected
+		args := cmd.Args()
+		if name := cmd.Name(); (name == "evalsha" || name == "eval") && len(args) > 1 {
+			body := fmt.Sprint(args[1])
+			if body == h.script.Hash() || goredis.NewScript(body).Hash() == h.script.Hash() {
+				cmd.SetErr(errInjected)
+				return errInjected
+			}
 		}
 		return next(ctx, cmd)
 	}
 }
-func (failEvalHook) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredis.ProcessPipelineHook {
+func (failScriptHook) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredis.ProcessPipelineHook {
 	return next
 }
 
-// TestForgetCancelsFirst: Forget cancels the reminder entries before it
+// TestForgetCancelsFirst: Forget removes the reminder entries before it
 // deletes the documents, so when the deletion fails the documents are
 // still there and a retry completes.
 func TestForgetCancelsFirst(t *testing.T) {
@@ -63,7 +68,7 @@ func TestForgetCancelsFirst(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer failing.Close()
-		failing.c.AddHook(failEvalHook{})
+		failing.c.AddHook(failScriptHook{forgetScript})
 		if err := failing.Forget(ctx, uid); !errors.Is(err, errInjected) {
 			t.Fatalf("Forget with a failing script: err = %v, want the injected failure", err)
 		}
@@ -135,7 +140,7 @@ func TestDocumentCorrupt(t *testing.T) {
 	s := openTest(t, testURL(t, envURL))
 	ctx := t.Context()
 	const uid = 7700000953
-	if err := s.c.HSet(ctx, s.docsKey(uid), "bad", "{not json").Err(); err != nil {
+	if err := s.c.HSet(ctx, s.residentKey(uid), docField+"bad", "{not json").Err(); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.Document(ctx, uid, "bad"); err == nil || errors.Is(err, bot.ErrNotFound) || !strings.Contains(err.Error(), `"bad"`) {
@@ -146,47 +151,105 @@ func TestDocumentCorrupt(t *testing.T) {
 	}
 }
 
-// TestResidentMemory logs the memory used per resident with a profile, one
-// document and one schedule entry (single node). The target is 500 B with
-// the default prefix; test prefixes are 17 bytes longer, in two keys'
-// names and tags.
-func TestResidentMemory(t *testing.T) {
+// TestResidentHashCompact: a resident with a profile and documents, with
+// or without a label of 30 characters, keeps a listpack-encoded hash under
+// Redis's default hash-max-listpack-value (64 bytes), the point of the
+// compact records.
+func TestResidentHashCompact(t *testing.T) {
 	s := openTest(t, testURL(t, envURL))
 	ctx := t.Context()
-	used := func() int64 {
-		info, err := s.c.Info(ctx, "memory").Result()
+	if v, err := s.c.ConfigGet(ctx, "hash-max-listpack-value").Result(); err == nil && v["hash-max-listpack-value"] != "64" {
+		t.Skipf("hash-max-listpack-value is %q, not the default 64", v["hash-max-listpack-value"])
+	}
+	const uid = 7700000954
+	p := bot.Profile{UserID: uid, ChatID: uid, Lang: "zh-Hans", Created: remT0, LastSeen: remT0, Blocked: true}
+	if err := s.PutProfile(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	full := testDocument(uid, "1")
+	full.Kind, full.Mention, full.Holder = permit.KindVLSTS, permit.MentionTravailleurTemporaire, bot.HolderHelped
+	full.APIExpiry = &permit.Date{Year: 2027, Month: 9, Day: 30}
+	full.Arrival = &permit.Date{Year: 2025, Month: 9, Day: 1}
+	full.FirstMultiYear, full.Stopped = true, true
+	labelled := testDocument(uid, "2")
+	labelled.Holder, labelled.Label = bot.HolderChild, strings.Repeat("д", bot.MaxLabel) // 60 bytes
+	for _, d := range []bot.Document{full, labelled} {
+		if err := s.PutDocument(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	key := s.residentKey(uid)
+	if enc := s.c.ObjectEncoding(ctx, key).Val(); enc != "listpack" {
+		m := s.c.HGetAll(ctx, key).Val()
+		t.Errorf("OBJECT ENCODING = %q, want listpack; fields: %q", enc, m)
+	}
+	t.Logf("MEMORY USAGE of the resident hash: %d B", s.c.MemoryUsage(ctx, key, 0).Val())
+}
+
+// TestForgetSweepsLargeSchedule: Forget finds the resident's entries that
+// have no document, leased or not, in a schedule big enough that each
+// shard is a hashtable the sweep walks in several steps, and leaves every
+// other entry alone, including those of ids that start with the same
+// digits.
+func TestForgetSweepsLargeSchedule(t *testing.T) {
+	remBoth(t, func(t *testing.T, s *Store) {
+		ctx := t.Context()
+		s.scanCount = 50
+		const uid, others = 7700000955, 3000
+		var kept []string
+		for i := range others {
+			kept = append(kept, fmt.Sprintf("%d:1", 7700000000+int64(i)*7))
+		}
+		kept = append(kept, "77000009551:1", "770000095:1", "17700000955:1")
+		_, err := s.c.Pipelined(ctx, func(p goredis.Pipeliner) error {
+			for i, id := range kept {
+				p.ZAdd(ctx, s.remKeys(remShard(id))[0], goredis.Z{Score: float64(remT0.Add(time.Duration(i) * time.Second).UnixMilli()), Member: id})
+			}
+			return nil
+		})
 		if err != nil {
 			t.Fatal(err)
 		}
-		for line := range strings.SplitSeq(info, "\r\n") {
-			if v, ok := strings.CutPrefix(line, "used_memory:"); ok {
-				n, _ := strconv.ParseInt(v, 10, 64)
-				return n
+		mine := []string{"a", "b", "c", "d", "e", "f"}
+		for i, doc := range mine {
+			if err := s.Schedule(ctx, bot.ReminderID(uid, doc), remT0.Add(time.Duration(i-1)*time.Hour)); err != nil {
+				t.Fatal(err)
 			}
 		}
-		t.Fatal("no used_memory in INFO memory")
-		return 0
-	}
-	const n = 2000
-	uid := func(i int) int64 { return 7000000000 + int64(i)*7919 }
-	before := used()
-	for i := range n {
-		u := uid(i)
-		if err := s.PutProfile(ctx, bot.Profile{UserID: u, ChatID: u, Lang: "fr", Created: remT0, LastSeen: remT0}); err != nil {
+		if err := s.PutDocument(ctx, testDocument(uid, "a")); err != nil { // one with its document
 			t.Fatal(err)
 		}
-		if err := s.PutDocument(ctx, testDocument(u, "d1")); err != nil {
+		if cs := mustClaim(t, s, remT0.Add(-time.Hour), 10, time.Hour); len(cs) != 1 || cs[0].ID != bot.ReminderID(uid, "a") {
+			t.Fatalf("Claim = %+v, want only 7700000955:a", cs)
+		}
+		h := &countHook{}
+		s.c.AddHook(h)
+		if err := s.Forget(ctx, uid); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.Schedule(ctx, bot.ReminderID(u, "d1"), remT0.Add(time.Duration(i)*time.Minute)); err != nil {
+		if h.n.Load() <= 3 {
+			t.Errorf("Forget took %d round trips: the sweep did not take several steps", h.n.Load())
+		}
+		var members int
+		err = s.Scan(ctx, func(k, v string) error {
+			for _, m := range strings.Fields(v) {
+				if strings.HasPrefix(m, "7700000955:") {
+					t.Errorf("after Forget, %s still holds an entry of the resident: %s", k, m)
+				}
+				members++
+			}
+			return nil
+		})
+		if err != nil {
 			t.Fatal(err)
 		}
-	}
-	after := used()
-	doc, _ := s.c.HGet(ctx, s.docsKey(uid(0)), "d1").Result()
-	t.Logf("%d residents: used_memory +%.1f B/resident; MEMORY USAGE profile %d B, docs hash %d B (%s, value %d B)",
-		n, float64(after-before)/n,
-		s.c.MemoryUsage(ctx, s.profileKey(uid(0)), 0).Val(),
-		s.c.MemoryUsage(ctx, s.docsKey(uid(0)), 0).Val(),
-		s.c.ObjectEncoding(ctx, s.docsKey(uid(0))).Val(), len(doc))
+		if members != len(kept) {
+			t.Errorf("after Forget, %d entries are left, want the %d of others", members, len(kept))
+		}
+		for _, id := range kept[len(kept)-3:] {
+			if _, ok := mustGet(t, s, id); !ok {
+				t.Errorf("Forget removed %s", id)
+			}
+		}
+	})
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"net/url"
 	"os"
 	"slices"
@@ -16,6 +17,7 @@ import (
 	"github.com/passerelle-bot/passerelle/bot"
 	"github.com/passerelle-bot/passerelle/internal/clock"
 	"github.com/passerelle-bot/passerelle/internal/permit"
+	"github.com/passerelle-bot/passerelle/internal/reminder"
 	"github.com/passerelle-bot/passerelle/internal/store/storetest"
 	goredis "github.com/redis/go-redis/v9"
 )
@@ -119,6 +121,13 @@ func harness(rawURL string) storetest.Harness {
 			t.Cleanup(func() { s.Close() })
 			return s
 		},
+		// Sessions are JSON; profiles and documents are records of
+		// format 1, which hold schema 1 (record.go) and show in Scan as
+		// "field=1|…".
+		HasSchema: func(entry string, v int) bool {
+			return strings.Contains(entry, fmt.Sprintf(`"v":%d`, v)) ||
+				(v == recordSchema && strings.Contains(entry, "="+recordV1+"|"))
+		},
 		Scan: func(t *testing.T, s bot.Store) []string {
 			t.Helper()
 			var out []string
@@ -167,6 +176,9 @@ func TestKeyLayout(t *testing.T) {
 			}
 			for _, id := range []string{"card", "api"} {
 				d := bot.Document{UserID: uid, ChatID: uid, ID: id, Expiry: permit.Date{Year: 2027, Month: 1, Day: 2}, Since: permit.Date{Year: 2026, Month: 1, Day: 2}}
+				if id == "api" {
+					d.Label = "ma fille"
+				}
 				if err := s.PutDocument(ctx, d); err != nil {
 					t.Fatal(err)
 				}
@@ -177,7 +189,7 @@ func TestKeyLayout(t *testing.T) {
 			}
 			p := s.Prefix()
 			tag := p + ":{" + p + ":u4242}"
-			want := []string{tag + ":docs", tag + ":profile", tag + ":s:-77", tag + ":sessions", p + ":upd:99"}
+			want := []string{tag + ":r", tag + ":s:-77", tag + ":sessions", p + ":upd:99"}
 			slices.Sort(want)
 			if !slices.Equal(keys, want) {
 				t.Fatalf("keys = %q, want %q", keys, want)
@@ -188,18 +200,20 @@ func TestKeyLayout(t *testing.T) {
 					t.Errorf("PTTL(%s) = %v, want > 0", k, ttl)
 				}
 			}
-			for _, k := range []string{tag + ":profile", tag + ":docs"} {
-				if ttl := s.c.PTTL(ctx, k).Val(); ttl != -1*time.Nanosecond && ttl != -1*time.Millisecond {
-					t.Errorf("PTTL(%s) = %v, want none", k, ttl)
-				}
+			if ttl := s.c.PTTL(ctx, tag+":r").Val(); ttl != -1*time.Nanosecond && ttl != -1*time.Millisecond {
+				t.Errorf("PTTL(%s:r) = %v, want none", tag, ttl)
 			}
-			if f := s.c.HKeys(ctx, tag+":docs").Val(); !slices.Equal(slices.Sorted(slices.Values(f)), []string{"api", "card"}) {
-				t.Errorf("fields of %s:docs = %q, want the document ids", tag, f)
+			f := s.c.HKeys(ctx, tag+":r").Val()
+			if want := []string{"d:api", "d:card", "l:api", "p"}; !slices.Equal(slices.Sorted(slices.Values(f)), want) {
+				t.Errorf("fields of %s:r = %q, want %q", tag, f, want)
+			}
+			if enc := s.c.ObjectEncoding(ctx, tag+":r").Val(); enc != "listpack" {
+				t.Errorf("OBJECT ENCODING %s:r = %q, want listpack", tag, enc)
 			}
 			// On a cluster, a resident's keys share one slot.
 			if cc, ok := s.Client().(*goredis.ClusterClient); ok {
 				slot := func(k string) int64 { return cc.ClusterKeySlot(ctx, k).Val() }
-				if slot(tag+":profile") != slot(tag+":s:-77") || slot(tag+":profile") != slot(tag+":sessions") || slot(tag+":profile") != slot(tag+":docs") {
+				if slot(tag+":r") != slot(tag+":s:-77") || slot(tag+":r") != slot(tag+":sessions") {
 					t.Errorf("a resident's keys are in different slots")
 				}
 			}
@@ -560,7 +574,8 @@ func (h *countHook) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredi
 }
 
 // TestRoundTrips pins the round trips of every operation: one, except
-// Forget (documents.go, Forget): 2 + the number of documents.
+// Forget: 2 + the steps of its sweep of the schedule (one for a small
+// schedule), whatever the number of documents.
 func TestRoundTrips(t *testing.T) {
 	s := openTest(t, testURL(t, envURL))
 	h := &countHook{}
@@ -570,6 +585,7 @@ func TestRoundTrips(t *testing.T) {
 	doc := bot.Document{UserID: 4, ChatID: 4, ID: "a", Expiry: permit.Date{Year: 2027, Month: 1, Day: 2}, Since: permit.Date{Year: 2026, Month: 1, Day: 2}}
 	doc2 := doc
 	doc2.ID = "b"
+	var claims []reminder.Claim
 	ops := []struct {
 		name string
 		want int64
@@ -585,13 +601,23 @@ func TestRoundTrips(t *testing.T) {
 		{"DeleteSession", 1, func() error { return s.DeleteSession(ctx, k) }},
 		{"MarkUpdate", 1, func() error { return s.MarkUpdate(ctx, 3, time.Now().Add(time.Hour)) }},
 		{"SeenUpdate", 1, func() error { _, err := s.SeenUpdate(ctx, 3); return err }},
-		{"Forget without documents", 2, func() error { return s.Forget(ctx, 3) }},
+		{"Forget without documents", 3, func() error { return s.Forget(ctx, 3) }},
 		{"PutDocument", 1, func() error { return s.PutDocument(ctx, doc) }},
 		{"PutDocument b", 1, func() error { return s.PutDocument(ctx, doc2) }},
 		{"Document", 1, func() error { _, err := s.Document(ctx, 4, "a"); return err }},
 		{"Documents", 1, func() error { _, err := s.Documents(ctx, 4); return err }},
-		{"Forget with 2 documents", 4, func() error { return s.Forget(ctx, 4) }},
+		{"Forget with 2 documents", 3, func() error { return s.Forget(ctx, 4) }},
 		{"DeleteDocument", 1, func() error { return s.DeleteDocument(ctx, 4, "a") }},
+		{"LoadState", 1, func() error { _, err := s.LoadState(ctx, 3, 3, k); return err }},
+		{"Schedule", 1, func() error { return s.Schedule(ctx, "4:a", remT0) }},
+		{"Get", 1, func() error { _, _, err := s.Get(ctx, "4:a"); return err }},
+		{"Claim", 2, func() error {
+			var err error
+			claims, err = s.Claim(ctx, remT0, 10, time.Minute)
+			return err
+		}},
+		{"Ack", 1, func() error { return s.Ack(ctx, claims[0].ID, claims[0].Token, remT0) }},
+		{"Cancel", 1, func() error { return s.Cancel(ctx, "4:a") }},
 	}
 	// The first pass loads the scripts and dials the connections (whose
 	// handshake the hook also sees); the second pass is counted.

@@ -185,6 +185,43 @@ func TestRemindersEarliestFirstAcrossShards(t *testing.T) {
 	})
 }
 
+// TestRemindersClaimSkewedShards: when the earliest entries crowd into one
+// shard, beyond what Claim first asks of each shard (lookSize), Claim
+// still returns the earliest limit entries, in order.
+func TestRemindersClaimSkewedShards(t *testing.T) {
+	remBoth(t, func(t *testing.T, s *Store) {
+		ctx := t.Context()
+		const crowd, limit = 100, 120
+		if lookSize(limit) >= crowd {
+			t.Fatalf("lookSize(%d) = %d: the test needs a crowd larger than that", limit, lookSize(limit))
+		}
+		var early, late []string
+		for i := 0; len(early) < crowd || len(late) < 50; i++ {
+			id := fmt.Sprintf("%d:skew", 7700000000+i)
+			switch {
+			case remShard(id) == 3 && len(early) < crowd:
+				early = append(early, id)
+			case remShard(id) != 3 && len(late) < 50:
+				late = append(late, id)
+			}
+		}
+		for i, id := range early {
+			if err := s.Schedule(ctx, id, remT0.Add(time.Duration(i)*time.Millisecond)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for i, id := range late {
+			if err := s.Schedule(ctx, id, remT0.Add(time.Hour+time.Duration(i)*time.Millisecond)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		want := append(slices.Clone(early), late[:limit-crowd]...)
+		if got := claimIDs(mustClaim(t, s, remT0.Add(2*time.Hour), limit, time.Minute)); !slices.Equal(got, want) {
+			t.Fatalf("Claim(limit %d) =\n%q\nwant\n%q", limit, got, want)
+		}
+	})
+}
+
 func TestRemindersLeaseExpiry(t *testing.T) {
 	remBoth(t, func(t *testing.T, s *Store) {
 		ctx := t.Context()
@@ -369,82 +406,98 @@ func TestRemindersConcurrentClaimers(t *testing.T) {
 	})
 }
 
-// TestScheduleMemory logs the memory used per scheduled entry (single node).
-func TestScheduleMemory(t *testing.T) {
-	s := openTest(t, testURL(t, envURL))
-	ctx := t.Context()
-	used := func() int64 {
-		info, err := s.c.Info(ctx, "memory").Result()
-		if err != nil {
-			t.Fatal(err)
+// benchSchedule empties s's schedule and fills it with n entries due
+// before remT0 + n seconds, in one pipeline (not measured).
+func benchSchedule(b *testing.B, s *Store, n int) {
+	b.Helper()
+	ctx := context.Background()
+	_, err := s.c.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		for _, k := range allShards {
+			p.Del(ctx, s.remKeys(k)...)
 		}
-		for line := range strings.SplitSeq(info, "\r\n") {
-			if v, ok := strings.CutPrefix(line, "used_memory:"); ok {
-				n, _ := strconv.ParseInt(v, 10, 64)
-				return n
-			}
+		for i := range n {
+			id := fmt.Sprintf("%d:1", 7000000000+i)
+			p.ZAdd(ctx, s.remKeys(remShard(id))[0], goredis.Z{Score: float64(remT0.Add(time.Duration(i) * time.Second).UnixMilli()), Member: id})
 		}
-		t.Fatal("no used_memory in INFO memory")
-		return 0
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
 	}
-	const n = 10000
-	before := used()
-	for i := range n {
-		if err := s.Schedule(ctx, fmt.Sprintf("%d:%d", 100000000+i, i%5), remT0.Add(time.Duration(i)*time.Minute)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	after := used()
-	var keyBytes int64
-	for k := range remShards {
-		keyBytes += s.c.MemoryUsage(ctx, s.remKeys(k)[0], 0).Val()
-	}
-	t.Logf("%d entries (ids like %q): used_memory +%d B = %.1f B/entry; MEMORY USAGE of the due zsets %.1f B/entry",
-		n, "100000000:0", after-before, float64(after-before)/n, float64(keyBytes)/n)
 }
 
-// BenchmarkClaim schedules 10,000 due entries, then claims them in batches
-// of 100 and acks each, and reports entries handled per second.
-func BenchmarkClaim(b *testing.B) {
-	s := benchStore(b)
+// benchClaims claims n due entries in batches of batch, acking each claim
+// when ack is set (one Ack per entry, as the dispatcher does), and reports
+// entries per second and the mean time of a Claim call.
+func benchClaims(b *testing.B, claim func(ctx context.Context, now time.Time, limit int) ([]reminder.Claim, error),
+	ackFn func(ctx context.Context, c reminder.Claim) error, fill func(), now time.Time, n, batch int) {
 	ctx := context.Background()
-	const n, batch = 10000, 100
-	var handled, claims int
+	var handled, calls int
 	var elapsed, claiming time.Duration
 	for b.Loop() {
 		b.StopTimer()
-		_, err := s.c.Pipelined(ctx, func(p goredis.Pipeliner) error {
-			for i := range n {
-				id := fmt.Sprintf("%d:%d", 100000000+i, i%5)
-				p.ZAdd(ctx, s.remKeys(remShard(id))[0], goredis.Z{Score: float64(remT0.Add(time.Duration(i) * time.Second).UnixMilli()), Member: id})
-			}
-			return nil
-		})
-		if err != nil {
-			b.Fatal(err)
-		}
+		fill()
 		b.StartTimer()
 		start := time.Now()
 		for {
 			t0 := time.Now()
-			cs, err := s.Claim(ctx, remT0.Add(24*time.Hour), batch, time.Minute)
+			cs, err := claim(ctx, now, batch)
 			claiming += time.Since(t0)
-			claims++
+			calls++
 			if err != nil {
 				b.Fatal(err)
 			}
 			if len(cs) == 0 {
 				break
 			}
-			for _, c := range cs {
-				if err := s.Ack(ctx, c.ID, c.Token, time.Time{}); err != nil {
-					b.Fatal(err)
+			if ackFn != nil {
+				for _, c := range cs {
+					if err := ackFn(ctx, c); err != nil {
+						b.Fatal(err)
+					}
 				}
 			}
 			handled += len(cs)
 		}
 		elapsed += time.Since(start)
 	}
+	if handled != n*b.N {
+		b.Fatalf("handled %d entries, want %d", handled, n*b.N)
+	}
 	b.ReportMetric(float64(handled)/elapsed.Seconds(), "entries/s")
-	b.ReportMetric(float64(claiming.Microseconds())/float64(claims), "µs/claim")
+	b.ReportMetric(float64(claiming.Microseconds())/float64(calls), "µs/claim")
+}
+
+// BenchmarkClaim measures Claim alone: 10,000 due entries claimed in
+// batches (the leases are left to expire), on the single node of
+// PASSERELLE_TEST_REDIS_URL:
+//
+//	go test -run '^$' -bench 'BenchmarkClaim' ./internal/store/redis/
+func BenchmarkClaim(b *testing.B) {
+	for _, batch := range []int{100, 1000} {
+		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) {
+			s := benchStore(b)
+			const n = 10000
+			benchClaims(b, func(ctx context.Context, now time.Time, limit int) ([]reminder.Claim, error) {
+				return s.Claim(ctx, now, limit, time.Hour)
+			}, nil, func() { benchSchedule(b, s, n) }, remT0.Add(24*time.Hour), n, batch)
+		})
+	}
+}
+
+// BenchmarkClaimAck measures what a dispatcher does with the store: claim
+// 10,000 due entries in batches and ack each (removing it), one Ack call
+// per entry.
+func BenchmarkClaimAck(b *testing.B) {
+	for _, batch := range []int{100, 1000} {
+		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) {
+			s := benchStore(b)
+			const n = 10000
+			benchClaims(b, func(ctx context.Context, now time.Time, limit int) ([]reminder.Claim, error) {
+				return s.Claim(ctx, now, limit, time.Hour)
+			}, func(ctx context.Context, c reminder.Claim) error {
+				return s.Ack(ctx, c.ID, c.Token, time.Time{})
+			}, func() { benchSchedule(b, s, n) }, remT0.Add(24*time.Hour), n, batch)
+		})
+	}
 }

@@ -44,8 +44,10 @@ func testRemDispatcherRestart(t *testing.T, e *remEnv) {
 	if _, err := d1.RunOnce(ctx); err == nil {
 		t.Fatal("the first dispatcher finished its batch; the test wants it stopped half-way")
 	}
-	if len(first) != stopAfter {
-		t.Fatalf("first dispatcher sent %d; want %d before stopping", len(first), stopAfter)
+	// Notifications already under way in other workers when the stop
+	// comes still complete (and are acked).
+	if len(first) < stopAfter || len(first) >= n {
+		t.Fatalf("first dispatcher sent %d; want at least %d and fewer than %d before stopping", len(first), stopAfter, n)
 	}
 
 	d2 := reminder.NewDispatcher(e.s, notifyFunc(func(ctx context.Context, c reminder.Claim) (time.Time, error) {

@@ -169,8 +169,8 @@ func diffDocument(want, got bot.Document) string {
 	diff("FirstMultiYear", got.FirstMultiYear, want.FirstMultiYear)
 	diff("Since", got.Since, want.Since)
 	diff("Stopped", got.Stopped, want.Stopped)
-	if !got.Created.Equal(want.Created) {
-		fmt.Fprintf(&b, "\n  Created = %v, want %v", got.Created, want.Created)
+	if !sameSecond(got.Created, want.Created) {
+		fmt.Fprintf(&b, "\n  Created = %v, want %v (to the second)", got.Created, want.Created)
 	}
 	return b.String()
 }

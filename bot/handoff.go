@@ -598,7 +598,7 @@ func (b *Bot) helpEnd(ctx context.Context, r *Request) error {
 		return err
 	}
 	if !ok {
-		return b.send(ctx, Reply{ChatID: r.Update.ChatID, Text: r.P.T("help.none_open"), RemoveKeyboard: true, Buttons: [][]Button{b.menuRows(r.P)[0]}})
+		return b.send(ctx, Reply{ChatID: r.Update.ChatID, Text: r.P.T("help.none_open"), RemoveKeyboard: true})
 	}
 	if err := b.closeCase(ctx, c, r.Update.UserID, "closed_by_resident"); err != nil {
 		return err

@@ -541,9 +541,10 @@ func TestCloseFeedbackForgetAndStats(t *testing.T) {
 	if got, _ := h.store.Case(context.Background(), c.ID); got.Status != handoff.StatusClosed {
 		t.Fatal("not closed")
 	}
-	fb := h.sent.last(t, residentAr)
-	if fb.RemoveKeyboard != true || buttons(fb)[fmt.Sprintf("h:f:%d:u", c.ID)] == "" {
-		t.Fatalf("closing message: %+v", fb)
+	all := h.sent.to(residentAr)
+	closing, fb := all[len(all)-2], all[len(all)-1]
+	if !closing.RemoveKeyboard || fb.EditMessageID == 0 || buttons(fb)[fmt.Sprintf("h:f:%d:u", c.ID)] == "" {
+		t.Fatalf("closing message %+v then %+v; want the keyboard removed, then feedback buttons added", closing, fb)
 	}
 	h.handle(t, press(residentAr, "fr", fmt.Sprintf("h:f:%d:u", c.ID)))
 	if got, _ := h.store.Case(context.Background(), c.ID); got.Rating != "useful" {
@@ -585,5 +586,30 @@ func TestExportSuppressesSmallCounts(t *testing.T) {
 	want := "month,departement,problem,cases\n2026-10,unknown,other,5\n2026-11,69,no_api,7\n2026-11,75,login,<5\n"
 	if csv != want {
 		t.Errorf("CSV =\n%s\nwant\n%s", csv, want)
+	}
+}
+
+func TestVolunteerLeavingReleasesCases(t *testing.T) {
+	h := newHandoffFixture(t)
+	h.intake(t, residentAr, "ar", "no_api", "69", "")
+	h.handle(t, press(residentAr, "ar", "h:y"))
+	c := h.caseOf(t, residentAr)
+	h.handle(t, groupPress(lyonChat, lyonVol, "Lina", fmt.Sprintf("hc:t:%d", c.ID)))
+	h.groups.mu.Lock()
+	h.groups.members[lyonChat][lyonVol] = "left"
+	h.groups.mu.Unlock()
+	h.handle(t, bot.Update{Kind: bot.KindGroupMember, ChatID: lyonChat, ChatType: bot.ChatSupergroup, UserID: lyonVol, MemberStatus: "left"})
+	got, _ := h.store.Case(context.Background(), c.ID)
+	if got.Status != handoff.StatusWaiting || got.TakenBy != 0 {
+		t.Fatalf("case of a volunteer who left: %+v", got)
+	}
+	card := h.sent.to(lyonChat)
+	if last := card[len(card)-1].Text; !strings.Contains(last, "Lina") || !strings.Contains(last, fmt.Sprint(c.ID)) {
+		t.Errorf("group not told: %q", last)
+	}
+	// Someone else can take it now.
+	h.handle(t, groupPress(lyonChat, lyonVol2, "Marc", fmt.Sprintf("hc:t:%d", c.ID)))
+	if got, _ := h.store.Case(context.Background(), c.ID); got.TakenBy != lyonVol2 {
+		t.Errorf("not takeable again: %+v", got)
 	}
 }

@@ -475,9 +475,19 @@ func (b *Bot) closeCase(ctx context.Context, c handoff.Case, by int64, why strin
 			}
 		}
 	}
+	// One message carries one markup: first remove the "leave" keyboard,
+	// then add the feedback buttons to the same message.
 	rp := b.residentPrinter(ctx, c)
 	id := strconv.FormatInt(c.ID, 10)
-	return b.send(ctx, Reply{ChatID: c.ResidentChat, Text: rp.T("help.closed", "Case", c.ID), RemoveKeyboard: true,
+	text := rp.T("help.closed", "Case", c.ID)
+	msg, err := b.sender.Send(ctx, Reply{ChatID: c.ResidentChat, Text: text, RemoveKeyboard: true})
+	if errors.Is(err, ErrBlocked) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("tell resident: %w", err)
+	}
+	return b.send(ctx, Reply{ChatID: c.ResidentChat, EditMessageID: msg, Text: text,
 		Buttons: [][]Button{{{Label: rp.T("help.feedback.useful"), Data: "h:f:" + id + ":u"}, {Label: rp.T("help.feedback.not_useful"), Data: "h:f:" + id + ":n"}}}})
 }
 

@@ -351,7 +351,7 @@ func longDate(p *catalog.Printer, d permit.Date) string {
 	return p.T("date.long",
 		"Weekday", HTML(p.T("date.weekday."+strconv.Itoa(wd))),
 		"Day", strconv.Itoa(d.Day),
-		"Month", HTML(p.T("date.month."+strconv.Itoa(int(d.Month)))),
+		"Month", HTML(p.T("date.month_of."+strconv.Itoa(int(d.Month)))),
 		"Year", strconv.Itoa(d.Year),
 		"Short", frDate(d))
 }

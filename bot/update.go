@@ -22,9 +22,13 @@ const (
 	KindSticker
 	KindMember // the bot's own membership changed (blocked, unblocked, added to a group)
 	KindEdited // an edited message; never acted on as new input
+	// KindGroupMember: another user's membership of a group changed (they
+	// left, were removed, joined, were promoted). UserID is that member (not
+	// who made the change), ChatID the group, MemberStatus the new status.
+	KindGroupMember
 )
 
-var kindNames = [...]string{"other", "text", "command", "callback", "photo", "document", "voice", "sticker", "member", "edited"}
+var kindNames = [...]string{"other", "text", "command", "callback", "photo", "document", "voice", "sticker", "member", "edited", "group_member"}
 
 // String returns a short stable name, used in logs.
 func (k Kind) String() string {
@@ -73,7 +77,7 @@ type Update struct {
 	// The author of the message replied to, for /assign in partner groups.
 	ReplyToUserID    int64
 	ReplyToFirstName string
-	MemberStatus     string // for KindMember: the bot's new status (member, kicked, administrator…)
+	MemberStatus     string // KindMember: the bot's new status; KindGroupMember: the member's (member, left, kicked, administrator…)
 
 	Raw json.RawMessage // the update as received, for features the core does not model yet
 }

@@ -144,6 +144,11 @@ func (b *Bot) group(ctx context.Context, r *Request) error {
 	r.P = b.staff()
 	r.Lang = StaffLanguage
 	switch u.Kind {
+	case KindGroupMember:
+		if u.MemberStatus == "left" || u.MemberStatus == "kicked" {
+			return b.memberLeft(ctx, partner, u.UserID)
+		}
+		return nil
 	case KindCallback:
 		cb, err := ParseCallback(u.Data)
 		if err != nil || cb.Prefix != "hc" {
@@ -334,4 +339,28 @@ func (b *Bot) residentPrinter(ctx context.Context, c handoff.Case) *catalog.Prin
 		lang = catalog.Reference
 	}
 	return b.cat.Printer(lang)
+}
+
+// memberLeft puts back in the queue the cases of a volunteer who left the
+// partner's group: nobody outside the group may keep them.
+func (b *Bot) memberLeft(ctx context.Context, partner *handoff.Partner, userID int64) error {
+	open, err := b.cases.OpenCases(ctx, partner.ID)
+	if err != nil {
+		return fmt.Errorf("open cases: %w", err)
+	}
+	s := b.staff()
+	for _, c := range open {
+		if c.Status != handoff.StatusTaken || c.TakenBy != userID {
+			continue
+		}
+		alias := c.TakenAlias
+		if err := b.release(ctx, c, partner, 0); err != nil {
+			return err
+		}
+		b.log.Info("case_released_member_left", "case", c.ID, "user_id", userID)
+		if err := b.send(ctx, Reply{ChatID: partner.ChatID, Text: s.T("case.member_left", "Alias", alias, "Case", c.ID)}); err != nil {
+			b.log.Warn("group_note_failed", "case", c.ID, "err", err)
+		}
+	}
+	return nil
 }

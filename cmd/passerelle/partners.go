@@ -32,7 +32,7 @@ func loadPartners(path string) (*handoff.Partners, error) {
 func caseStore(st bot.Store) (handoff.Store, error) {
 	cs, ok := st.(handoff.Store)
 	if !ok {
-		return nil, fmt.Errorf("store %T cannot keep hand-off cases; use the embedded store (bolt:PATH) with PASSERELLE_PARTNERS", st)
+		return nil, fmt.Errorf("store %T does not implement handoff.Store, so it cannot keep the hand-off cases PASSERELLE_PARTNERS needs (the bolt and Redis stores both do)", st)
 	}
 	return cs, nil
 }

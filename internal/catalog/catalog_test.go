@@ -173,14 +173,23 @@ func TestMissingMessageReported(t *testing.T) {
 
 func TestLanguagesHaveNativeNames(t *testing.T) {
 	c := load(t)
-	want := map[string]string{"en": "English", "fr": "Français", "ar": "العربية"}
+	want := map[string]string{"en": "English", "fr": "Français", "ar": "العربية", "es": "Español", "ru": "Русский", "uk": "Українська", "tr": "Türkçe", "pt": "Português", "ps": "پښتو", "zh-Hans": "简体中文"}
+	rtl := map[string]bool{"ar": true, "fa": true, "ps": true, "ur": true}
+	seen := map[string]bool{}
 	for _, l := range c.Languages() {
+		seen[l.Native] = true
 		if w, ok := want[l.Tag]; ok && l.Native != w {
 			t.Errorf("%s native = %q; want %q", l.Tag, l.Native, w)
 		}
-		if l.RTL != (l.Tag == "ar") {
+		if l.Native == "" || l.Native == "English" && l.Tag != "en" {
+			t.Errorf("%s has no native name of its own: %q", l.Tag, l.Native)
+		}
+		if l.RTL != rtl[l.Tag] {
 			t.Errorf("%s RTL = %v", l.Tag, l.RTL)
 		}
+	}
+	if len(seen) != len(c.Languages()) {
+		t.Errorf("two locales share a native name: %v", seen)
 	}
 }
 

@@ -11,6 +11,8 @@
 //	                             PEXPIRE at the session's expiry
 //	P:{P:uU}:sessions    set     chat ids of U's sessions; its TTL is at
 //	                             least that of every session in it
+//	P:{P:uU}:cases       set     ids of U's hand-off cases (cases.go, with
+//	                             the keys of the cases themselves)
 //	P:upd:<updateID>     string  until, Unix ms; PEXPIRE at until
 //
 // Every key of a resident carries the hash tag {P:uU}, so they live in one
@@ -432,13 +434,14 @@ func (s *Store) MarkUpdate(ctx context.Context, id int64, until time.Time) error
 // ---- forget ----
 
 // forgetScript deletes a resident's hash (profile and documents),
-// sessions and session index, and the keys of the layout before the
+// sessions and session index, case index, and the keys of the layout before the
 // resident hash (a JSON profile string and a JSON documents hash), so that
 // Forget also removes what an earlier release wrote. The session keys are
 // built from ARGV[1]; they carry the same hash tag as KEYS, so they live in
 // the same slot.
 //
-//	KEYS   resident hash, session index, then the old profile and documents keys
+//	KEYS   resident hash, session index, case index, then the old profile
+//	       and documents keys
 var forgetScript = goredis.NewScript(`
 local chats = redis.call('SMEMBERS', KEYS[2])
 for _, c in ipairs(chats) do redis.call('DEL', ARGV[1] .. c) end
@@ -449,6 +452,11 @@ return #chats
 // Forget deletes the resident's profile, every session of that user (in
 // every chat), the resident's documents and every reminder entry of the
 // resident (bot.ReminderID). Absent is not an error.
+//
+// The resident's cases are not Forget's: the bot deletes them first
+// (DeleteCase). Forget deletes the resident's case index, which is empty
+// then unless a DeleteCase was cut short after it deleted the case (see
+// cases.go).
 //
 // The reminder entries live in the schedule's slots, not the resident's,
 // so Forget first removes them (forgetEntries): those of the stored
@@ -467,7 +475,7 @@ func (s *Store) Forget(ctx context.Context, userID int64) error {
 		return err
 	}
 	tag := s.userTag(userID)
-	keys := []string{s.residentKey(userID), s.indexKey(userID), tag + ":profile", tag + ":docs"}
+	keys := []string{s.residentKey(userID), s.indexKey(userID), s.residentCasesKey(userID), tag + ":profile", tag + ":docs"}
 	return wrap("forget", forgetScript.Run(ctx, s.c, keys, s.sessionPrefix(userID)).Err())
 }
 

@@ -1,5 +1,6 @@
 // Package console runs the conversation core in a terminal: the resident
-// types, the bot answers, buttons become numbered choices. It needs no
+// types, the bot answers, buttons become numbered choices, and reply-keyboard
+// buttons are shown as "[keyboard] text", chosen by typing that text. It needs no
 // token and no network, and with piped input it makes scriptable
 // transcripts.
 package console
@@ -35,6 +36,9 @@ type Console struct {
 	nextID   int
 	choices  []bot.Button // buttons of the latest message that has some
 	messages map[int]string
+	// keyboard: a reply keyboard is shown. Its buttons are chosen by typing
+	// their text, as a tap on Telegram sends it.
+	keyboard bool
 }
 
 // New returns a console printing to out.
@@ -52,12 +56,14 @@ func (c *Console) Send(ctx context.Context, r bot.Reply) (int, error) {
 	label := "bot> "
 	id := r.EditMessageID
 	text := plain(r.Text)
+	edit := false
 	switch {
 	case r.CopyFromChatID != 0:
 		c.nextID++
 		id = c.nextID
 		text = fmt.Sprintf("[copy of message %d]", r.CopyMessageID)
 	case id != 0:
+		edit = true
 		label = "bot (edited)> "
 	default:
 		c.nextID++
@@ -89,6 +95,28 @@ func (c *Console) Send(ctx context.Context, r bot.Reply) (int, error) {
 				cells = append(cells, cell)
 			}
 			b.WriteString("     " + strings.Join(cells, "   ") + "\n")
+		}
+	}
+	// A message carries one markup: inline buttons win over the reply
+	// keyboard, as on Telegram, and edits carry no reply keyboard.
+	if len(r.Buttons) == 0 && !edit {
+		switch {
+		case hasKeyboard(r.Keyboard):
+			c.keyboard = true
+			for _, row := range r.Keyboard {
+				var cells []string
+				for _, t := range row {
+					if strings.TrimSpace(t) != "" {
+						cells = append(cells, "[keyboard] "+t)
+					}
+				}
+				if len(cells) > 0 {
+					b.WriteString("     " + strings.Join(cells, "   ") + "\n")
+				}
+			}
+		case r.RemoveKeyboard && c.keyboard:
+			c.keyboard = false
+			b.WriteString("     [keyboard removed]\n")
 		}
 	}
 	_, err := io.WriteString(c.out, b.String())
@@ -162,6 +190,18 @@ func (c *Console) update(id int64, line string, opt Options) bot.Update {
 	}
 	u.Kind = bot.KindText
 	return u
+}
+
+// hasKeyboard reports whether rows hold a button with a text.
+func hasKeyboard(rows [][]string) bool {
+	for _, row := range rows {
+		for _, t := range row {
+			if strings.TrimSpace(t) != "" {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 var tagRE = regexp.MustCompile(`<[^>]*>`)

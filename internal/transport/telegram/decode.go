@@ -83,6 +83,19 @@ func Decode(raw []byte, botUsername string) (bot.Update, error) {
 		fillChat(&u, &m.Chat)
 		fillUser(&u, &m.From)
 		u.MemberStatus = m.NewChatMember.Status
+	case tu.ChatMember != nil:
+		// Another user's membership of a group the bot administers. The
+		// update is about the member, not about who made the change (an
+		// admin removing a volunteer is From; the volunteer is the member).
+		m := tu.ChatMember
+		u.Kind = bot.KindGroupMember
+		fillChat(&u, &m.Chat)
+		member := m.NewChatMember.User
+		if member == nil {
+			member = m.OldChatMember.User
+		}
+		fillUser(&u, member)
+		u.MemberStatus = m.NewChatMember.Status
 	}
 	return u, nil
 }

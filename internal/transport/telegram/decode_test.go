@@ -95,6 +95,36 @@ func TestDecode(t *testing.T) {
 			want: bot.Update{ID: 15, Kind: bot.KindMember, ChatID: 5, ChatType: bot.ChatPrivate, UserID: 5, MemberStatus: "kicked"},
 		},
 		{
+			// A volunteer leaves a partner group (chat_member, shaped like
+			// sample 15 of shared/telegram/updates).
+			name: "group member left",
+			raw: `{"update_id":18,"chat_member":{"chat":{"id":-1002352533321,"title":"Asso Droits","type":"supergroup","is_forum":true},` +
+				`"from":{"id":5342492667,"is_bot":false,"first_name":"Camille","username":"camille_b","language_code":"fr"},"date":1767225600,` +
+				`"old_chat_member":{"user":{"id":5342492667,"is_bot":false,"first_name":"Camille","username":"camille_b","language_code":"fr"},"status":"member"},` +
+				`"new_chat_member":{"user":{"id":5342492667,"is_bot":false,"first_name":"Camille","username":"camille_b","language_code":"fr"},"status":"left"}}}`,
+			want: bot.Update{ID: 18, Kind: bot.KindGroupMember, ChatID: -1002352533321, ChatType: bot.ChatSupergroup,
+				UserID: 5342492667, FirstName: "Camille", LanguageCode: "fr", MemberStatus: "left"},
+		},
+		{
+			// An administrator removes a volunteer: the update is about the
+			// volunteer, not about the administrator in from.
+			name: "group member removed by an admin",
+			raw: `{"update_id":19,"chat_member":{"chat":{"id":-1002352533321,"title":"Asso Droits","type":"supergroup","is_forum":true},` +
+				`"from":{"id":6100000001,"is_bot":false,"first_name":"Nadia","language_code":"ar"},"date":1767225700,` +
+				`"old_chat_member":{"user":{"id":5342492668,"is_bot":false,"first_name":"Yann"},"status":"administrator","can_be_edited":true,` +
+				`"is_anonymous":false,"can_manage_chat":true,"can_delete_messages":true,"can_manage_video_chats":false,"can_restrict_members":false,` +
+				`"can_promote_members":false,"can_change_info":false,"can_invite_users":true,"can_post_stories":false,"can_edit_stories":false,` +
+				`"can_delete_stories":false,"can_pin_messages":true,"can_manage_topics":true},` +
+				`"new_chat_member":{"user":{"id":5342492668,"is_bot":false,"first_name":"Yann"},"status":"kicked","until_date":0}}}`,
+			want: bot.Update{ID: 19, Kind: bot.KindGroupMember, ChatID: -1002352533321, ChatType: bot.ChatSupergroup,
+				UserID: 5342492668, FirstName: "Yann", MemberStatus: "kicked"},
+		},
+		{
+			name: "group member without a new user falls back to the old one",
+			raw:  `{"update_id":20,"chat_member":{"chat":{"id":-100,"type":"supergroup"},"from":{"id":1},"old_chat_member":{"user":{"id":2},"status":"member"},"new_chat_member":{"status":"left"}}}`,
+			want: bot.Update{ID: 20, Kind: bot.KindGroupMember, ChatID: -100, ChatType: bot.ChatSupergroup, UserID: 2, MemberStatus: "left"},
+		},
+		{
 			name: "unknown update type",
 			raw:  `{"update_id":16,"message_reaction":{"chat":{"id":5,"type":"private"}}}`,
 			want: bot.Update{ID: 16, Kind: bot.KindOther},
@@ -224,6 +254,7 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte(`{"update_id":2,"callback_query":{"id":"c","message":{"chat":null}}}`), "")
 	f.Add([]byte(`{"update_id":3,"my_chat_member":{"chat":{},"new_chat_member":{"status":"kicked"}}}`), "b")
 	f.Add([]byte(`{"update_id":4,"message":{"photo":[],"text":"/"}}`), "@")
+	f.Add([]byte(`{"update_id":6,"chat_member":{"chat":{"id":-1},"new_chat_member":{"user":null,"status":"left"}}}`), "b")
 	f.Add([]byte(`{"update_id":5,"edited_message":{"text":"/\u00e9t\u00e9 \u200c"}}`), "bot")
 	for _, raw := range loadSamples() {
 		f.Add(raw, testBot)

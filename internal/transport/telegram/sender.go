@@ -186,8 +186,8 @@ func buildReply(r bot.Reply) (string, tgbotapi.Params, error) {
 		if r.ReplyToMessageID != 0 {
 			addJSON("reply_parameters", replyParameters(r.ReplyToMessageID))
 		}
-		if kb := keyboard(r.Buttons); kb != nil {
-			addJSON("reply_markup", kb)
+		if m := replyMarkup(r); m != nil {
+			addJSON("reply_markup", m)
 		}
 		return "copyMessage", p, err
 	case r.EditMessageID != 0 && r.Text == "":
@@ -216,8 +216,8 @@ func buildReply(r bot.Reply) (string, tgbotapi.Params, error) {
 	if r.ReplyToMessageID != 0 {
 		addJSON("reply_parameters", replyParameters(r.ReplyToMessageID))
 	}
-	if kb := keyboard(r.Buttons); kb != nil {
-		addJSON("reply_markup", kb)
+	if m := replyMarkup(r); m != nil {
+		addJSON("reply_markup", m)
 	}
 	return "sendMessage", p, err
 }
@@ -256,6 +256,65 @@ func keyboard(rows [][]bot.Button) any {
 		return nil
 	}
 	return map[string]any{"inline_keyboard": out}
+}
+
+// replyMarkup is the reply_markup of a new message (sent or copied): the
+// inline keyboard if r has buttons, else the reply keyboard, else its
+// removal, else nil. A message carries one markup only, so inline buttons
+// win. Edits take only inline keyboards (see keyboard).
+func replyMarkup(r bot.Reply) any {
+	if kb := keyboard(r.Buttons); kb != nil {
+		return kb
+	}
+	if kb := replyKeyboard(r.Keyboard); kb != nil {
+		return kb
+	}
+	if r.RemoveKeyboard {
+		return replyKeyboardRemove{RemoveKeyboard: true}
+	}
+	return nil
+}
+
+// keyboardButton is the Bot API KeyboardButton: a text the user sends by
+// tapping it.
+type keyboardButton struct {
+	Text string `json:"text"`
+}
+
+// replyKeyboardMarkup is the Bot API ReplyKeyboardMarkup. It is persistent
+// (shown even when the user hides it behind the system keyboard) and sized
+// to its buttons.
+type replyKeyboardMarkup struct {
+	Keyboard       [][]keyboardButton `json:"keyboard"`
+	ResizeKeyboard bool               `json:"resize_keyboard"`
+	IsPersistent   bool               `json:"is_persistent"`
+}
+
+// replyKeyboardRemove is the Bot API ReplyKeyboardRemove.
+type replyKeyboardRemove struct {
+	RemoveKeyboard bool `json:"remove_keyboard"`
+}
+
+// replyKeyboard builds a persistent reply keyboard, or nil when rows hold no
+// button. Blank texts are left out: Telegram refuses a button without text,
+// and the message matters more than one button.
+func replyKeyboard(rows [][]string) any {
+	var out [][]keyboardButton
+	for _, row := range rows {
+		var r []keyboardButton
+		for _, t := range row {
+			if strings.TrimSpace(t) != "" {
+				r = append(r, keyboardButton{Text: t})
+			}
+		}
+		if len(r) > 0 {
+			out = append(out, r)
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return replyKeyboardMarkup{Keyboard: out, ResizeKeyboard: true, IsPersistent: true}
 }
 
 // messageID reads the id from a Message or MessageId result; an edit of an

@@ -41,8 +41,11 @@ const callTimeout = 30 * time.Second
 
 // allowedUpdates is the list of update types the bot asks for, by polling or
 // webhook. It is always sent: an omitted list keeps Telegram's previous
-// setting.
-var allowedUpdates = []string{"message", "edited_message", "callback_query", "my_chat_member"}
+// setting, and an empty one leaves chat_member out. chat_member (another
+// user's membership of a group changed, so a volunteer who leaves a partner
+// group releases their cases) must be listed explicitly, and Telegram sends
+// it only for groups where the bot is an administrator.
+var allowedUpdates = []string{"message", "edited_message", "callback_query", "my_chat_member", "chat_member"}
 
 // Errors returned by Poll and New, wrapped.
 var (

@@ -121,7 +121,7 @@ func TestWebhookEndToEnd(t *testing.T) {
 	}
 	call := e.s.Calls("setWebhook")[0]
 	if call.Params["secret_token"] != telegram.DeriveSecret(e.s.Token()) || call.Params["max_connections"] != "40" ||
-		!strings.Contains(call.Params["allowed_updates"], "my_chat_member") {
+		call.Params["allowed_updates"] != `["message","edited_message","callback_query","my_chat_member","chat_member"]` {
 		t.Errorf("setWebhook params = %v", call.Params)
 	}
 	id := e.s.SendText(resident, "hello")

@@ -61,6 +61,12 @@ type Message struct {
 	Keyboard [][]string
 	// RemoveKeyboard is true when the bot sent ReplyKeyboardRemove.
 	RemoveKeyboard bool
+	// Media is the kind of file a copied message carries: "photo",
+	// "document" or "voice"; "" for a text message. Text is then the
+	// caption.
+	Media string
+	// FileID is the file_id of that file (the largest size of a photo).
+	FileID string
 }
 
 func (m Message) clone() Message {
@@ -140,7 +146,7 @@ type botMsg struct {
 	date     int64
 	editDate int64
 	markup   json.RawMessage // inline keyboard markup as sent, for rendering
-	photo    []apiPhotoSize  // for copies of photos
+	media    media           // for copies of photos, documents, voice notes
 }
 
 type userMsg struct {
@@ -149,10 +155,58 @@ type userMsg struct {
 	text     string
 	entities []entity
 	caption  string
-	photo    []apiPhotoSize
+	media    media
 	thread   int
+	replyTo  int // explicit reply; 0 if none
 	date     int64
 	deleted  bool
+}
+
+// media is the file of a message: a photo, a document or a voice note.
+type media struct {
+	photo    []apiPhotoSize
+	document *apiDocument
+	voice    *apiVoice
+}
+
+// kind returns "photo", "document", "voice", or "" for none.
+func (m media) kind() string {
+	switch {
+	case m.photo != nil:
+		return "photo"
+	case m.document != nil:
+		return "document"
+	case m.voice != nil:
+		return "voice"
+	}
+	return ""
+}
+
+// fileID returns the file_id of the file (the largest photo size).
+func (m media) fileID() string {
+	switch {
+	case len(m.photo) > 0:
+		return m.photo[len(m.photo)-1].FileID
+	case m.document != nil:
+		return m.document.FileID
+	case m.voice != nil:
+		return m.voice.FileID
+	}
+	return ""
+}
+
+// put sets the file fields of am.
+func (m media) put(am *apiMessage) {
+	am.Photo, am.Document, am.Voice = m.photo, m.document, m.voice
+}
+
+// topicInfo describes the service message that created a forum topic; its
+// message_id is the topic's message_thread_id.
+type topicInfo struct {
+	creator *apiUser
+	name    string
+	color   int
+	date    int64
 }
 
 type chatState struct {
@@ -174,6 +228,15 @@ type chatState struct {
 	topics    []*Topic
 	nextTopic int
 	threads   map[int]bool
+	topicInfo map[int]*topicInfo // thread id -> its creation message
+	// members holds the status of users in a group: set with SetMember, or
+	// "member" for users who wrote there, "left" after LeaveGroup.
+	members map[int64]string
+	// membersSet: SetMember was used for this chat, so users not in members
+	// are "left" rather than "member".
+	membersSet bool
+	pinned     []int      // pinned message ids, oldest pin first
+	replyKB    [][]string // reply keyboard the user now sees; nil if none
 }
 
 // chatLocked returns the state of a chat, creating it if needed.
@@ -189,6 +252,8 @@ func (s *Server) chatLocked(id int64) *chatState {
 		userMsgs:  map[int]*userMsg{},
 		nextTopic: 100,
 		threads:   map[int]bool{},
+		topicInfo: map[int]*topicInfo{},
+		members:   map[int64]string{},
 	}
 	switch {
 	case id > 0:
@@ -207,7 +272,13 @@ func (s *Server) chatLocked(id int64) *chatState {
 	return cs
 }
 
+// newMsgID returns the next message id of the chat. Ids of forum topics
+// are skipped: on Telegram a topic's id is the id of the message that
+// created it, so no other message has it.
 func (cs *chatState) newMsgID() int {
+	for cs.threads[cs.nextMsgID] {
+		cs.nextMsgID++
+	}
 	id := cs.nextMsgID
 	cs.nextMsgID++
 	return id
@@ -384,21 +455,45 @@ type apiPhotoSize struct {
 	FileSize     int    `json:"file_size,omitempty"`
 }
 
+type apiDocument struct {
+	FileID       string `json:"file_id"`
+	FileUniqueID string `json:"file_unique_id"`
+	FileName     string `json:"file_name,omitempty"`
+	MimeType     string `json:"mime_type,omitempty"`
+	FileSize     int    `json:"file_size,omitempty"`
+}
+
+type apiVoice struct {
+	FileID       string `json:"file_id"`
+	FileUniqueID string `json:"file_unique_id"`
+	Duration     int    `json:"duration"`
+	MimeType     string `json:"mime_type,omitempty"`
+	FileSize     int    `json:"file_size,omitempty"`
+}
+
+type apiForumTopicCreated struct {
+	Name      string `json:"name"`
+	IconColor int    `json:"icon_color"`
+}
+
 type apiMessage struct {
-	MessageID       int             `json:"message_id"`
-	MessageThreadID int             `json:"message_thread_id,omitempty"`
-	From            *apiUser        `json:"from,omitempty"`
-	Chat            apiChat         `json:"chat"`
-	Date            int64           `json:"date"`
-	EditDate        int64           `json:"edit_date,omitempty"`
-	IsTopicMessage  bool            `json:"is_topic_message,omitempty"`
-	ReplyToMessage  *apiMessage     `json:"reply_to_message,omitempty"`
-	Text            string          `json:"text,omitempty"`
-	Entities        []entity        `json:"entities,omitempty"`
-	Photo           []apiPhotoSize  `json:"photo,omitempty"`
-	Caption         string          `json:"caption,omitempty"`
-	CaptionEntities []entity        `json:"caption_entities,omitempty"`
-	ReplyMarkup     json.RawMessage `json:"reply_markup,omitempty"`
+	MessageID         int                   `json:"message_id"`
+	MessageThreadID   int                   `json:"message_thread_id,omitempty"`
+	From              *apiUser              `json:"from,omitempty"`
+	Chat              apiChat               `json:"chat"`
+	Date              int64                 `json:"date"`
+	EditDate          int64                 `json:"edit_date,omitempty"`
+	IsTopicMessage    bool                  `json:"is_topic_message,omitempty"`
+	ReplyToMessage    *apiMessage           `json:"reply_to_message,omitempty"`
+	Text              string                `json:"text,omitempty"`
+	Entities          []entity              `json:"entities,omitempty"`
+	Photo             []apiPhotoSize        `json:"photo,omitempty"`
+	Document          *apiDocument          `json:"document,omitempty"`
+	Voice             *apiVoice             `json:"voice,omitempty"`
+	Caption           string                `json:"caption,omitempty"`
+	CaptionEntities   []entity              `json:"caption_entities,omitempty"`
+	ForumTopicCreated *apiForumTopicCreated `json:"forum_topic_created,omitempty"`
+	ReplyMarkup       json.RawMessage       `json:"reply_markup,omitempty"`
 }
 
 func apiUserOf(u User) *apiUser {
@@ -439,8 +534,8 @@ func (s *Server) renderBotLocked(cs *chatState, b *botMsg, withReply bool) *apiM
 		am.MessageThreadID = b.m.ThreadID
 		am.IsTopicMessage = true
 	}
-	if b.photo != nil {
-		am.Photo = b.photo
+	if b.media.kind() != "" {
+		b.media.put(am)
 		am.Caption = b.m.PlainText
 		am.CaptionEntities = b.entities
 	} else {
@@ -450,14 +545,16 @@ func (s *Server) renderBotLocked(cs *chatState, b *botMsg, withReply bool) *apiM
 	if len(b.markup) > 0 {
 		am.ReplyMarkup = b.markup
 	}
-	if withReply && b.m.ReplyTo != 0 {
-		am.ReplyToMessage = s.renderRefLocked(cs, b.m.ReplyTo)
+	if withReply {
+		am.ReplyToMessage = s.replyRefLocked(cs, b.m.ReplyTo, b.m.ThreadID)
 	}
 	return am
 }
 
-// renderUserLocked renders a user's message.
-func (s *Server) renderUserLocked(cs *chatState, um *userMsg) *apiMessage {
+// renderUserLocked renders a user's message. withReply adds
+// reply_to_message, which Telegram leaves out of a message that is itself
+// a reply_to_message.
+func (s *Server) renderUserLocked(cs *chatState, um *userMsg, withReply bool) *apiMessage {
 	am := &apiMessage{
 		MessageID: um.id,
 		From:      apiUserOf(um.from),
@@ -465,26 +562,100 @@ func (s *Server) renderUserLocked(cs *chatState, um *userMsg) *apiMessage {
 		Date:      um.date,
 		Text:      um.text,
 		Entities:  um.entities,
-		Photo:     um.photo,
 		Caption:   um.caption,
 	}
+	um.media.put(am)
 	if um.thread != 0 {
 		am.MessageThreadID = um.thread
 		am.IsTopicMessage = true
 	}
+	if withReply {
+		am.ReplyToMessage = s.replyRefLocked(cs, um.replyTo, um.thread)
+	}
 	return am
 }
 
-// renderRefLocked renders the message with id in cs (bot's or user's), or
-// nil if unknown.
+// replyRefLocked returns reply_to_message of a message in thread that
+// replies to replyTo (0: no explicit reply). As on Telegram, a message in a
+// forum topic that is not an explicit reply carries the topic's creation
+// message (whose message_id is the thread id).
+func (s *Server) replyRefLocked(cs *chatState, replyTo, thread int) *apiMessage {
+	switch {
+	case replyTo != 0:
+		return s.renderRefLocked(cs, replyTo)
+	case thread != 0 && cs.isForum:
+		return s.topicCreatedLocked(cs, thread)
+	}
+	return nil
+}
+
+// renderRefLocked renders the message with id in cs (bot's, user's, or the
+// creation message of a topic), without its own reply_to_message, or nil if
+// unknown.
 func (s *Server) renderRefLocked(cs *chatState, id int) *apiMessage {
 	if b := cs.botByID[id]; b != nil && !b.m.Deleted {
 		return s.renderBotLocked(cs, b, false)
 	}
 	if um := cs.userMsgs[id]; um != nil && !um.deleted {
-		return s.renderUserLocked(cs, um)
+		return s.renderUserLocked(cs, um, false)
+	}
+	if cs.topicInfo[id] != nil {
+		return s.topicCreatedLocked(cs, id)
 	}
 	return nil
+}
+
+// topicLocked returns what is known of the creation of topic thread,
+// recording creator (nil: unknown) as its creator when nothing is.
+func (s *Server) topicLocked(cs *chatState, thread int, creator *apiUser) *topicInfo {
+	ti := cs.topicInfo[thread]
+	if ti == nil {
+		ti = &topicInfo{creator: creator, name: fmt.Sprintf("Topic %d", thread), color: defaultTopicColor, date: time.Now().Unix()}
+		for _, t := range cs.topics {
+			if t.ThreadID == thread {
+				ti.name, ti.color = t.Name, t.IconColor
+			}
+		}
+		cs.topicInfo[thread] = ti
+	}
+	return ti
+}
+
+// topicCreatedLocked renders the service message that created topic
+// thread, as Telegram puts it in reply_to_message.
+func (s *Server) topicCreatedLocked(cs *chatState, thread int) *apiMessage {
+	ti := s.topicLocked(cs, thread, nil)
+	from := ti.creator
+	if from == nil {
+		from = s.botUser()
+	}
+	return &apiMessage{
+		MessageID:         thread,
+		MessageThreadID:   thread,
+		From:              from,
+		Chat:              s.chatObjLocked(cs),
+		Date:              ti.date,
+		IsTopicMessage:    true,
+		ForumTopicCreated: &apiForumTopicCreated{Name: ti.name, IconColor: ti.color},
+	}
+}
+
+func (s *Server) newDocumentLocked() *apiDocument {
+	s.nextFileID++
+	n := s.nextFileID
+	return &apiDocument{
+		FileID: fmt.Sprintf("BQACAgQAAxkBAAI%06d-d", n), FileUniqueID: fmt.Sprintf("AgAD%06dd", n),
+		FileName: "document.pdf", MimeType: "application/pdf", FileSize: 48213,
+	}
+}
+
+func (s *Server) newVoiceLocked() *apiVoice {
+	s.nextFileID++
+	n := s.nextFileID
+	return &apiVoice{
+		FileID: fmt.Sprintf("AwACAgQAAxkBAAI%06d-v", n), FileUniqueID: fmt.Sprintf("AgAD%06dv", n),
+		Duration: 4, MimeType: "audio/ogg", FileSize: 7421,
+	}
 }
 
 func (s *Server) newPhotoLocked() []apiPhotoSize {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -123,9 +124,15 @@ func (s *Server) parseMarkup(rq *request, inlineOnly bool) (markup, *apiError) {
 		Keyboard       [][]json.RawMessage            `json:"keyboard"`
 		RemoveKeyboard bool                           `json:"remove_keyboard"`
 		ForceReply     bool                           `json:"force_reply"`
+		// ReplyKeyboardMarkup options, checked for their type.
+		IsPersistent          *bool   `json:"is_persistent"`
+		ResizeKeyboard        *bool   `json:"resize_keyboard"`
+		OneTimeKeyboard       *bool   `json:"one_time_keyboard"`
+		Selective             *bool   `json:"selective"`
+		InputFieldPlaceholder *string `json:"input_field_placeholder"`
 	}
 	if err := json.Unmarshal([]byte(v), &m); err != nil {
-		return markup{}, s.specFail(rq.method, "reply_markup is not a valid keyboard JSON object",
+		return markup{}, s.specFail(rq.method, "reply_markup is not a valid keyboard JSON object (options must be Boolean, input_field_placeholder a String)",
 			"can't parse reply keyboard markup JSON object")
 	}
 	out := markup{present: true}
@@ -171,6 +178,13 @@ func (s *Server) parseMarkup(rq *request, inlineOnly bool) (markup, *apiError) {
 	case inlineOnly:
 		return markup{}, s.specFail(rq.method, "reply_markup must be an InlineKeyboardMarkup", "inline keyboard expected")
 	case m.Keyboard != nil:
+		if len(m.Keyboard) == 0 {
+			return markup{}, s.specFail(rq.method, "reply keyboard without buttons", "keyboard must be non-empty")
+		}
+		if p := m.InputFieldPlaceholder; p != nil && utf16Len(*p) > 64 {
+			return markup{}, s.specFail(rq.method, fmt.Sprintf("input_field_placeholder is %d characters, limit 64", utf16Len(*p)),
+				"can't parse reply keyboard markup JSON object")
+		}
 		for _, row := range m.Keyboard {
 			var texts []string
 			for _, raw := range row {
@@ -279,10 +293,22 @@ func (s *Server) sendMessage(_ context.Context, rq *request) (any, *apiError) {
 		date:     time.Now().Unix(),
 		markup:   mk.inline,
 	}
+	s.addBotMsgLocked(cs, b, mk)
+	return s.renderBotLocked(cs, b, true), nil
+}
+
+// addBotMsgLocked records a new message of the bot, and the reply keyboard
+// its markup shows or removes.
+func (s *Server) addBotMsgLocked(cs *chatState, b *botMsg, mk markup) {
 	cs.bot = append(cs.bot, b)
 	cs.botByID[b.m.MessageID] = b
+	switch {
+	case mk.keyboard != nil:
+		cs.replyKB = mk.keyboard
+	case mk.remove:
+		cs.replyKB = nil
+	}
 	s.notifyLocked()
-	return s.renderBotLocked(cs, b, true), nil
 }
 
 // editTarget reads chat_id + message_id; inline reports an inline message.
@@ -339,7 +365,7 @@ func (s *Server) editMessageText(_ context.Context, rq *request) (any, *apiError
 	if b == nil {
 		return nil, badRequest("message to edit not found")
 	}
-	if b.photo != nil {
+	if b.media.kind() != "" {
 		return nil, badRequest("there is no text in the message to edit")
 	}
 	if plain == b.m.PlainText && reflect.DeepEqual(ents, b.entities) && bytes.Equal(mk.inline, b.markup) {
@@ -424,26 +450,28 @@ func (s *Server) copyMessage(_ context.Context, rq *request) (any, *apiError) {
 	var (
 		text, plain string
 		ents        []entity
-		photo       []apiPhotoSize
+		file        media
 		found       bool
 	)
 	if src != nil {
 		if b := src.botByID[int(srcID)]; b != nil && !b.m.Deleted {
-			text, plain, ents, photo, found = b.m.PlainText, b.m.PlainText, b.entities, b.photo, true
+			text, plain, ents, file, found = b.m.PlainText, b.m.PlainText, b.entities, b.media, true
 		} else if um := src.userMsgs[int(srcID)]; um != nil && !um.deleted {
 			found = true
-			if um.photo != nil {
-				text, plain, ents, photo = um.caption, um.caption, nil, um.photo
+			if um.media.kind() != "" {
+				text, plain, ents, file = um.caption, um.caption, nil, um.media
 			} else {
 				text, plain, ents = um.text, um.text, um.entities
 			}
+		} else if src.topicInfo[int(srcID)] != nil {
+			return nil, badRequest("message can't be copied") // a service message
 		}
 	}
 	if !found {
 		return nil, badRequest("message to copy not found")
 	}
 	pm := ""
-	if hasCaption && photo != nil {
+	if hasCaption && file.kind() != "" {
 		text, plain, ents, pm = caption, capPlain, capEnts, parseMode
 	}
 	cs := s.chatLocked(chatID)
@@ -462,15 +490,14 @@ func (s *Server) copyMessage(_ context.Context, rq *request) (any, *apiError) {
 			Text: text, ParseMode: pm, Buttons: mk.buttons, ReplyTo: replyTo,
 			CopiedFrom: fromID, CopiedMessageID: int(srcID), PlainText: plain,
 			Keyboard: mk.keyboard, RemoveKeyboard: mk.remove,
+			Media: file.kind(), FileID: file.fileID(),
 		},
 		entities: ents,
 		date:     time.Now().Unix(),
 		markup:   mk.inline,
-		photo:    photo,
+		media:    file,
 	}
-	cs.bot = append(cs.bot, b)
-	cs.botByID[b.m.MessageID] = b
-	s.notifyLocked()
+	s.addBotMsgLocked(cs, b, mk)
 	return struct {
 		MessageID int `json:"message_id"`
 	}{b.m.MessageID}, nil
@@ -724,6 +751,9 @@ func profileGetter(field string) handler {
 
 var topicColors = map[int64]bool{7322096: true, 16766590: true, 13338331: true, 9367192: true, 16749490: true, 16478047: true}
 
+// defaultTopicColor is the icon colour of a topic created without one.
+const defaultTopicColor = 7322096
+
 func (s *Server) createForumTopic(_ context.Context, rq *request) (any, *apiError) {
 	chatID, aerr := s.chatIDParam(rq, "chat_id")
 	if aerr != nil {
@@ -738,7 +768,7 @@ func (s *Server) createForumTopic(_ context.Context, rq *request) (any, *apiErro
 		return nil, aerr
 	}
 	if !hasColor {
-		color = 7322096
+		color = defaultTopicColor
 	} else if !topicColors[color] {
 		return nil, s.specFail(rq.method, fmt.Sprintf("icon_color %d is not one of the six allowed colours", color), "TOPIC_ICON_COLOR_INVALID")
 	}
@@ -751,10 +781,16 @@ func (s *Server) createForumTopic(_ context.Context, rq *request) (any, *apiErro
 	if cs.added && !cs.rights.CanManageTopics {
 		return nil, badRequest("not enough rights to create a topic")
 	}
-	t := &Topic{ThreadID: cs.nextTopic, Name: name, IconColor: int(color)}
-	cs.nextTopic++
+	// The thread id is the id of the topic's creation message, so it is
+	// never the id of another message of the chat.
+	t := &Topic{ThreadID: max(cs.nextTopic, cs.nextMsgID), Name: name, IconColor: int(color)}
+	for cs.threads[t.ThreadID] {
+		t.ThreadID++
+	}
+	cs.nextTopic = t.ThreadID + 1
 	cs.topics = append(cs.topics, t)
 	cs.threads[t.ThreadID] = true
+	cs.topicInfo[t.ThreadID] = &topicInfo{creator: s.botUser(), name: name, color: int(color), date: time.Now().Unix()}
 	s.notifyLocked()
 	return struct {
 		MessageThreadID int    `json:"message_thread_id"`
@@ -868,5 +904,197 @@ func (s *Server) getChatMember(_ context.Context, rq *request) (any, *apiError) 
 	if !ok {
 		u = User{ID: userID}
 	}
-	return chatMember{Status: "member", User: apiUserOf(u)}, nil
+	return memberObject(cs.memberStatus(userID), u), nil
+}
+
+// memberStatuses are the ChatMember statuses SetMember accepts.
+var memberStatuses = map[string]bool{
+	"creator": true, "administrator": true, "member": true, "restricted": true, "left": true, "kicked": true,
+}
+
+// memberStatus returns userID's status in a group: as set, else "left" if
+// SetMember was used for the chat, else "member".
+func (cs *chatState) memberStatus(userID int64) string {
+	if st, ok := cs.members[userID]; ok {
+		return st
+	}
+	if cs.membersSet {
+		return "left"
+	}
+	return "member"
+}
+
+type ownerMember struct {
+	Status      string   `json:"status"`
+	User        *apiUser `json:"user"`
+	IsAnonymous bool     `json:"is_anonymous"`
+}
+
+type restrictedMember struct {
+	Status                string   `json:"status"`
+	User                  *apiUser `json:"user"`
+	IsMember              bool     `json:"is_member"`
+	CanSendMessages       bool     `json:"can_send_messages"`
+	CanSendAudios         bool     `json:"can_send_audios"`
+	CanSendDocuments      bool     `json:"can_send_documents"`
+	CanSendPhotos         bool     `json:"can_send_photos"`
+	CanSendVideos         bool     `json:"can_send_videos"`
+	CanSendVideoNotes     bool     `json:"can_send_video_notes"`
+	CanSendVoiceNotes     bool     `json:"can_send_voice_notes"`
+	CanSendPolls          bool     `json:"can_send_polls"`
+	CanSendOtherMessages  bool     `json:"can_send_other_messages"`
+	CanAddWebPagePreviews bool     `json:"can_add_web_page_previews"`
+	CanReactToMessages    bool     `json:"can_react_to_messages"`
+	CanEditTag            bool     `json:"can_edit_tag"`
+	CanChangeInfo         bool     `json:"can_change_info"`
+	CanInviteUsers        bool     `json:"can_invite_users"`
+	CanPinMessages        bool     `json:"can_pin_messages"`
+	CanManageTopics       bool     `json:"can_manage_topics"`
+	UntilDate             int64    `json:"until_date"`
+}
+
+// userAdminRights are the rights of a user made "administrator" with
+// SetMember: what a volunteer coordinator typically gets.
+var userAdminRights = ChatAdminRights{
+	CanManageChat: true, CanDeleteMessages: true, CanRestrictMembers: true, CanInviteUsers: true,
+	CanPinMessages: true, CanManageTopics: true,
+}
+
+// memberObject renders a ChatMember of the given status for u, with the
+// fields the Bot API requires for that status.
+func memberObject(status string, u User) any {
+	au := apiUserOf(u)
+	zero := int64(0)
+	switch status {
+	case "creator":
+		return ownerMember{Status: status, User: au}
+	case "administrator":
+		return adminMember{Status: status, User: au, ChatAdminRights: userAdminRights}
+	case "restricted":
+		// Muted but still in the group.
+		return restrictedMember{Status: status, User: au, IsMember: true}
+	case "kicked":
+		return chatMember{Status: status, User: au, UntilDate: &zero}
+	}
+	return chatMember{Status: status, User: au}
+}
+
+// SetMember sets u's status in the group chatID: "creator",
+// "administrator", "member", "restricted" (muted, still in the group),
+// "left" or "kicked". getChatMember then answers it. Once SetMember was used
+// for a chat, users never set there (nor seen writing there) are "left";
+// in other chats unknown users stay "member". It makes the chat known (as a
+// supergroup unless it is a basic group) and does not inject any update: see
+// LeaveGroup for that. The bot's own status comes from AddGroup. An unknown
+// status, a private chat or the bot fail the test.
+func (s *Server) SetMember(chatID int64, u User, status string) {
+	s.tb.Helper()
+	if !memberStatuses[status] {
+		s.tb.Fatalf("telegramtest: SetMember(%d, %d, %q): status must be creator, administrator, member, restricted, left or kicked", chatID, u.ID, status)
+		return
+	}
+	if chatID > 0 || u.ID == BotID {
+		s.tb.Fatalf("telegramtest: SetMember(%d, %d): needs a group chat id (negative) and a user other than the bot (see AddGroup)", chatID, u.ID)
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.noteUserLocked(u)
+	cs := s.groupLocked(chatID)
+	cs.members[u.ID] = status
+	cs.membersSet = true
+	s.notifyLocked()
+}
+
+// MemberStatus returns userID's status in chatID as getChatMember answers
+// it, or "" for a chat the server does not know.
+func (s *Server) MemberStatus(chatID, userID int64) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cs := s.chats[chatID]
+	switch {
+	case cs == nil || !cs.known:
+		return ""
+	case userID == BotID && cs.admin:
+		return "administrator"
+	case userID == BotID:
+		return "member"
+	}
+	return cs.memberStatus(userID)
+}
+
+// groupLocked returns the state of group chatID, known from now on; a chat
+// id of a basic group stays a "group", others become a "supergroup".
+func (s *Server) groupLocked(chatID int64) *chatState {
+	cs := s.chatLocked(chatID)
+	if cs.kind != "group" {
+		cs.kind = "supergroup"
+	}
+	cs.known = true
+	return cs
+}
+
+// pinChatMessage pins a message of the chat. In a group the bot needs
+// can_pin_messages when it was registered with AddGroup.
+func (s *Server) pinChatMessage(_ context.Context, rq *request) (any, *apiError) {
+	chatID, aerr := s.chatIDParam(rq, "chat_id")
+	if aerr != nil {
+		return nil, aerr
+	}
+	msgID, aerr := s.intParam(rq, "message_id")
+	if aerr != nil {
+		return nil, aerr
+	}
+	if _, aerr := rq.optBool("disable_notification"); aerr != nil {
+		return nil, aerr
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cs := s.chats[chatID]
+	if cs == nil {
+		return nil, badRequest("chat not found")
+	}
+	if cs.blocked {
+		b := Blocked()
+		return nil, &apiError{code: b.Code, desc: b.Description}
+	}
+	if cs.kind != "private" && cs.added && !cs.rights.CanPinMessages {
+		return nil, badRequest("not enough rights to manage pinned messages in the chat")
+	}
+	id := int(msgID)
+	if s.renderRefLocked(cs, id) == nil || cs.topicInfo[id] != nil {
+		return nil, badRequest("message to pin not found")
+	}
+	cs.pinned = slices.DeleteFunc(cs.pinned, func(p int) bool { return p == id })
+	cs.pinned = append(cs.pinned, id)
+	s.notifyLocked()
+	return true, nil
+}
+
+// Pinned returns the ids of the messages pinned in chatID with
+// pinChatMessage, oldest pin first (pinning a message again moves it last).
+func (s *Server) Pinned(chatID int64) []int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if cs := s.chats[chatID]; cs != nil {
+		return append([]int(nil), cs.pinned...)
+	}
+	return nil
+}
+
+// ReplyKeyboard returns the reply keyboard the user of chatID now sees:
+// the button texts of the last ReplyKeyboardMarkup the bot sent there,
+// until a ReplyKeyboardRemove; nil if none.
+func (s *Server) ReplyKeyboard(chatID int64) [][]string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cs := s.chats[chatID]
+	if cs == nil || cs.replyKB == nil {
+		return nil
+	}
+	out := make([][]string, len(cs.replyKB))
+	for i, row := range cs.replyKB {
+		out[i] = append([]string(nil), row...)
+	}
+	return out
 }

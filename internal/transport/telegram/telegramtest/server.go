@@ -15,7 +15,9 @@
 // whose type the current allowed_updates excludes is dropped when injected,
 // as Telegram never creates it. Chats the bot sends to need not be known in
 // advance; getChat and getChatMember only know chats seen from users, from
-// injected updates or from AddGroup/AddUser.
+// injected updates or from AddGroup/AddUser/SetMember. In a group, users
+// are "member"s until SetMember is used there; from then on users it did
+// not set (nor saw writing there) are "left".
 //
 // The server never logs; it keeps message texts in memory only.
 package telegramtest
@@ -413,6 +415,7 @@ var methods = map[string]handler{
 	"deleteForumTopic":       (*Server).deleteForumTopic,
 	"getChat":                (*Server).getChat,
 	"getChatMember":          (*Server).getChatMember,
+	"pinChatMessage":         (*Server).pinChatMessage,
 }
 
 var methodsLower = func() map[string]string {

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
@@ -131,17 +132,51 @@ func (s *Server) SendText(u User, text string) int64 {
 	defer s.mu.Unlock()
 	cs := s.privateChatLocked(u)
 	um := &userMsg{id: cs.newMsgID(), from: u, text: text, entities: commandEntities(text), date: time.Now().Unix()}
+	return s.userMessageLocked(cs, um)
+}
+
+// userMessageLocked records um in cs and injects it as a message update.
+func (s *Server) userMessageLocked(cs *chatState, um *userMsg) int64 {
 	cs.userMsgs[um.id] = um
-	return s.injectLocked("message", s.renderUserLocked(cs, um))
+	return s.injectLocked("message", s.renderUserLocked(cs, um, true))
 }
 
 // SendGroupText injects a message update from u in the supergroup chatID and
 // returns its update_id. When threadID is not 0 the chat is a forum
 // (is_forum) and the message carries message_thread_id and
-// is_topic_message. A text starting with "/" gets a bot_command entity.
+// is_topic_message, and, as on Telegram, reply_to_message = the topic's
+// creation message (message_id = threadID, forum_topic_created; sent by the
+// bot for a topic of createForumTopic, else by u). A text starting with "/"
+// gets a bot_command entity. u becomes a "member" of the chat unless
+// SetMember gave it a status.
 func (s *Server) SendGroupText(chatID int64, threadID int, u User, text string) int64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	cs := s.groupMessageChatLocked(chatID, threadID, u)
+	um := &userMsg{id: cs.newMsgID(), from: u, text: text, entities: commandEntities(text), thread: threadID, date: time.Now().Unix()}
+	return s.userMessageLocked(cs, um)
+}
+
+// SendGroupReply is SendGroupText for a message that replies to message
+// replyTo of the chat (the bot's or a user's): reply_to_message is that
+// message, with its author in from. The test fails if replyTo is not a
+// message of the chat (or was deleted).
+func (s *Server) SendGroupReply(chatID int64, threadID int, u User, replyTo int, text string) int64 {
+	s.tb.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cs := s.groupMessageChatLocked(chatID, threadID, u)
+	if replyTo == 0 || s.renderRefLocked(cs, replyTo) == nil {
+		s.tb.Fatalf("telegramtest: SendGroupReply(%d, %d): no message %d to reply to in the chat", chatID, threadID, replyTo)
+		return 0
+	}
+	um := &userMsg{id: cs.newMsgID(), from: u, text: text, entities: commandEntities(text), thread: threadID, replyTo: replyTo, date: time.Now().Unix()}
+	return s.userMessageLocked(cs, um)
+}
+
+// groupMessageChatLocked prepares group chatID for a message of u in
+// threadID (0: none).
+func (s *Server) groupMessageChatLocked(chatID int64, threadID int, u User) *chatState {
 	s.noteUserLocked(u)
 	cs := s.chatLocked(chatID)
 	cs.kind = "supergroup"
@@ -149,10 +184,12 @@ func (s *Server) SendGroupText(chatID int64, threadID int, u User, text string) 
 	if threadID != 0 {
 		cs.isForum = true
 		cs.threads[threadID] = true
+		s.topicLocked(cs, threadID, apiUserOf(u))
 	}
-	um := &userMsg{id: cs.newMsgID(), from: u, text: text, entities: commandEntities(text), thread: threadID, date: time.Now().Unix()}
-	cs.userMsgs[um.id] = um
-	return s.injectLocked("message", s.renderUserLocked(cs, um))
+	if _, ok := cs.members[u.ID]; !ok {
+		cs.members[u.ID] = "member"
+	}
+	return cs
 }
 
 // SendPhoto injects a photo message (two sizes, each with file_id and
@@ -162,9 +199,50 @@ func (s *Server) SendPhoto(u User, caption string) int64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	cs := s.privateChatLocked(u)
-	um := &userMsg{id: cs.newMsgID(), from: u, caption: caption, photo: s.newPhotoLocked(), date: time.Now().Unix()}
-	cs.userMsgs[um.id] = um
-	return s.injectLocked("message", s.renderUserLocked(cs, um))
+	um := &userMsg{id: cs.newMsgID(), from: u, caption: caption, media: media{photo: s.newPhotoLocked()}, date: time.Now().Unix()}
+	return s.userMessageLocked(cs, um)
+}
+
+// SendDocument injects a document message (a PDF with file_id,
+// file_unique_id, file_name and mime_type) with caption ("" for none) from
+// u in the private chat with the bot, and returns its update_id.
+func (s *Server) SendDocument(u User, caption string) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cs := s.privateChatLocked(u)
+	um := &userMsg{id: cs.newMsgID(), from: u, caption: caption, media: media{document: s.newDocumentLocked()}, date: time.Now().Unix()}
+	return s.userMessageLocked(cs, um)
+}
+
+// SendVoice injects a voice note (OGG, with file_id, file_unique_id and
+// duration) from u in the private chat with the bot, and returns its
+// update_id.
+func (s *Server) SendVoice(u User) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cs := s.privateChatLocked(u)
+	um := &userMsg{id: cs.newMsgID(), from: u, media: media{voice: s.newVoiceLocked()}, date: time.Now().Unix()}
+	return s.userMessageLocked(cs, um)
+}
+
+// TapKeyboard makes u tap the button labelled label of the reply keyboard
+// the bot shows in the private chat with u (see ReplyKeyboard): it injects
+// the button's text as a message, like SendText, and returns its update_id.
+// It fails if no such button is shown.
+func (s *Server) TapKeyboard(u User, label string) (int64, error) {
+	s.mu.Lock()
+	cs := s.chats[u.ID]
+	var shown [][]string
+	if cs != nil {
+		shown = cs.replyKB
+	}
+	s.mu.Unlock()
+	for _, row := range shown {
+		if slices.Contains(row, label) {
+			return s.SendText(u, label), nil
+		}
+	}
+	return 0, fmt.Errorf("telegramtest: TapKeyboard(%q): no such reply keyboard button in chat %d (keyboard: %q)", label, u.ID, shown)
 }
 
 // SendUpdate injects a raw Update JSON object, such as a file of Samples,
@@ -248,6 +326,12 @@ func (s *Server) observeLocked(kind string, body json.RawMessage) {
 			Entities        []entity       `json:"entities"`
 			Caption         string         `json:"caption"`
 			Photo           []apiPhotoSize `json:"photo"`
+			Document        *apiDocument   `json:"document"`
+			Voice           *apiVoice      `json:"voice"`
+			ReplyTo         *struct {
+				MessageID int `json:"message_id"`
+			} `json:"reply_to_message"`
+			ForumTopicCreated *apiForumTopicCreated `json:"forum_topic_created"`
 		}
 		if json.Unmarshal(body, &msg) != nil || msg.Chat.ID == 0 {
 			return
@@ -289,9 +373,31 @@ func (s *Server) observeLocked(kind string, body json.RawMessage) {
 		if date == 0 {
 			date = time.Now().Unix()
 		}
-		cs.userMsgs[msg.MessageID] = &userMsg{
+		if t := msg.ForumTopicCreated; t != nil {
+			// A topic's creation message: its id is the thread id.
+			cs.isForum = true
+			cs.threads[msg.MessageID] = true
+			var creator *apiUser
+			if msg.From != nil {
+				creator = apiUserOf(from)
+				creator.IsBot = msg.From.IsBot
+			}
+			cs.topicInfo[msg.MessageID] = &topicInfo{creator: creator, name: t.Name, color: t.IconColor, date: date}
+			return
+		}
+		um := &userMsg{
 			id: msg.MessageID, from: from, text: msg.Text, entities: msg.Entities,
-			caption: msg.Caption, photo: msg.Photo, thread: msg.MessageThreadID, date: date,
+			caption: msg.Caption, media: media{photo: msg.Photo, document: msg.Document, voice: msg.Voice},
+			thread: msg.MessageThreadID, date: date,
+		}
+		if msg.ReplyTo != nil {
+			um.replyTo = msg.ReplyTo.MessageID
+		}
+		cs.userMsgs[msg.MessageID] = um
+		if cs.kind != "private" && msg.From != nil && !msg.From.IsBot {
+			if _, ok := cs.members[from.ID]; !ok {
+				cs.members[from.ID] = "member"
+			}
 		}
 	case "callback_query":
 		var cq struct {
@@ -302,6 +408,30 @@ func (s *Server) observeLocked(kind string, body json.RawMessage) {
 				s.callbacks[cq.ID] = false
 			}
 		}
+	case "chat_member":
+		var cm struct {
+			Chat          chatJ `json:"chat"`
+			NewChatMember struct {
+				Status string `json:"status"`
+				User   *userJ `json:"user"`
+			} `json:"new_chat_member"`
+		}
+		if json.Unmarshal(body, &cm) != nil || cm.Chat.ID >= 0 || cm.NewChatMember.User == nil || !memberStatuses[cm.NewChatMember.Status] {
+			return
+		}
+		m := cm.NewChatMember.User
+		if m.ID == BotID {
+			return
+		}
+		if !m.IsBot {
+			s.noteUserLocked(User{ID: m.ID, FirstName: m.FirstName, Username: m.Username, LanguageCode: m.LanguageCode})
+		}
+		cs := s.chatLocked(cm.Chat.ID)
+		cs.known = true
+		if cm.Chat.Type != "" {
+			cs.kind = cm.Chat.Type
+		}
+		cs.members[m.ID] = cm.NewChatMember.Status
 	case "my_chat_member":
 		var cm struct {
 			Chat          chatJ `json:"chat"`
@@ -367,6 +497,36 @@ func (s *Server) Unblock(u User) int64 {
 	defer s.mu.Unlock()
 	s.privateChatLocked(u).blocked = false
 	return s.myChatMemberLocked(u, "kicked", "member")
+}
+
+// LeaveGroup makes u leave the group chatID: u's status becomes "left"
+// and a chat_member update (old status → "left", from = u) is injected; its
+// update_id is returned. As on Telegram the update exists only if the bot
+// asked for "chat_member" in allowed_updates and is an administrator of the
+// group (for a group registered with AddGroup: with some right); otherwise
+// it is dropped, and WaitDelivered on it fails saying why.
+func (s *Server) LeaveGroup(chatID int64, u User) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.noteUserLocked(u)
+	cs := s.groupLocked(chatID)
+	old := cs.memberStatus(u.ID)
+	cs.members[u.ID] = "left"
+	body := struct {
+		Chat          apiChat  `json:"chat"`
+		From          *apiUser `json:"from"`
+		Date          int64    `json:"date"`
+		OldChatMember any      `json:"old_chat_member"`
+		NewChatMember any      `json:"new_chat_member"`
+	}{s.chatObjLocked(cs), apiUserOf(u), time.Now().Unix(), memberObject(old, u), memberObject("left", u)}
+	if cs.added && !cs.admin {
+		id := s.nextUpdateID
+		s.nextUpdateID++
+		s.dropped[id] = fmt.Sprintf("chat_member in chat %d: the bot is not an administrator there (AddGroup without rights)", chatID)
+		s.notifyLocked()
+		return id
+	}
+	return s.injectLocked("chat_member", body)
 }
 
 // PressButton makes u press the inline button labelled label. It searches the

@@ -613,3 +613,50 @@ func TestVolunteerLeavingReleasesCases(t *testing.T) {
 		t.Errorf("not takeable again: %+v", got)
 	}
 }
+
+// TestPashtoFromTheFirstMessage: a resident whose Telegram reports ps gets
+// Pashto at once, with dates and case numbers isolated exactly once; one
+// whose Telegram reports zh-Hant gets the picker, not a guess.
+func TestPashtoFromTheFirstMessage(t *testing.T) {
+	h := newHandoffFixture(t)
+	const user = 7500001
+	h.handle(t, command(user, "ps", "start"))
+	welcome := h.sent.last(t, user).Text
+	if want := h.cat.Printer("ps").T("welcome.title"); !strings.Contains(welcome, want) {
+		t.Fatalf("first message is not Pashto: %q", welcome)
+	}
+	h.registerUpToDate(t, user, "ps")
+	h.handle(t, typed(user, "ps", "30/06/2027"))
+	confirm := h.sent.last(t, user).Text
+	if strings.Count(confirm, "\u206830/06/2027\u2069") != 1 || strings.Contains(confirm, "\u2068\u2068") {
+		t.Errorf("date not isolated exactly once: %q", confirm)
+	}
+	h.handle(t, press(user, "ps", "r:ok"))
+	h.handle(t, command(user, "ps", "volunteer"))
+	h.handle(t, press(user, "ps", "h:p:login"))
+	h.handle(t, typed(user, "ps", "69"))
+	h.handle(t, press(user, "ps", "h:l:ps"))
+	h.handle(t, press(user, "ps", "h:d:-"))
+	h.handle(t, press(user, "ps", "h:s"))
+	h.handle(t, press(user, "ps", "h:k:done"))
+	h.handle(t, press(user, "ps", "h:s"))
+	h.handle(t, press(user, "ps", "h:y"))
+	sent := h.sent.to(user)
+	var found bool
+	for _, r := range sent[len(sent)-3:] {
+		if strings.Contains(r.Text, "#\u20681\u2069") {
+			found = true
+		}
+		if strings.Contains(r.Text, "\u2068\u2068") {
+			t.Errorf("isolated twice: %q", r.Text)
+		}
+	}
+	if !found {
+		t.Errorf("case number not isolated: %q", sent[len(sent)-1].Text)
+	}
+
+	h.handle(t, command(7500002, "zh-Hant", "start"))
+	if got := h.sent.last(t, 7500002); buttons(got)["lang:zh-Hans"] == "" {
+		t.Errorf("zh-Hant: want the picker, got %q", got.Text)
+	}
+}

@@ -34,8 +34,14 @@ func TestGuideTranscripts(t *testing.T) {
 		// date typed with the picker for a passport of "my son"
 		{"reminder_registration", "/reminders\n1\n1\n1\n2\n1\n30/06/2027\n1\n/reminders\n2\n12\n2\nmy son\n1\n4\n1\n15\n1\n"},
 	}
-	for _, lang := range []string{"fr", "ar"} {
+	// Every shipped language: one complete guide path and one reminder
+	// registration; French and Arabic also the other paths.
+	all := []string{"fr", "ar", "en", "fa", "ps", "ti", "uk", "ru", "es", "pt", "tr", "zh-Hans", "bn", "ur"}
+	for _, lang := range all {
 		for _, p := range paths {
+			if lang != "fr" && lang != "ar" && p.name != "renewal_anef" && p.name != "reminder_registration" {
+				continue
+			}
 			name := "guide_" + p.name + "_" + lang
 			t.Run(name, func(t *testing.T) {
 				f := newFixture(t)

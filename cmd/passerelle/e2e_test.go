@@ -14,9 +14,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/passerelle-bot/passerelle/internal/catalog"
 	"github.com/passerelle-bot/passerelle/internal/store/bolt"
 	"github.com/passerelle-bot/passerelle/internal/store/redis"
 	"github.com/passerelle-bot/passerelle/internal/transport/telegram/telegramtest"
+	"github.com/passerelle-bot/passerelle/locales"
 )
 
 const wait = 10 * time.Second
@@ -209,6 +211,29 @@ func TestEndToEndPolling(t *testing.T) {
 			if cmds := srv.Commands(telegramtest.CommandScope{}, "fr"); len(cmds) != 9 {
 				t.Errorf("French command menu has %d entries; want 9", len(cmds))
 			}
+			// Every locale has its commands and descriptions; zh-Hans
+			// under Telegram's two-letter code.
+			cat, err := catalog.Load(locales.FS)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, code := range []string{"zh", "ps", "ti", "uk", "bn", "ur", "fa"} {
+				tag := code
+				if code == "zh" {
+					tag = "zh-Hans"
+				}
+				p := cat.Printer(tag)
+				if cmds := srv.Commands(telegramtest.CommandScope{}, code); len(cmds) != 9 || cmds[0].Description != p.T("command.start") {
+					t.Errorf("%s command menu = %+v", code, cmds)
+				}
+				if got := srv.Description(code); got != p.T("bot.description") {
+					t.Errorf("%s description = %q", code, got)
+				}
+				if got := srv.ShortDescription(code); got != p.T("bot.short_description") {
+					t.Errorf("%s short description = %q", code, got)
+				}
+			}
+			setCalls := len(srv.Calls("setMyDescription")) + len(srv.Calls("setMyShortDescription")) + len(srv.Calls("setMyCommands"))
 
 			in.stop(t)
 			// The choice survives a restart of run() on the same store.
@@ -218,6 +243,9 @@ func TestEndToEndPolling(t *testing.T) {
 			m = lastMessage(t, srv, french.ID, 3)
 			if !strings.Contains(m.Text, "Main menu") {
 				t.Errorf("after restart /menu = %q; want English", m.Text)
+			}
+			if n := len(srv.Calls("setMyDescription")) + len(srv.Calls("setMyShortDescription")) + len(srv.Calls("setMyCommands")); n != setCalls {
+				t.Errorf("restart set commands or descriptions again (%d calls, was %d): they did not change", n, setCalls)
 			}
 			srv.RequireNoSpecErrors(t)
 		})

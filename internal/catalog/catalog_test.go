@@ -113,6 +113,20 @@ func TestMatch(t *testing.T) {
 		{"de", "", false},
 		{"zz-Hant", "", false},
 		{"not a tag!", "", false},
+		{"pt-BR", "pt", true},
+		{"pt-PT", "pt", true},
+		{"fa-AF", "fa", true},
+		{"prs", "fa", true},
+		{"ps-AF", "ps", true},
+		{"zh-CN", "zh-Hans", true},
+		{"zh", "zh-Hans", true},
+		{"zh-Hant", "", false}, // Traditional script: the picker, not a guess
+		{"zh-TW", "", false},
+		{"uk-UA", "uk", true},
+		{"ti-ER", "ti", true},
+		{"es-419", "es", true},
+		{"ur-PK", "ur", true},
+		{"bn-BD", "bn", true},
 	}
 	for _, tt := range tests {
 		got, ok := c.Match(tt.code)
@@ -250,4 +264,44 @@ func FuzzNormalizeDigits(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestRTLIsolatesEveryValueOnce renders every message of every
+// right-to-left locale with left-to-right values (dates, numbers, case
+// numbers, URLs, French labels) and checks that each appears wrapped in
+// exactly one FSI…PDI pair.
+func TestRTLIsolatesEveryValueOnce(t *testing.T) {
+	c := load(t)
+	values := []string{"31/12/2099", "123456789", "https://t.me/x?start=p-lyon", "Je valide mon VLS-TS", "Entraide Rhône"}
+	names := []string{"Date", "UserID", "Link", "Label", "Partner", "Expiry", "Opens", "Closes", "Case", "Count", "N", "Filed", "APIExpiry", "Deadline", "Year", "Day", "Short", "Time", "Alias", "Departement", "Language", "Title", "Kind", "Mention", "Problem", "Text", "Steps", "Risks", "Languages", "Weekday", "Month", "Referents"}
+	rtl := 0
+	for _, l := range c.Languages() {
+		if !l.RTL {
+			continue
+		}
+		rtl++
+		p := c.Printer(l.Tag)
+		for _, id := range c.IDs() {
+			for _, v := range values {
+				var args []any
+				for _, n := range names {
+					args = append(args, n, v)
+				}
+				text := p.T(id, args...)
+				if c.IsPlural(id) {
+					text = p.N(id, 3, args...)
+				}
+				if strings.Contains(text, "\u2068\u2068") || strings.Contains(text, "\u2069\u2069") {
+					t.Errorf("%s %s: isolated twice: %q", l.Tag, id, text)
+				}
+				bare := strings.ReplaceAll(text, "\u2068"+v+"\u2069", "")
+				if strings.Contains(bare, v) {
+					t.Errorf("%s %s: %q not isolated: %q", l.Tag, id, v, text)
+				}
+			}
+		}
+	}
+	if rtl != 4 {
+		t.Errorf("%d right-to-left locales; want 4 (ar, fa, ps, ur)", rtl)
+	}
 }

@@ -1,0 +1,396 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/passerelle-bot/passerelle/bot"
+	"github.com/passerelle-bot/passerelle/internal/catalog"
+	"github.com/passerelle-bot/passerelle/internal/clock"
+	"github.com/passerelle-bot/passerelle/internal/guide"
+	"github.com/passerelle-bot/passerelle/internal/handoff"
+	"github.com/passerelle-bot/passerelle/internal/reminder"
+	"github.com/passerelle-bot/passerelle/internal/store/bolt"
+	"github.com/passerelle-bot/passerelle/internal/transport/telegram"
+	"github.com/passerelle-bot/passerelle/internal/transport/telegram/telegramtest"
+	"github.com/passerelle-bot/passerelle/locales"
+)
+
+const (
+	e2eLyon  = -1001000000001
+	e2eParis = -1001000000002
+	e2eNat   = -1001000000004
+)
+
+const e2ePartners = `
+fallback: national
+partners:
+  - id: lyon
+    name: Entraide Rhône
+    chat_id: -1001000000001
+    departements: [69]
+    languages: [fr, ar]
+    problems: all
+    hours: &office
+      monday: 09:00-12:00, 14:00-17:00
+      tuesday: 09:00-12:00, 14:00-17:00
+      wednesday: 09:00-12:00, 14:00-17:00
+      thursday: 09:00-12:00, 14:00-17:00
+      friday: 09:00-12:00, 14:00-17:00
+    sla_hours: 16
+    capacity: 10
+    referents: [200000001]
+    coordinators: [200000003]
+  - id: paris
+    name: Accueil Paris Est
+    chat_id: -1001000000002
+    departements: [75, 69]
+    languages: [fr, en]
+    problems: all
+    hours: *office
+    capacity: 10
+    referents: [200000011]
+  - id: national
+    name: Permanence nationale
+    chat_id: -1001000000004
+    departements: all
+    languages: [fr]
+    problems: all
+    hours: *office
+    capacity: 10
+    referents: [200000031]
+`
+
+// handoffWorld is the bot wired as runBot wires it with a partners file,
+// on a fake clock, against the fake Bot API.
+type handoffWorld struct {
+	srv  *telegramtest.Server
+	clk  *clock.Fake
+	disp *reminder.Dispatcher
+	cat  *catalog.Catalog
+	st   *bolt.Store
+}
+
+func newHandoffWorld(t *testing.T, now time.Time) *handoffWorld {
+	t.Helper()
+	w := &handoffWorld{srv: telegramtest.NewServer(t), clk: clock.NewFake(now)}
+	rights := telegramtest.ChatAdminRights{CanManageChat: true, CanDeleteMessages: true, CanPinMessages: true, CanManageTopics: true}
+	for _, g := range []struct {
+		id    int64
+		title string
+	}{{e2eLyon, "Entraide Rhône – bénévoles"}, {e2eParis, "Paris Est – bénévoles"}, {e2eNat, "National"}} {
+		w.srv.AddGroup(g.id, g.title, true, rights)
+	}
+	for _, m := range []struct {
+		chat int64
+		u    telegramtest.User
+	}{{e2eLyon, lina}, {e2eLyon, marc}, {e2eLyon, remi}, {e2eLyon, coord}, {e2eParis, paul}} {
+		w.srv.SetMember(m.chat, m.u, "member")
+	}
+	path := filepath.Join(t.TempDir(), "partners.yaml")
+	if err := os.WriteFile(path, []byte(e2ePartners), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	partners, err := loadPartners(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	st, err := bolt.Open(filepath.Join(t.TempDir(), "handoff.db"), bolt.WithClock(w.clk.Now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.st = st
+	cat, err := catalog.Load(locales.FS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat.SetMissing(func(lang, id string, err error) { t.Errorf("catalog fallback: %s %s", lang, id) })
+	w.cat = cat
+	g, err := guide.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := telegram.New(ctx, telegram.Config{Token: w.srv.Token(), APIURL: w.srv.APIURL(), Logger: logger, ChatInterval: -1, GroupPerMinute: -1, PollTimeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs, sched, err := reminderParts(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases, err := caseStore(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	paris, _ := time.LoadLocation("Europe/Paris")
+	b, err := bot.New(bot.Config{Store: st, Catalog: cat, Sender: client.Sender(), Logger: logger, Clock: w.clk, Location: paris, Guide: g,
+		Documents: docs, Reminders: sched, Partners: partners, Cases: cases, Groups: client, BotUsername: client.Username()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkGroups(ctx, partners, client, b, logger)
+	w.disp = reminder.NewDispatcher(sched, b, reminder.Config{Clock: w.clk, Location: paris, Logger: logger})
+	updates := bot.NewDispatcher(b, bot.DispatcherConfig{Logger: logger, Clock: clock.Real{}})
+	pollDone := make(chan struct{})
+	go func() { defer close(pollDone); _ = client.Poll(ctx, updates) }()
+	t.Cleanup(func() {
+		cancel()
+		<-pollDone
+		_ = updates.Close(context.Background())
+		st.Close()
+	})
+	w.srv.WaitPolling(t, wait)
+	return w
+}
+
+var (
+	amina = telegramtest.User{ID: 7400001, FirstName: "Amina", Username: "amina_k69", LanguageCode: "ar"}
+	lina  = telegramtest.User{ID: 200000005, FirstName: "Lina"}
+	marc  = telegramtest.User{ID: 200000006, FirstName: "Marc"}
+	remi  = telegramtest.User{ID: 200000001, FirstName: "Rémi"}
+	coord = telegramtest.User{ID: 200000003, FirstName: "Coord"}
+	paul  = telegramtest.User{ID: 200000015, FirstName: "Paul"}
+	eve   = telegramtest.User{ID: 200000099, FirstName: "Eve"}
+)
+
+func (w *handoffWorld) do(t *testing.T, id int64) {
+	t.Helper()
+	w.srv.WaitDelivered(t, id, wait)
+}
+
+func (w *handoffWorld) press(t *testing.T, u telegramtest.User, chat int64, label string) {
+	t.Helper()
+	id, err := w.srv.PressButton(u, chat, label)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.do(t, id)
+}
+
+func (w *handoffWorld) t(lang, id string, args ...any) string {
+	return w.cat.Printer(lang).T(id, args...)
+}
+
+func (w *handoffWorld) last(t *testing.T, chat int64) telegramtest.Message {
+	t.Helper()
+	msgs := w.srv.Messages(chat)
+	if len(msgs) == 0 {
+		t.Fatalf("nothing sent to %d", chat)
+	}
+	return msgs[len(msgs)-1]
+}
+
+// intake asks for help as an Arabic-speaking resident of the Rhône.
+func (w *handoffWorld) intake(t *testing.T, u telegramtest.User, problem string) {
+	t.Helper()
+	w.do(t, w.srv.SendText(u, "/volunteer"))
+	w.press(t, u, u.ID, w.t("ar", "help.problem."+problem))
+	w.do(t, w.srv.SendText(u, "69"))
+	w.press(t, u, u.ID, "العربية")
+	w.do(t, w.srv.SendText(u, "30/06/2027"))
+	w.press(t, u, u.ID, "◻️ "+w.t("ar", "help.risk.work"))
+	w.press(t, u, u.ID, w.t("ar", "help.risk.done"))
+	w.press(t, u, u.ID, w.t("ar", "help.skip"))
+}
+
+func (w *handoffWorld) caseOf(t *testing.T, u telegramtest.User) handoff.Case {
+	t.Helper()
+	cs, err := w.st.CasesOf(context.Background(), u.ID)
+	if err != nil || len(cs) == 0 {
+		t.Fatalf("cases of %d: %v %v", u.ID, cs, err)
+	}
+	return cs[len(cs)-1]
+}
+
+// TestHandoffEndToEnd follows one request through Telegram: intake and
+// consent in Arabic, routing to Lyon, the card, forged and concurrent takes,
+// the topic and its pinned summary, the relay both ways with every media
+// kind, stats and export, the absence of the resident's identity in partner
+// groups, and /forget deleting the topic.
+func TestHandoffEndToEnd(t *testing.T) {
+	// Wednesday 25 November 2026, 10:00 in Paris: the partners are open.
+	w := newHandoffWorld(t, time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC))
+
+	w.intake(t, amina, "no_api")
+	consent := w.last(t, amina.ID)
+	if !strings.Contains(consent.Text, "Entraide Rhône") || strings.Contains(consent.Text, "Accueil Paris Est") {
+		t.Fatalf("Arabic from 69 should go to Lyon:\n%s", consent.Text)
+	}
+	w.press(t, amina, amina.ID, w.t("ar", "help.consent.yes"))
+	if kb := w.srv.ReplyKeyboard(amina.ID); len(kb) == 0 || kb[0][0] != w.t("ar", "help.leave") {
+		t.Errorf("no persistent leave button: %v", kb)
+	}
+	card := w.last(t, e2eLyon)
+	if !strings.Contains(card.Text, "Dossier #") || len(w.srv.Messages(e2eParis)) != 0 {
+		t.Fatalf("card not in Lyon's group only: %q", card.Text)
+	}
+	c := w.caseOf(t, amina)
+	take := w.t("fr", "case.take")
+
+	// A message before the claim is kept for the topic.
+	w.do(t, w.srv.SendText(amina, "مرحبا، لم أحصل على API"))
+
+	// An outsider's press changes nothing; two members at once: one wins.
+	w.srv.SetMember(e2eLyon, eve, "left")
+	w.press(t, eve, e2eLyon, take)
+	if got, _ := w.st.Case(context.Background(), c.ID); got.Status != handoff.StatusWaiting {
+		t.Fatalf("a non-member took the case: %+v", got)
+	}
+	id1, err1 := w.srv.PressButton(lina, e2eLyon, take)
+	id2, err2 := w.srv.PressButton(marc, e2eLyon, take)
+	if err1 != nil || err2 != nil {
+		t.Fatal(err1, err2)
+	}
+	w.do(t, id1)
+	w.do(t, id2)
+	got, _ := w.st.Case(context.Background(), c.ID)
+	if got.Status != handoff.StatusTaken || (got.TakenBy != lina.ID && got.TakenBy != marc.ID) {
+		t.Fatalf("after two takes: %+v", got)
+	}
+	taker := lina
+	if got.TakenBy == marc.ID {
+		taker = marc
+	}
+	topics := w.srv.Topics(e2eLyon)
+	if len(topics) != 1 || !strings.Contains(topics[0].Name, fmt.Sprint(c.ID)) {
+		t.Fatalf("topics = %+v; want one for the case", topics)
+	}
+	thread := topics[0].ThreadID
+	if len(w.srv.Pinned(e2eLyon)) != 1 {
+		t.Errorf("summary not pinned: %v", w.srv.Pinned(e2eLyon))
+	}
+
+	// The resident's text, photo, document and voice arrive in the topic.
+	w.do(t, w.srv.SendText(amina, "عندي موعد؟"))
+	w.do(t, w.srv.SendPhoto(amina, ""))
+	w.press(t, amina, amina.ID, w.t("ar", "help.media.yes"))
+	w.do(t, w.srv.SendDocument(amina, ""))
+	w.do(t, w.srv.SendVoice(amina))
+	var copies []telegramtest.Message
+	for _, m := range w.srv.Messages(e2eLyon) {
+		if m.ThreadID == thread && m.CopiedFrom == amina.ID {
+			copies = append(copies, m)
+		}
+	}
+	media := map[string]int{}
+	for _, m := range copies {
+		media[m.Media]++
+	}
+	if len(copies) != 5 || media["photo"] != 1 || media["document"] != 1 || media["voice"] != 1 {
+		t.Fatalf("copies in the topic: %d, media %v; want 2 texts, a photo, a document and a voice note", len(copies), media)
+	}
+
+	// A reply to a relayed message and /r reach the resident, signed; a
+	// plain message in the topic does not.
+	before := len(w.srv.Messages(amina.ID))
+	w.do(t, w.srv.SendGroupReply(e2eLyon, thread, taker, copies[1].MessageID, "Bonjour, je regarde votre dossier."))
+	w.do(t, w.srv.SendGroupText(e2eLyon, thread, marc, "Note interne : c'est un B4."))
+	w.do(t, w.srv.SendGroupText(e2eLyon, thread, taker, "/r Pouvez-vous venir mardi ?"))
+	toResident := w.srv.Messages(amina.ID)[before:]
+	if len(toResident) != 2 {
+		t.Fatalf("resident got %d messages; want 2 (the reply and /r): %+v", len(toResident), toResident)
+	}
+	for _, m := range toResident {
+		if !strings.Contains(m.Text, taker.FirstName) || !strings.Contains(m.Text, "Entraide Rhône") || strings.Contains(m.Text, "interne") {
+			t.Errorf("message to resident = %q", m.Text)
+		}
+	}
+
+	// Stats and the anonymous export for the coordinator.
+	w.do(t, w.srv.SendGroupText(e2eLyon, 0, coord, "/stats"))
+	stats := w.last(t, e2eLyon).Text
+	if !strings.Contains(stats, w.t("fr", "stats.taken", "N", 1)) || !strings.Contains(stats, w.t("fr", "stats.waiting", "N", 0)) {
+		t.Errorf("/stats = %q", stats)
+	}
+	w.do(t, w.srv.SendGroupText(e2eLyon, 0, coord, "/export"))
+	export := w.last(t, e2eLyon).Text
+	if !strings.Contains(export, "2026-11,69,no_api,&lt;5") {
+		t.Errorf("/export = %q; want the count of 1 suppressed", export)
+	}
+
+	// Nothing sent to partner groups names the resident.
+	for _, chat := range []int64{e2eLyon, e2eParis, e2eNat} {
+		for _, m := range w.srv.Messages(chat) {
+			for _, leak := range []string{amina.FirstName, amina.Username, fmt.Sprint(amina.ID)} {
+				if strings.Contains(m.Text, leak) {
+					t.Errorf("group %d got %q: %q", chat, leak, m.Text)
+				}
+			}
+		}
+		for _, tp := range w.srv.Topics(chat) {
+			if strings.Contains(tp.Name, amina.FirstName) || strings.Contains(tp.Name, amina.Username) {
+				t.Errorf("topic name %q names the resident", tp.Name)
+			}
+		}
+	}
+
+	// /forget deletes the topic and the case.
+	w.do(t, w.srv.SendText(amina, "/forget"))
+	w.press(t, amina, amina.ID, w.t("ar", "forget.yes"))
+	if calls := w.srv.Calls("deleteForumTopic"); len(calls) != 1 {
+		t.Errorf("deleteForumTopic calls = %d; want 1", len(calls))
+	}
+	if cs, _ := w.st.CasesOf(context.Background(), amina.ID); len(cs) != 0 {
+		t.Errorf("cases after /forget: %v", cs)
+	}
+	w.srv.RequireNoSpecErrors(t)
+}
+
+// TestHandoffSLAAndOpeningHours: outside opening hours the resident gets
+// the automatic answer; unclaimed past the SLA counted in opening hours
+// across a weekend, the case goes to the next partner once and the
+// resident is told.
+func TestHandoffSLAAndOpeningHours(t *testing.T) {
+	// Friday 27 November 2026, 16:00 in Paris.
+	w := newHandoffWorld(t, time.Date(2026, 11, 27, 15, 0, 0, 0, time.UTC))
+	w.intake(t, amina, "stuck")
+	w.press(t, amina, amina.ID, w.t("ar", "help.consent.yes"))
+
+	// Saturday: closed.
+	w.clk.Set(time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC))
+	w.do(t, w.srv.SendText(amina, "هل من أحد؟"))
+	auto := w.last(t, amina.ID).Text
+	if !strings.Contains(auto, "Entraide Rhône") || !strings.Contains(auto, "09:00") {
+		t.Errorf("no automatic answer outside opening hours: %q", auto)
+	}
+
+	// Hour by hour to Thursday: 16 opening hours end on Wednesday
+	// 2 December at 12:00.
+	ctx := context.Background()
+	for now := w.clk.Now(); now.Before(time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)); now = now.Add(time.Hour) {
+		w.clk.Set(now)
+		if _, err := w.disp.RunOnce(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := w.caseOf(t, amina)
+	if c.PartnerID != "paris" || len(c.Tried) != 1 {
+		t.Fatalf("after the SLA: partner %s, tried %v; want paris, once", c.PartnerID, c.Tried)
+	}
+	cards := 0
+	for _, m := range w.srv.Messages(e2eParis) {
+		if strings.Contains(m.Text, "Dossier #") {
+			cards++
+		}
+	}
+	if cards != 1 {
+		t.Errorf("%d cards at Paris; want 1", cards)
+	}
+	told := false
+	for _, m := range w.srv.Messages(amina.ID) {
+		told = told || strings.Contains(m.Text, "Accueil Paris Est")
+	}
+	if !told {
+		t.Error("resident not told about the forward")
+	}
+	w.srv.RequireNoSpecErrors(t)
+}

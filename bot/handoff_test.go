@@ -660,3 +660,155 @@ func TestPashtoFromTheFirstMessage(t *testing.T) {
 		t.Errorf("zh-Hant: want the picker, got %q", got.Text)
 	}
 }
+
+// takenCase runs an intake to consent and has lyonVol take the case.
+func (h *handoffFixture) takenCase(t *testing.T, user int64) handoff.Case {
+	t.Helper()
+	h.intake(t, user, "ar", "no_api", "69", "")
+	h.handle(t, press(user, "ar", "h:y"))
+	c := h.caseOf(t, user)
+	h.handle(t, groupPress(lyonChat, lyonVol, "Lina", fmt.Sprintf("hc:t:%d", c.ID)))
+	return h.caseOf(t, user)
+}
+
+func TestTopicCommands(t *testing.T) {
+	h := newHandoffFixture(t)
+	c := h.takenCase(t, residentAr)
+	ctx := context.Background()
+
+	// /summary edits the pinned summary.
+	h.handle(t, groupText(lyonChat, c.TopicID, lyonVol, "Lina", "/summary Appel CCC fait le 25/11; rdv préfecture à demander", 0))
+	var edited bool
+	for _, r := range h.sent.to(lyonChat) {
+		if r.EditMessageID == c.SummaryMessageID && strings.Contains(r.Text, "rdv préfecture") {
+			edited = true
+		}
+	}
+	if got, _ := h.store.Case(ctx, c.ID); !edited || !strings.Contains(got.Steps, "Appel CCC") {
+		t.Errorf("/summary: edited %v, steps %q", edited, got.Steps)
+	}
+
+	// /assign by a plain volunteer is refused; by a referent, replying to a
+	// colleague's message, it moves the case.
+	h.handle(t, bot.Update{Kind: bot.KindCommand, ChatID: lyonChat, ChatType: bot.ChatSupergroup, UserID: lyonVol2, FirstName: "Marc",
+		Command: "assign", Text: "/assign", ThreadID: c.TopicID, ReplyToMessageID: 9999, ReplyToUserID: lyonVol, ReplyToFirstName: "Lina"})
+	if got, _ := h.store.Case(ctx, c.ID); got.TakenBy != lyonVol {
+		t.Fatalf("a non-referent assigned the case: %+v", got)
+	}
+	h.handle(t, bot.Update{Kind: bot.KindCommand, ChatID: lyonChat, ChatType: bot.ChatSupergroup, UserID: lyonRef, FirstName: "Rémi",
+		Command: "assign", Text: "/assign", ThreadID: c.TopicID, ReplyToMessageID: 9999, ReplyToUserID: lyonVol2, ReplyToFirstName: "Marc"})
+	if got, _ := h.store.Case(ctx, c.ID); got.TakenBy != lyonVol2 || got.TakenAlias != "Marc" {
+		t.Fatalf("after /assign: %+v", got)
+	}
+
+	// /release puts it back in the queue with its Take button.
+	h.handle(t, groupText(lyonChat, c.TopicID, lyonVol2, "Marc", "/release", 0))
+	if got, _ := h.store.Case(ctx, c.ID); got.Status != handoff.StatusWaiting || got.TakenBy != 0 {
+		t.Fatalf("after /release: %+v", got)
+	}
+	card := h.cardOf(t, lyonChat)
+	if card.EditMessageID != c.CardMessageID {
+		t.Errorf("the card was not restored with Take: %+v", card)
+	}
+
+	// /transfer to an unknown partner is refused; to Paris, the case moves,
+	// a card appears there and the resident is told.
+	h.handle(t, groupPress(lyonChat, lyonVol, "Lina", fmt.Sprintf("hc:t:%d", c.ID)))
+	h.handle(t, groupText(lyonChat, c.TopicID, lyonVol, "Lina", "/transfer nowhere", 0))
+	if got, _ := h.store.Case(ctx, c.ID); got.PartnerID != "lyon" {
+		t.Fatal("transferred to an unknown partner")
+	}
+	h.handle(t, groupText(lyonChat, c.TopicID, lyonVol, "Lina", "/transfer paris", 0))
+	got, _ := h.store.Case(ctx, c.ID)
+	if got.PartnerID != "paris" || got.Status != handoff.StatusWaiting || len(got.Tried) != 1 {
+		t.Fatalf("after /transfer: %+v", got)
+	}
+	h.cardOf(t, parisChat)
+	if last := h.sent.last(t, residentAr).Text; !strings.Contains(last, "Accueil Paris Est") {
+		t.Errorf("resident not told of the transfer: %q", last)
+	}
+	// Lyon's volunteers can no longer write to the resident through the old topic.
+	n := len(h.sent.to(residentAr))
+	h.handle(t, groupText(lyonChat, c.TopicID, lyonVol, "Lina", "/r encore là ?", 0))
+	if len(h.sent.to(residentAr)) != n {
+		t.Error("the old partner's topic still reaches the resident")
+	}
+}
+
+func TestPauseAndResume(t *testing.T) {
+	h := newHandoffFixture(t)
+	h.handle(t, groupText(lyonChat, 0, lyonVol, "Lina", "/pause", 0))
+	if p, _ := h.store.Paused(context.Background(), "lyon"); p {
+		t.Fatal("a plain volunteer paused intake")
+	}
+	h.handle(t, groupText(lyonChat, 0, 100000003, "Coord", "/pause", 0))
+	if p, _ := h.store.Paused(context.Background(), "lyon"); !p {
+		t.Fatal("the coordinator could not pause")
+	}
+	consent := h.intake(t, residentAr, "ar", "login", "69", "")
+	if !strings.Contains(consent.Text, "Accueil Paris Est") {
+		t.Errorf("paused Lyon still routed to: %q", consent.Text)
+	}
+	h.handle(t, press(residentAr, "ar", "h:n"))
+	h.handle(t, groupText(lyonChat, 0, 100000003, "Coord", "/resume", 0))
+	h.handle(t, groupText(lyonChat, 0, 100000003, "Coord", "/link", 0))
+	if last := h.sent.last(t, lyonChat).Text; !strings.Contains(last, "https://t.me/passerelle_test_bot?start=p-lyon") {
+		t.Errorf("/link = %q", last)
+	}
+	consent = h.intake(t, residentAr, "ar", "login", "69", "")
+	if !strings.Contains(consent.Text, "Entraide Rhône") {
+		t.Errorf("after /resume: %q", consent.Text)
+	}
+}
+
+func TestNudgeAndRetentionTimers(t *testing.T) {
+	h := newHandoffFixture(t)
+	c := h.takenCase(t, residentAr) // taken Wednesday 25 November, 10:00
+	ctx := context.Background()
+	timer := func() {
+		t.Helper()
+		e, ok, err := h.store.Get(ctx, fmt.Sprintf("c:%d", c.ID))
+		if err != nil || !ok {
+			t.Fatalf("no case timer: %v %v", ok, err)
+		}
+		h.clock.Set(e.Due.Add(time.Minute))
+		d := reminder.NewDispatcher(h.store, h.bot, reminder.Config{Clock: h.clock, Workers: 1})
+		if sent, err := d.RunOnce(ctx); err != nil || sent != 1 {
+			t.Fatalf("dispatcher pass: %d, %v", sent, err)
+		}
+	}
+	// Silent for two opening days: one nudge in the topic, at the end of Friday.
+	timer()
+	if got, _ := h.store.Case(ctx, c.ID); !got.Nudged {
+		t.Fatal("no nudge after two silent opening days")
+	}
+	if last := h.sent.last(t, lyonChat); last.ThreadID != c.TopicID || !strings.Contains(last.Text, "Lina") {
+		t.Errorf("nudge = %+v", last)
+	}
+	if wd := h.clock.Now().In(paris(t)).Weekday(); wd != time.Friday {
+		t.Errorf("nudge on %v; want Friday (two opening days after Wednesday)", wd)
+	}
+	if _, ok, _ := h.store.Get(ctx, fmt.Sprintf("c:%d", c.ID)); ok {
+		t.Error("a second nudge is scheduled")
+	}
+	// Closed: the topic goes after 30 days, the case after 90; counts stay.
+	h.handle(t, groupText(lyonChat, c.TopicID, lyonVol, "Lina", "/close", 0))
+	closed := h.clock.Now()
+	timer()
+	if h.clock.Now().Sub(closed) < 30*24*time.Hour || len(h.groups.deleted[lyonChat]) != 1 {
+		t.Fatalf("topic deletion at %v after close; deleted %v", h.clock.Now().Sub(closed), h.groups.deleted)
+	}
+	if got, err := h.store.Case(ctx, c.ID); err != nil || got.TopicID != 0 {
+		t.Fatalf("after topic retention: %+v %v", got, err)
+	}
+	timer()
+	if h.clock.Now().Sub(closed) < 90*24*time.Hour {
+		t.Errorf("case deleted only %v after close", h.clock.Now().Sub(closed))
+	}
+	if _, err := h.store.Case(ctx, c.ID); err == nil {
+		t.Fatal("case kept after the mapping retention")
+	}
+	if counts, _ := h.store.Counts(ctx); len(counts) == 0 {
+		t.Error("counts went with the case")
+	}
+}

@@ -133,3 +133,29 @@ func TestUnknownCommand(t *testing.T) {
 		t.Error("unknown command accepted")
 	}
 }
+
+func TestCheckPartnersFile(t *testing.T) {
+	var out bytes.Buffer
+	env := map[string]string{"PASSERELLE_PARTNERS": "../../partners.example.yaml"}
+	if err := run(context.Background(), []string{"check"}, func(k string) string { return env[k] }, strings.NewReader(""), &out, &out); err != nil {
+		t.Fatalf("check of partners.example.yaml failed: %v\n%s", err, out.String())
+	}
+	if !strings.Contains(out.String(), "partners: ok (4 partners, fallback permanence-nationale)") {
+		t.Errorf("check output:\n%s", out.String())
+	}
+
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	if err := os.WriteFile(bad, []byte("partners:\n  - id: a\n    name: A\n    departments: [69]\n    chat_id: 5\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	env["PASSERELLE_PARTNERS"] = bad
+	if err := run(context.Background(), []string{"check"}, func(k string) string { return env[k] }, strings.NewReader(""), &out, &out); err == nil {
+		t.Fatalf("check passed a broken partners file:\n%s", out.String())
+	}
+	for _, want := range []string{"partners: problems", "departments", "chat_id"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("check output lacks %q:\n%s", want, out.String())
+		}
+	}
+}

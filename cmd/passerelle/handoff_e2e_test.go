@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -78,7 +79,7 @@ type handoffWorld struct {
 	st   *bolt.Store
 }
 
-func newHandoffWorld(t *testing.T, now time.Time) *handoffWorld {
+func newHandoffWorld(t *testing.T, now time.Time, notForum ...int64) *handoffWorld {
 	t.Helper()
 	w := &handoffWorld{srv: telegramtest.NewServer(t), clk: clock.NewFake(now)}
 	rights := telegramtest.ChatAdminRights{CanManageChat: true, CanDeleteMessages: true, CanPinMessages: true, CanManageTopics: true}
@@ -86,7 +87,7 @@ func newHandoffWorld(t *testing.T, now time.Time) *handoffWorld {
 		id    int64
 		title string
 	}{{e2eLyon, "Entraide Rhône – bénévoles"}, {e2eParis, "Paris Est – bénévoles"}, {e2eNat, "National"}} {
-		w.srv.AddGroup(g.id, g.title, true, rights)
+		w.srv.AddGroup(g.id, g.title, !slices.Contains(notForum, g.id), rights)
 	}
 	for _, m := range []struct {
 		chat int64
@@ -393,4 +394,38 @@ func TestHandoffSLAAndOpeningHours(t *testing.T) {
 		t.Error("resident not told about the forward")
 	}
 	w.srv.RequireNoSpecErrors(t)
+}
+
+// TestHandoffRoutingEndToEnd: a referral link, a coordinator's /pause and a
+// misconfigured group each change where an Arabic speaker from 69 goes.
+func TestHandoffRoutingEndToEnd(t *testing.T) {
+	wednesday := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
+	consentNames := func(t *testing.T, w *handoffWorld, u telegramtest.User) string {
+		t.Helper()
+		w.intake(t, u, "login")
+		return w.last(t, u.ID).Text
+	}
+	t.Run("referral to Paris", func(t *testing.T) {
+		w := newHandoffWorld(t, wednesday)
+		u := telegramtest.User{ID: 7400101, LanguageCode: "ar"}
+		w.do(t, w.srv.SendText(u, "/start p-paris"))
+		if got := consentNames(t, w, u); !strings.Contains(got, "Accueil Paris Est") {
+			t.Errorf("with a Paris referral: %q", got)
+		}
+	})
+	t.Run("Lyon paused by its coordinator", func(t *testing.T) {
+		w := newHandoffWorld(t, wednesday)
+		w.do(t, w.srv.SendGroupText(e2eLyon, 0, coord, "/pause"))
+		u := telegramtest.User{ID: 7400102, LanguageCode: "ar"}
+		if got := consentNames(t, w, u); !strings.Contains(got, "Accueil Paris Est") {
+			t.Errorf("with Lyon paused: %q", got)
+		}
+	})
+	t.Run("Lyon's group is not a forum", func(t *testing.T) {
+		w := newHandoffWorld(t, wednesday, e2eLyon)
+		u := telegramtest.User{ID: 7400103, LanguageCode: "ar"}
+		if got := consentNames(t, w, u); !strings.Contains(got, "Accueil Paris Est") {
+			t.Errorf("with Lyon misconfigured: %q", got)
+		}
+	})
 }

@@ -142,6 +142,9 @@ func (b *Bot) helpButton(ctx context.Context, r *Request) error {
 		switch step {
 		case stepHelpDep:
 			r.setData(helpDep, "-")
+			if err := b.urgentContacts(ctx, r); err != nil {
+				return err
+			}
 		case stepHelpDate:
 			r.setData(helpExpiry, "-")
 		case stepHelpDesc:
@@ -302,6 +305,9 @@ func (b *Bot) helpText(ctx context.Context, r *Request) (bool, error) {
 			return true, r.Reply(ctx, p.T("help.dep.unknown"), []Button{{Label: p.T("help.dep.skip"), Data: "h:s"}}, b.helpCancelRow(p))
 		}
 		r.setData(helpDep, dep.Code)
+		if err := b.urgentContacts(ctx, r); err != nil {
+			return true, err
+		}
 		return true, b.helpNext(ctx, r)
 	case stepHelpDate:
 		d, err := permit.ParseDate(r.Update.Text)
@@ -434,6 +440,41 @@ func (b *Bot) helpAskConsent(ctx context.Context, r *Request) error {
 	return r.Reply(ctx, strings.Join(lines, "\n"),
 		[]Button{{Label: p.T("help.consent.yes"), Data: "h:y"}},
 		[]Button{{Label: p.T("help.consent.no"), Data: "h:n"}})
+}
+
+// urgentContacts shows, for an urgent letter, the emergency contacts of
+// the partner that would take the case (or of the fallback) as soon as the
+// département is known: before the rest of the intake and whatever happens
+// next.
+func (b *Bot) urgentContacts(ctx context.Context, r *Request) error {
+	if !handoff.Problem(r.Session.Data[helpProblem]).Urgent() {
+		return nil
+	}
+	c, err := b.helpDraft(ctx, r)
+	if err != nil {
+		return err
+	}
+	c.Lang = r.Lang
+	cands, err := b.route(ctx, c, r.Profile.Partner, nil)
+	if err != nil {
+		return err
+	}
+	var partner *handoff.Partner
+	for _, p := range cands {
+		if len(p.Emergency) > 0 {
+			partner = p
+			break
+		}
+	}
+	if partner == nil {
+		if fb, ok := b.partners.Fallback(); ok && len(fb.Emergency) > 0 {
+			partner = fb
+		}
+	}
+	if e := b.emergency(r.P, partner); e != "" {
+		return r.Reply(ctx, e)
+	}
+	return nil
 }
 
 // whenRead says when the partner's volunteers will likely read a message

@@ -812,3 +812,17 @@ func TestNudgeAndRetentionTimers(t *testing.T) {
 		t.Error("counts went with the case")
 	}
 }
+
+func TestUrgentLetterShowsEmergencyContactsFirst(t *testing.T) {
+	h := newHandoffFixture(t)
+	h.handle(t, command(residentAr, "fr", "volunteer"))
+	h.handle(t, press(residentAr, "fr", "h:p:oqtf"))
+	if got := h.sent.last(t, residentAr).Text; !strings.Contains(got, "département") {
+		t.Fatalf("after the problem: %q", got)
+	}
+	h.handle(t, typed(residentAr, "fr", "69"))
+	all := h.sent.to(residentAr)
+	if got := all[len(all)-2].Text; !strings.Contains(got, "01 99 00 00 02") || !strings.Contains(got, "Ligne urgence Rhône") {
+		t.Errorf("emergency contacts not shown as soon as the département is known: %q", got)
+	}
+}

@@ -406,7 +406,11 @@ func (b *Bot) helpAskConsent(ctx context.Context, r *Request) error {
 	}
 	if len(cands) == 0 {
 		r.ClearFlow()
-		return r.Reply(ctx, p.T("help.no_partner")+"\n\n"+p.T("guide.help.public"), []Button{{Label: p.T("menu.back"), Data: "menu"}})
+		text := p.T("help.no_partner") + "\n\n" + p.T("guide.help.public")
+		if pc := b.publicContacts(p, c.Departement); pc != "" {
+			text += "\n\n" + pc
+		}
+		return r.Reply(ctx, text, []Button{{Label: p.T("menu.back"), Data: "menu"}})
 	}
 	partner := cands[0]
 	r.SetFlow(flowHelp, stepHelpConsent)
@@ -513,6 +517,40 @@ func (b *Bot) emergency(p *catalog.Printer, partner *handoff.Partner) string {
 	return strings.Join(lines, "\n")
 }
 
+// contact is a partner's public contact (permanence address, hours, phone,
+// web site), one line, or "" when the partners file gives none.
+func contact(p *catalog.Printer, partner *handoff.Partner) string {
+	if partner == nil {
+		return ""
+	}
+	c := partner.Contact
+	var parts []string
+	for _, f := range []struct{ icon, v string }{{"📍 ", c.Address}, {"🕐 ", c.Hours}, {"☎️ ", c.Phone}, {"🌐 ", c.URL}} {
+		if f.v != "" {
+			parts = append(parts, f.icon+p.Isolate(catalog.Escape(f.v)))
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "<b>" + catalog.Escape(partner.Name) + "</b>\n" + strings.Join(parts, "\n")
+}
+
+// publicContacts lists the public contacts of the partners that cover a
+// département (all partners with a contact when it is unknown).
+func (b *Bot) publicContacts(p *catalog.Printer, dep string) string {
+	var out []string
+	for _, partner := range b.partners.All() {
+		if !partner.Active || dep != "" && !partner.Covers(dep) {
+			continue
+		}
+		if c := contact(p, partner); c != "" {
+			out = append(out, c)
+		}
+	}
+	return strings.Join(out, "\n\n")
+}
+
 // caseSummary is what volunteers see of a case, in p's language: a
 // pseudonym and the intake's answers, never a name or username.
 func (b *Bot) caseSummary(p *catalog.Printer, c handoff.Case, id int64) string {
@@ -592,6 +630,9 @@ func (b *Bot) helpConsent(ctx context.Context, r *Request) error {
 	b.log.Info("case_created", "case", c.ID, "partner", partner.ID, "urgent", c.Urgent)
 	p := r.P
 	lines := []string{p.T("help.sent", "Case", c.ID, "Partner", partner.Name), b.whenRead(p, partner, now), "", p.T("help.relay.how"), p.T("help.media.warning", "Partner", partner.Name)}
+	if pc := contact(p, partner); pc != "" {
+		lines = append(lines, "", pc)
+	}
 	if c.Urgent {
 		if e := b.emergency(p, partner); e != "" {
 			lines = append(lines, "", e)

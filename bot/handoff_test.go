@@ -46,6 +46,10 @@ partners:
     capacity: 3
     referents: [100000001]
     coordinators: [100000003]
+    contact:
+      address: 1 rue de l'Exemple, 69000 Lyon
+      hours: "mardi et jeudi 14h-17h"
+      phone: 04 99 00 00 01
     emergency:
       - name: Ligne urgence Rhône
         phone: 01 99 00 00 02
@@ -824,5 +828,35 @@ func TestUrgentLetterShowsEmergencyContactsFirst(t *testing.T) {
 	all := h.sent.to(residentAr)
 	if got := all[len(all)-2].Text; !strings.Contains(got, "01 99 00 00 02") || !strings.Contains(got, "Ligne urgence Rhône") {
 		t.Errorf("emergency contacts not shown as soon as the département is known: %q", got)
+	}
+}
+
+func TestPartnerContactShown(t *testing.T) {
+	h := newHandoffFixture(t)
+	h.intake(t, residentAr, "fr", "login", "69", "")
+	h.handle(t, press(residentAr, "fr", "h:y"))
+	sent := h.sent.last(t, residentAr).Text
+	for _, want := range []string{"1 rue de l&#39;Exemple, 69000 Lyon", "04 99 00 00 01", "mardi et jeudi"} {
+		if !strings.Contains(sent, want) {
+			t.Errorf("the partner's public contact lacks %q:\n%s", want, sent)
+		}
+	}
+}
+
+func TestNoPartnerAvailableIsHonest(t *testing.T) {
+	h := newHandoffFixture(t)
+	for _, id := range []string{"lyon", "paris", "national"} {
+		if err := h.store.SetPaused(context.Background(), id, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := h.intake(t, residentAr, "fr", "login", "69", "")
+	for _, want := range []string{"Défenseur des droits", "Points-justice", "04 99 00 00 01"} {
+		if !strings.Contains(got.Text, want) {
+			t.Errorf("no partner available: the answer lacks %q:\n%s", want, got.Text)
+		}
+	}
+	if cs, _ := h.store.CasesOf(context.Background(), residentAr); len(cs) != 0 {
+		t.Errorf("a case was stored with no partner: %v", cs)
 	}
 }

@@ -237,7 +237,7 @@ func TestRunOnceQuietHours(t *testing.T) {
 	s := newFakeStore(clk)
 	schedule(t, s, "a", clk.Now().Add(-time.Hour))
 	rec := &recorder{}
-	d := NewDispatcher(s, rec, Config{Clock: clk, Location: paris, Quiet: Hours{From: 21, To: 9}})
+	d := NewDispatcher(s, rec, Config{Workers: 1, Clock: clk, Location: paris, Quiet: Hours{From: 21, To: 9}})
 	if sent, err := d.RunOnce(ctx); sent != 0 || err != nil {
 		t.Fatalf("RunOnce in quiet hours = %d, %v; want 0, nil", sent, err)
 	}
@@ -262,7 +262,7 @@ func TestNotifyErrorRedeliveredAfterLease(t *testing.T) {
 		}
 		return time.Time{}, nil
 	}}
-	d := NewDispatcher(s, rec, Config{Clock: clk, Lease: time.Minute})
+	d := NewDispatcher(s, rec, Config{Workers: 1, Clock: clk, Lease: time.Minute})
 
 	if sent, err := d.RunOnce(ctx); sent != 1 || err != nil {
 		t.Fatalf("RunOnce = %d, %v; want 1, nil", sent, err)
@@ -302,7 +302,7 @@ func TestLeaseLostContinuesBatch(t *testing.T) {
 		}
 		return time.Time{}, nil
 	}}
-	d := NewDispatcher(s, rec, Config{Clock: clk})
+	d := NewDispatcher(s, rec, Config{Workers: 1, Clock: clk})
 	if sent, err := d.RunOnce(ctx); sent != 2 || err != nil {
 		t.Fatalf("RunOnce = %d, %v; want 2, nil", sent, err)
 	}
@@ -351,7 +351,7 @@ func TestRunQuietHoursThenSendsAll(t *testing.T) {
 	schedule(t, s, "a", eve.Add(-time.Minute))
 	schedule(t, s, "b", eve.Add(3*time.Hour))
 	rec := &recorder{}
-	d := NewDispatcher(s, rec, Config{Clock: clk, Location: paris, Quiet: Hours{From: 21, To: 9}})
+	d := NewDispatcher(s, rec, Config{Workers: 1, Clock: clk, Location: paris, Quiet: Hours{From: 21, To: 9}})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := runAsync(ctx, d)
@@ -384,7 +384,7 @@ func TestRunPollsAndLoopsOnFullBatch(t *testing.T) {
 	}
 	schedule(t, s, "later", start.Add(time.Minute))
 	rec := &recorder{}
-	d := NewDispatcher(s, rec, Config{Clock: clk, Batch: 3, Poll: time.Minute})
+	d := NewDispatcher(s, rec, Config{Workers: 1, Clock: clk, Batch: 3, Poll: time.Minute})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := runAsync(ctx, d)
@@ -421,7 +421,7 @@ func TestCancelMidBatchThenFreshDispatcher(t *testing.T) {
 		return time.Time{}, nil
 	}}
 	lease := time.Minute
-	d1 := NewDispatcher(s, first, Config{Clock: clk, Batch: 5, Lease: lease})
+	d1 := NewDispatcher(s, first, Config{Workers: 1, Clock: clk, Batch: 5, Lease: lease})
 	waitDone(t, runAsync(ctx, d1))
 	if got := first.ids(); len(got) != 3 {
 		t.Fatalf("first dispatcher notified %v; want it to stop after 3", got)
@@ -432,7 +432,7 @@ func TestCancelMidBatchThenFreshDispatcher(t *testing.T) {
 
 	clk.Advance(lease)
 	second := &recorder{}
-	d2 := NewDispatcher(s, second, Config{Clock: clk, Batch: 5, Lease: lease})
+	d2 := NewDispatcher(s, second, Config{Workers: 1, Clock: clk, Batch: 5, Lease: lease})
 	ctx2, cancel2 := context.WithCancel(context.Background())
 	defer cancel2()
 	done := runAsync(ctx2, d2)
@@ -466,7 +466,8 @@ func TestRunReturnsPromptlyOnCancel(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			clk := clock.NewFake(tc.now)
 			d := NewDispatcher(newFakeStore(clk), &recorder{}, Config{
-				Clock: clk, Location: paris, Quiet: Hours{From: 21, To: 9},
+				Workers: 1,
+				Clock:   clk, Location: paris, Quiet: Hours{From: 21, To: 9},
 			})
 			ctx, cancel := context.WithCancel(context.Background())
 			done := runAsync(ctx, d)

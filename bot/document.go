@@ -2,6 +2,8 @@ package bot
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -92,4 +94,42 @@ func ParseReminderID(id string) (userID int64, docID string, ok bool) {
 		return 0, "", false
 	}
 	return n, d, true
+}
+
+// ValidateDocumentKey checks the key stores file a document under: a user
+// id, and a non-empty id without ':' (which ReminderID reserves).
+func ValidateDocumentKey(userID int64, id string) error {
+	switch {
+	case userID == 0:
+		return errors.New("document: user id is 0")
+	case id == "":
+		return fmt.Errorf("document of user %d: empty id", userID)
+	case strings.Contains(id, ":"):
+		return fmt.Errorf("document %q of user %d: id contains ':', which ReminderID reserves", id, userID)
+	}
+	return nil
+}
+
+// Validate checks d's key and dates before it is stored: a zero or
+// impossible date would be stored as text that does not read back.
+func (d Document) Validate() error {
+	if err := ValidateDocumentKey(d.UserID, d.ID); err != nil {
+		return err
+	}
+	dates := []struct {
+		name string
+		d    *permit.Date
+	}{
+		{"expiry", &d.Expiry}, {"since", &d.Since},
+		{"filed", d.Filed}, {"API expiry", d.APIExpiry}, {"arrival", d.Arrival},
+	}
+	for _, x := range dates {
+		if x.d == nil {
+			continue
+		}
+		if _, err := permit.NewDate(x.d.Year, x.d.Month, x.d.Day); err != nil {
+			return fmt.Errorf("document %q of user %d: %s: %w", d.ID, d.UserID, x.name, err)
+		}
+	}
+	return nil
 }

@@ -6,10 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/passerelle-bot/passerelle/bot"
-	"github.com/passerelle-bot/passerelle/internal/permit"
 	bbolt "go.etcd.io/bbolt"
 )
 
@@ -37,37 +35,16 @@ func reminderPrefix(userID int64) []byte { return append(userKey(userID), ':') }
 
 // checkDocKey validates the key of a document.
 func checkDocKey(userID int64, id string) error {
-	switch {
-	case userID == 0:
-		return errors.New("bolt store: document: user id is 0")
-	case id == "":
-		return fmt.Errorf("bolt store: document of user %d: empty id", userID)
-	case strings.Contains(id, ":"):
-		return fmt.Errorf("bolt store: document %q of user %d: id contains ':', which bot.ReminderID reserves", id, userID)
+	if err := bot.ValidateDocumentKey(userID, id); err != nil {
+		return fmt.Errorf("bolt store: %w", err)
 	}
 	return nil
 }
 
-// checkDocument validates d's key and dates: a zero date would be stored
-// as text that does not read back.
+// checkDocument validates d's key and dates.
 func checkDocument(d bot.Document) error {
-	if err := checkDocKey(d.UserID, d.ID); err != nil {
-		return err
-	}
-	dates := []struct {
-		name string
-		d    *permit.Date
-	}{
-		{"expiry", &d.Expiry}, {"since", &d.Since},
-		{"filed", d.Filed}, {"API expiry", d.APIExpiry}, {"arrival", d.Arrival},
-	}
-	for _, x := range dates {
-		if x.d == nil {
-			continue
-		}
-		if _, err := permit.NewDate(x.d.Year, x.d.Month, x.d.Day); err != nil {
-			return fmt.Errorf("bolt store: document %q of user %d: %s: %w", d.ID, d.UserID, x.name, err)
-		}
+	if err := d.Validate(); err != nil {
+		return fmt.Errorf("bolt store: %w", err)
 	}
 	return nil
 }

@@ -140,6 +140,13 @@ func (b *Bot) start(ctx context.Context, r *Request) error {
 
 func (b *Bot) welcome(ctx context.Context, r *Request) error {
 	p := r.P
+	if !r.HasProfile && r.Profile.Lang == "" && !b.reviewed(r.Lang) {
+		// The language came from Telegram, not from a choice: say once,
+		// at the first contact, that no native speaker checked it yet.
+		if err := r.Reply(ctx, p.T("language.unreviewed")); err != nil {
+			return err
+		}
+	}
 	text := "<b>" + p.T("welcome.title") + "</b>\n\n" + p.T("welcome.body") + "\n\n" + p.T("welcome.soon")
 	return r.Reply(ctx, text, b.menuRows(p)...)
 }

@@ -625,9 +625,17 @@ func TestPashtoFromTheFirstMessage(t *testing.T) {
 	h := newHandoffFixture(t)
 	const user = 7500001
 	h.handle(t, command(user, "ps", "start"))
-	welcome := h.sent.last(t, user).Text
+	first := h.sent.to(user)
+	if len(first) != 2 || first[0].Text != h.cat.Printer("ps").T("language.unreviewed") {
+		t.Fatalf("first contact: want the not-yet-reviewed notice in Pashto, then the welcome; got %+v", first)
+	}
+	welcome := first[1].Text
 	if want := h.cat.Printer("ps").T("welcome.title"); !strings.Contains(welcome, want) {
 		t.Fatalf("first message is not Pashto: %q", welcome)
+	}
+	h.handle(t, command(user, "ps", "start"))
+	if n := len(h.sent.to(user)); n != 3 {
+		t.Errorf("the notice was repeated at the second /start (%d messages)", n)
 	}
 	h.registerUpToDate(t, user, "ps")
 	h.handle(t, typed(user, "ps", "30/06/2027"))

@@ -99,9 +99,16 @@ func (b *Bot) copyToCase(ctx context.Context, r *Request, c handoff.Case, partne
 	return b.outOfHours(ctx, r, c, partner)
 }
 
+// relayTimeout bounds a copy into a partner group.
+const relayTimeout = 5 * time.Minute
+
 // copyOne copies one resident message into the topic and remembers the
 // copy, so that a volunteer's reply to it reaches the resident.
 func (b *Bot) copyOne(ctx context.Context, c handoff.Case, partner *handoff.Partner, msgID int) error {
+	// A group takes 20 messages a minute: the copy may wait in the sender
+	// longer than one update's deadline. It queues rather than drops.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), relayTimeout)
+	defer cancel()
 	copied, err := b.sender.Send(ctx, Reply{ChatID: partner.ChatID, ThreadID: c.TopicID, CopyFromChatID: c.ResidentChat, CopyMessageID: msgID})
 	if err != nil {
 		return fmt.Errorf("relay to topic: %w", err)

@@ -26,33 +26,39 @@ func openTemp(t *testing.T, clk *clock.Fake) *Store {
 
 func TestConformance(t *testing.T) {
 	storetest.Run(t, storetest.Harness{
-		Open: func(t *testing.T, clk *clock.Fake) bot.Store { return openTemp(t, clk) },
-		Reopen: func(t *testing.T, old bot.Store, clk *clock.Fake) bot.Store {
-			t.Helper()
-			path := old.(*Store).Path()
-			if err := old.Close(); err != nil {
-				t.Fatalf("Close: %v", err)
-			}
-			s, err := Open(path, WithClock(clk.Now))
-			if err != nil {
-				t.Fatalf("reopen: %v", err)
-			}
-			t.Cleanup(func() { s.Close() })
-			return s
-		},
-		Scan: func(t *testing.T, s bot.Store) []string {
-			t.Helper()
-			var out []string
-			err := s.(*Store).Scan(func(k, v []byte) error {
-				out = append(out, strconv.Quote(string(k))+" = "+string(v))
-				return nil
-			})
-			if err != nil {
-				t.Fatalf("Scan: %v", err)
-			}
-			return out
-		},
+		Open:   func(t *testing.T, clk *clock.Fake) bot.Store { return openTemp(t, clk) },
+		Reopen: func(t *testing.T, old bot.Store, clk *clock.Fake) bot.Store { return reopen(t, old.(*Store), clk) },
+		Scan:   func(t *testing.T, s bot.Store) []string { return scanAll(t, s.(*Store)) },
 	})
+}
+
+// reopen closes s and opens its file again, as a restarted process would.
+func reopen(t *testing.T, old *Store, clk *clock.Fake) *Store {
+	t.Helper()
+	path := old.Path()
+	if err := old.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	s, err := Open(path, WithClock(clk.Now))
+	if err != nil {
+		t.Fatalf("reopen: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// scanAll renders every key and value of s, for the privacy checks.
+func scanAll(t *testing.T, s *Store) []string {
+	t.Helper()
+	var out []string
+	err := s.Scan(func(k, v []byte) error {
+		out = append(out, strconv.Quote(string(k))+" = "+string(v))
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("Scan: %v", err)
+	}
+	return out
 }
 
 func TestOpenLocked(t *testing.T) {

@@ -147,7 +147,11 @@ func (b *Bot) welcome(ctx context.Context, r *Request) error {
 			return err
 		}
 	}
-	text := "<b>" + p.T("welcome.title") + "</b>\n\n" + p.T("welcome.body") + "\n\n" + p.T("welcome.soon")
+	text := "<b>" + p.T("welcome.title") + "</b>\n\n" + p.T("welcome.body")
+	if !b.handoffOn() {
+		// "Coming soon: help from volunteers" is true only without partners.
+		text += "\n\n" + p.T("welcome.soon")
+	}
 	return r.Reply(ctx, text, b.menuRows(p)...)
 }
 

@@ -868,3 +868,11 @@ func TestNoPartnerAvailableIsHonest(t *testing.T) {
 		t.Errorf("a case was stored with no partner: %v", cs)
 	}
 }
+
+func TestWelcomeDoesNotPromiseWhatExists(t *testing.T) {
+	h := newHandoffFixture(t)
+	h.handle(t, command(residentAr, "en", "start"))
+	if got := h.sent.last(t, residentAr); strings.Contains(got.Text, "Coming soon") || buttons(got)["h"] == "" {
+		t.Errorf("with partners the welcome still says volunteers are coming, or lacks the button: %q %v", got.Text, buttons(got))
+	}
+}

@@ -59,12 +59,7 @@ func TestCasesConformanceSingle(t *testing.T) {
 }
 
 func TestCasesConformanceCluster(t *testing.T) {
-	u := testURL(t, envCluster)
-	s := openTest(t, u)
-	if _, ok := s.Client().(*goredis.ClusterClient); !ok {
-		t.Fatalf("%s gave a %T, want a cluster client", envCluster, s.Client())
-	}
-	storetest.RunCases(t, casesHarness(u))
+	storetest.RunCases(t, casesHarness(clusterURL(t)))
 }
 
 // caseT0 is when the test cases were created.

@@ -128,18 +128,7 @@ func harness(rawURL string) storetest.Harness {
 			return strings.Contains(entry, fmt.Sprintf(`"v":%d`, v)) ||
 				(v == recordSchema && strings.Contains(entry, "="+recordV1+"|"))
 		},
-		Scan: func(t *testing.T, s bot.Store) []string {
-			t.Helper()
-			var out []string
-			err := s.(*Store).Scan(t.Context(), func(k, v string) error {
-				out = append(out, k+" = "+v)
-				return nil
-			})
-			if err != nil {
-				t.Fatalf("Scan: %v", err)
-			}
-			return out
-		},
+		Scan: func(t *testing.T, s bot.Store) []string { return scanAll(t, s.(*Store)) },
 	}
 }
 
@@ -148,12 +137,19 @@ func TestConformanceSingle(t *testing.T) {
 }
 
 func TestConformanceCluster(t *testing.T) {
+	storetest.Run(t, harness(clusterURL(t)))
+}
+
+// clusterURL returns the test cluster's URL, after checking that it really
+// opens a cluster client.
+func clusterURL(t *testing.T) string {
+	t.Helper()
 	u := testURL(t, envCluster)
 	s := openTest(t, u)
 	if _, ok := s.Client().(*goredis.ClusterClient); !ok {
 		t.Fatalf("%s gave a %T, want a cluster client", envCluster, s.Client())
 	}
-	storetest.Run(t, harness(u))
+	return u
 }
 
 // TestKeyLayout pins the documented layout: every key under the prefix,

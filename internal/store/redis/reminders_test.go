@@ -30,12 +30,7 @@ func TestRemindersConformanceSingle(t *testing.T) {
 }
 
 func TestRemindersConformanceCluster(t *testing.T) {
-	u := testURL(t, envCluster)
-	s := openTest(t, u)
-	if _, ok := s.Client().(*goredis.ClusterClient); !ok {
-		t.Fatalf("%s gave a %T, want a cluster client", envCluster, s.Client())
-	}
-	storetest.RunReminders(t, reminderHarness(u))
+	storetest.RunReminders(t, reminderHarness(clusterURL(t)))
 }
 
 // remBoth runs fn against the single node and the cluster, each with a

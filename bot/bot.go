@@ -251,7 +251,7 @@ func (b *Bot) apologize(ctx context.Context, r *Request) {
 		return
 	}
 	p := b.printerFor(r)
-	if err := b.send(ctx, Reply{ChatID: r.Update.ChatID, Text: p.T("error.apology"), Buttons: [][]Button{{{Label: p.T("menu.back"), Data: "menu"}}}}); err != nil {
+	if err := b.send(ctx, laidOut(p, Reply{ChatID: r.Update.ChatID, Text: p.T("error.apology"), Buttons: [][]Button{{{Label: p.T("menu.back"), Data: "menu"}}}})); err != nil {
 		b.log.Error("apology_failed", "update_id", r.Update.ID, "chat_id", r.Update.ChatID, "err", err)
 	}
 }

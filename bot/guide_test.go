@@ -8,6 +8,7 @@ import (
 
 	"github.com/passerelle-bot/passerelle/bot"
 	"github.com/passerelle-bot/passerelle/internal/guide"
+	"github.com/passerelle-bot/passerelle/internal/catalog"
 )
 
 func newGuideFixture(t *testing.T) *fixture {
@@ -266,7 +267,7 @@ func TestGuideAnswerLabelsFit(t *testing.T) {
 			seen[id] = true
 			for _, a := range q.Answers {
 				for _, l := range f.cat.Languages() {
-					if n := len([]rune(f.cat.Printer(l.Tag).T(a.Label))); n > 40 {
+					if n := len([]rune(catalog.StripMarks(f.cat.Printer(l.Tag).T(a.Label)))); n > 40 {
 						t.Errorf("%s %s/%s: label of %d characters, max 40", l.Tag, id, a.ID, n)
 					}
 				}

@@ -644,7 +644,7 @@ func (b *Bot) helpConsent(ctx context.Context, r *Request) error {
 // residentReply sends to a resident with the persistent "leave" keyboard
 // of an open case.
 func (b *Bot) residentReply(ctx context.Context, chat int64, p *catalog.Printer, text string) error {
-	return b.send(ctx, Reply{ChatID: chat, Text: text, Keyboard: [][]string{{p.T("help.leave")}}})
+	return b.send(ctx, laidOut(p, Reply{ChatID: chat, Text: text, Keyboard: [][]string{{p.T("help.leave")}}}))
 }
 
 func (b *Bot) leaveRow(p *catalog.Printer) []Button {

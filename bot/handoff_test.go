@@ -656,7 +656,8 @@ func TestPashtoFromTheFirstMessage(t *testing.T) {
 	sent := h.sent.to(user)
 	var found bool
 	for _, r := range sent[len(sent)-3:] {
-		if strings.Contains(r.Text, "#\u20681\u2069") {
+		// The "#" moves into the case number's isolate: one unit.
+		if strings.Contains(r.Text, "\u2068#1\u2069") {
 			found = true
 		}
 		if strings.Contains(r.Text, "\u2068\u2068") {

@@ -27,7 +27,7 @@ func (b *Bot) relayResident(ctx context.Context, r *Request) (bool, error) {
 		return false, err
 	}
 	p := r.P
-	if r.Update.Kind == KindText && strings.TrimSpace(r.Update.Text) == p.T("help.leave") {
+	if r.Update.Kind == KindText && strings.TrimSpace(catalog.StripMarks(r.Update.Text)) == catalog.StripMarks(p.T("help.leave")) {
 		return true, b.helpEnd(ctx, r)
 	}
 	partner := b.partner(c.PartnerID)
@@ -197,7 +197,7 @@ func (b *Bot) toResident(ctx context.Context, r *Request, partner *handoff.Partn
 		if _, err := b.sender.Send(ctx, Reply{ChatID: c.ResidentChat, CopyFromChatID: u.ChatID, CopyMessageID: u.MessageID}); err != nil {
 			return fmt.Errorf("relay to resident: %w", err)
 		}
-	} else if err := b.residentReply(ctx, c.ResidentChat, rp, sign+"\n"+html.EscapeString(text)); err != nil {
+	} else if err := b.residentReply(ctx, c.ResidentChat, rp, sign+"\n"+ownDirection(rp, html.EscapeString(text))); err != nil {
 		return err
 	}
 	b.audit(ctx, c.ID, u.UserID, "sent", "")
@@ -487,15 +487,15 @@ func (b *Bot) closeCase(ctx context.Context, c handoff.Case, by int64, why strin
 	rp := b.residentPrinter(ctx, c)
 	id := strconv.FormatInt(c.ID, 10)
 	text := rp.T("help.closed", "Case", c.ID)
-	msg, err := b.sender.Send(ctx, Reply{ChatID: c.ResidentChat, Text: text, RemoveKeyboard: true})
+	msg, err := b.sender.Send(ctx, laidOut(rp, Reply{ChatID: c.ResidentChat, Text: text, RemoveKeyboard: true}))
 	if errors.Is(err, ErrBlocked) {
 		return nil
 	}
 	if err != nil {
 		return fmt.Errorf("tell resident: %w", err)
 	}
-	return b.send(ctx, Reply{ChatID: c.ResidentChat, EditMessageID: msg, Text: text,
-		Buttons: [][]Button{{{Label: rp.T("help.feedback.useful"), Data: "h:f:" + id + ":u"}, {Label: rp.T("help.feedback.not_useful"), Data: "h:f:" + id + ":n"}}}})
+	return b.send(ctx, laidOut(rp, Reply{ChatID: c.ResidentChat, EditMessageID: msg, Text: text,
+		Buttons: [][]Button{{{Label: rp.T("help.feedback.useful"), Data: "h:f:" + id + ":u"}, {Label: rp.T("help.feedback.not_useful"), Data: "h:f:" + id + ":n"}}}}))
 }
 
 // clearOpenCase forgets the resident's open case in their profile.
@@ -579,4 +579,20 @@ func (b *Bot) forgetCases(ctx context.Context, userID int64) error {
 		}
 	}
 	return nil
+}
+
+// ownDirection isolates each line of a volunteer's text (usually French)
+// in a right-to-left language, so that it keeps its own direction inside
+// the resident's right-to-left message instead of being laid out as theirs.
+func ownDirection(p *catalog.Printer, escaped string) string {
+	if !p.RTL() {
+		return escaped
+	}
+	lines := strings.Split(escaped, "\n")
+	for i, l := range lines {
+		if strings.TrimSpace(l) != "" {
+			lines[i] = p.Isolate(l)
+		}
+	}
+	return strings.Join(lines, "\n")
 }

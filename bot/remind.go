@@ -154,7 +154,7 @@ func (b *Bot) Notify(ctx context.Context, c reminder.Claim) (time.Time, error) {
 		}
 		p := b.cat.Printer(lang)
 		text, rows := b.reminderMessage(p, doc, due)
-		_, err := b.sender.Send(ctx, Reply{ChatID: doc.ChatID, Text: text, Buttons: rows, Lane: LaneBulk})
+		_, err := b.sender.Send(ctx, laidOut(p, Reply{ChatID: doc.ChatID, Text: text, Buttons: rows, Lane: LaneBulk}))
 		switch {
 		case errors.Is(err, ErrBlocked):
 			b.log.Info("reminders_paused", "user_id", userID, "doc", docID)

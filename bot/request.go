@@ -31,8 +31,45 @@ type Request struct {
 
 // Reply sends text with optional rows of buttons to the chat (and topic)
 // the update came from.
+// Text and labels composed of several catalog messages are laid out again
+// in the resident's language (catalog.Printer.Layout): every line of a
+// right-to-left language reads right to left.
 func (r *Request) Reply(ctx context.Context, text string, rows ...[]Button) error {
-	return r.bot.send(ctx, Reply{ChatID: r.Update.ChatID, ThreadID: r.Update.ThreadID, Text: text, Buttons: rows})
+	return r.bot.send(ctx, laidOut(r.P, Reply{ChatID: r.Update.ChatID, ThreadID: r.Update.ThreadID, Text: text, Buttons: rows}))
+}
+
+// laidOut applies the printer's layout rule (right-to-left paragraphs,
+// isolated left-to-right runs) to a reply's text, button labels and
+// keyboard texts. It is idempotent: what Printer.T rendered is unchanged,
+// lines the bot composed around it get the rule too. Button data is never
+// touched.
+func laidOut(p *catalog.Printer, rep Reply) Reply {
+	if p == nil || !p.RTL() {
+		return rep
+	}
+	rep.Text = p.Layout(rep.Text)
+	if len(rep.Buttons) > 0 {
+		rows := make([][]Button, len(rep.Buttons))
+		for i, row := range rep.Buttons {
+			rows[i] = make([]Button, len(row))
+			for j, btn := range row {
+				btn.Label = p.Layout(btn.Label)
+				rows[i][j] = btn
+			}
+		}
+		rep.Buttons = rows
+	}
+	if len(rep.Keyboard) > 0 {
+		rows := make([][]string, len(rep.Keyboard))
+		for i, row := range rep.Keyboard {
+			rows[i] = make([]string, len(row))
+			for j, label := range row {
+				rows[i][j] = p.Layout(label)
+			}
+		}
+		rep.Keyboard = rows
+	}
+	return rep
 }
 
 // SetFlow records the conversation's current flow and step.

@@ -10,6 +10,12 @@ import "embed"
 //go:embed active.*.toml
 var FS embed.FS
 
+// Glossary is GLOSSARY.md: the French terms translations keep in French.
+// Its table is read by catalog.GlossaryTerms for the catalog checks.
+//
+//go:embed GLOSSARY.md
+var Glossary []byte
+
 // Reviewed lists the locales a native speaker has reviewed, with the date
 // and, if they wished, who: the same as the last column of STATUS.md (a
 // test keeps them in step). A locale not listed tells residents, when they

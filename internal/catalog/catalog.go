@@ -214,7 +214,8 @@ func (p *Printer) Lang() string { return p.lang.Tag }
 func (p *Printer) RTL() bool { return p.lang.RTL }
 
 // T renders message id with named values given as pairs: T("x", "Name", v).
-// Values are HTML-escaped and, in right-to-left languages, isolated. A
+// Values are HTML-escaped and, in right-to-left languages, isolated, and
+// the text is laid out right to left (see Layout). A
 // missing message is reported to the catalog's MissingFunc and the
 // reference text is used; T never panics.
 func (p *Printer) T(id string, pairs ...any) string {
@@ -240,7 +241,7 @@ func (p *Printer) render(id string, count any, pairs []any) string {
 			s = id
 		}
 	}
-	return s
+	return p.Layout(s)
 }
 
 func (p *Printer) value(v any) string {
@@ -255,12 +256,6 @@ func (p *Printer) value(v any) string {
 		return p.Isolate(html.EscapeString(fmt.Sprint(v)))
 	}
 }
-
-// Unicode directional isolates.
-const (
-	fsi = "\u2068" // FIRST STRONG ISOLATE
-	pdi = "\u2069" // POP DIRECTIONAL ISOLATE
-)
 
 // Isolate wraps s in FSI…PDI when the printer's language is right to left,
 // so that a date, a number or a Latin name keeps its own direction. It

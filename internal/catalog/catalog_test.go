@@ -214,7 +214,7 @@ func TestButtonLabelsFit(t *testing.T) {
 	for _, l := range c.Languages() {
 		p := c.Printer(l.Tag)
 		for _, id := range []string{"menu.language", "menu.help", "menu.privacy", "menu.mydata", "menu.forget", "menu.back", "forget.yes", "forget.no", "language.native"} {
-			if n := len([]rune(p.T(id))); n > 40 {
+			if n := len([]rune(catalog.StripMarks(p.T(id)))); n > 40 {
 				t.Errorf("%s %s: %d characters, max 40", l.Tag, id, n)
 			}
 		}
@@ -294,7 +294,8 @@ func TestRTLIsolatesEveryValueOnce(t *testing.T) {
 				if strings.Contains(text, "\u2068\u2068") || strings.Contains(text, "\u2069\u2069") {
 					t.Errorf("%s %s: isolated twice: %q", l.Tag, id, text)
 				}
-				bare := strings.ReplaceAll(text, "\u2068"+v+"\u2069", "")
+				// A "#" glued to a value moves into its isolate ("#42").
+				bare := strings.ReplaceAll(strings.ReplaceAll(text, "\u2068#"+v+"\u2069", ""), "\u2068"+v+"\u2069", "")
 				if strings.Contains(bare, v) {
 					t.Errorf("%s %s: %q not isolated: %q", l.Tag, id, v, text)
 				}

@@ -7,8 +7,8 @@ import (
 	"unicode/utf16"
 
 	"github.com/passerelle-bot/passerelle/bot"
-	"github.com/passerelle-bot/passerelle/internal/guide"
 	"github.com/passerelle-bot/passerelle/internal/catalog"
+	"github.com/passerelle-bot/passerelle/internal/guide"
 )
 
 func newGuideFixture(t *testing.T) *fixture {

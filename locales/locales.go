@@ -5,9 +5,10 @@ package locales
 
 import "embed"
 
-// FS holds every active.<lang>.toml at its root.
+// FS holds every active.<lang>.toml at its root, and GLOSSARY.md (the
+// catalog checks read it).
 //
-//go:embed active.*.toml
+//go:embed active.*.toml GLOSSARY.md
 var FS embed.FS
 
 // Glossary is GLOSSARY.md: the French terms translations keep in French.

@@ -132,10 +132,55 @@ func Check(fsys fs.FS) Report {
 		}
 	}
 	sort.Strings(ids)
+	var terms []string
+	if md, err := fs.ReadFile(fsys, "GLOSSARY.md"); err == nil {
+		terms = GlossaryTerms(md)
+	}
+	english := englishWords(ref, frenchWords(all["fr"], terms))
 	for _, tag := range tags {
-		rep.Locales = append(rep.Locales, checkLocale(tag, all[tag], ref, ids))
+		lr := checkLocale(tag, all[tag], ref, ids)
+		lr.Problems = append(lr.Problems, ruleProblems(tag, all[tag], ref, english, ruleTerms(terms))...)
+		sort.Strings(lr.Problems)
+		rep.Locales = append(rep.Locales, lr)
+	}
+	hasRTL := false
+	for _, tag := range tags {
+		hasRTL = hasRTL || rtl[baseOf(tag)]
+	}
+	if !rep.OK() || !hasRTL {
+		return rep
+	}
+	// The layout rule, on the rendered texts of the right-to-left locales.
+	c, err := Load(fsys)
+	if err != nil {
+		rep.Problems = append(rep.Problems, fmt.Sprintf("load: %v", err))
+		return rep
+	}
+	c.SetMissing(nil)
+	for _, p := range c.LayoutReport(terms) {
+		tag, _, _ := strings.Cut(p, " ")
+		for i := range rep.Locales {
+			if rep.Locales[i].Tag == tag {
+				rep.Locales[i].Problems = append(rep.Locales[i].Problems, "layout: "+strings.TrimPrefix(p, tag+" "))
+			}
+		}
 	}
 	return rep
+}
+
+// ruleTerms are the glossary terms a translation must keep wherever the
+// reference has them: all but those that are also plain English words the
+// reference uses in their English sense.
+func ruleTerms(terms []string) []string {
+	var out []string
+	for _, t := range terms {
+		switch strings.ToLower(t) {
+		case "mention", "convocation", "visa":
+			continue
+		}
+		out = append(out, t)
+	}
+	return out
 }
 
 func checkLocale(tag string, msgs, ref map[string]rawMessage, ids []string) LocaleReport {

@@ -2,8 +2,13 @@ package catalog
 
 import (
 	"fmt"
+	"html"
+	"regexp"
 	"sort"
+	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // sampleValues are representative values for every placeholder: what the
@@ -93,6 +98,187 @@ func GlossaryTerms(md []byte) []string {
 		}
 		for _, t := range strings.Split(term, ", ") {
 			out = append(out, strings.TrimSpace(t))
+		}
+	}
+	return out
+}
+
+// Rules that every locale keeps (passerelle check and the catalog tests):
+// glossary terms in French where the reference has them, one family of
+// quote marks per locale, no English word left in a locale written in
+// another script. They read the catalogs' texts, not lists of message ids,
+// so they hold for messages added later.
+
+// quoteFamilies are the pairs of quotation marks a locale may use.
+var quoteFamilies = []struct{ name, open, close string }{
+	{"« »", "«", "»"},
+	{"“ ”", "“", "”"},
+	{"„ “", "„", ""},
+	{"「 」", "「", "」"},
+}
+
+// latinScript lists locales written in the Latin script: the rule on
+// English words left does not apply to them (their own words are Latin).
+var latinScript = map[string]bool{"en": true, "fr": true, "es": true, "pt": true, "tr": true}
+
+// latinAllowed are Latin-script words a translation may show besides
+// French words: units and the date format the bot prints.
+var latinAllowed = map[string]bool{"mb": true, "dd": true, "mm": true, "yyyy": true, "aaaa": true, "jj": true}
+
+var (
+	latinWordRE = regexp.MustCompile(`[A-Za-zÀ-ÖØ-öø-ÿŒœ]+`)
+	urlRE       = regexp.MustCompile(`(?:https?://|www\.)\S+|/[a-z_]+`)
+)
+
+// visibleText is a message's text without tags, template actions, URLs and
+// commands.
+func visibleText(s string) string {
+	s = actionRE.ReplaceAllString(s, " ")
+	s = tagRE.ReplaceAllString(s, " ")
+	return urlRE.ReplaceAllString(html.UnescapeString(s), " ")
+}
+
+// ruleProblems checks the glossary, quote and English rules for one locale
+// against the reference. english holds the words of the reference that
+// are not French (frenchWords): a locale written in another script may
+// show Latin words, French ones, never those.
+func ruleProblems(tag string, msgs, ref map[string]rawMessage, english map[string]bool, terms []string) []string {
+	if tag == Reference {
+		return nil
+	}
+	var out []string
+	used := map[string][]string{} // quote family → ids
+	ids := make([]string, 0, len(msgs))
+	for id := range msgs {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		r, ok := ref[id]
+		if !ok {
+			continue
+		}
+		for form, text := range msgs[id].Forms {
+			refText := r.Forms[form]
+			if refText == "" {
+				refText = r.Forms["other"]
+			}
+			lowRef, low := strings.ToLower(visibleText(refText)), strings.ToLower(visibleText(text))
+			for _, term := range terms {
+				if shortLabel(r.Description) {
+					break // a short label (≤ 30 characters) may abbreviate the term
+				}
+				if t := strings.ToLower(term); containsWord(lowRef, t) && !strings.Contains(low, t) {
+					out = append(out, fmt.Sprintf("%s: keeps no %q in French, though the reference has it (GLOSSARY.md)", id, term))
+				}
+			}
+			vis := visibleText(text)
+			for _, q := range quoteFamilies {
+				if strings.Contains(vis, q.open) {
+					used[q.name] = append(used[q.name], id)
+				}
+			}
+			if !latinScript[baseOf(tag)] {
+				for _, w := range latinWordRE.FindAllString(vis, -1) {
+					if lw := strings.ToLower(w); english[lw] && !latinAllowed[lw] {
+						out = append(out, fmt.Sprintf("%s: English word %q left (write the locale's word, or the French term in brackets)", id, w))
+					}
+				}
+			}
+		}
+	}
+	if len(used) > 1 {
+		var fams []string
+		for name, ids := range used {
+			fams = append(fams, fmt.Sprintf("%s in %s", name, strings.Join(firstN(ids, 3), ", ")))
+		}
+		sort.Strings(fams)
+		out = append(out, "quote marks of several kinds: "+strings.Join(fams, "; "))
+	}
+	return dedupe(out)
+}
+
+var maxLenRE = regexp.MustCompile(`max (\d+) characters`)
+
+// shortLabel reports whether a reference description declares a maximum
+// of 30 characters or fewer.
+func shortLabel(description string) bool {
+	m := maxLenRE.FindStringSubmatch(description)
+	if m == nil {
+		return false
+	}
+	n, err := strconv.Atoi(m[1])
+	return err == nil && n <= 30
+}
+
+// containsWord reports whether s holds w with no letter just before or
+// after it.
+func containsWord(s, w string) bool {
+	for i := 0; ; {
+		j := strings.Index(s[i:], w)
+		if j < 0 {
+			return false
+		}
+		start, end := i+j, i+j+len(w)
+		before, _ := utf8.DecodeLastRuneInString(s[:start])
+		after, _ := utf8.DecodeRuneInString(s[end:])
+		if (start == 0 || !unicode.IsLetter(before)) && (end == len(s) || !unicode.IsLetter(after)) {
+			return true
+		}
+		i = start + 1
+	}
+}
+
+// frenchWords collects the Latin-script words of the French catalog and
+// of the glossary.
+func frenchWords(fr map[string]rawMessage, terms []string) map[string]bool {
+	out := map[string]bool{}
+	add := func(s string) {
+		for _, w := range latinWordRE.FindAllString(visibleText(s), -1) {
+			out[strings.ToLower(w)] = true
+		}
+	}
+	for _, m := range fr {
+		for _, text := range m.Forms {
+			add(text)
+		}
+	}
+	for _, t := range terms {
+		add(t)
+	}
+	return out
+}
+
+// englishWords are the Latin-script words of the reference catalog that
+// the French catalog and the glossary do not use.
+func englishWords(ref map[string]rawMessage, french map[string]bool) map[string]bool {
+	out := map[string]bool{}
+	for _, m := range ref {
+		for _, text := range m.Forms {
+			for _, w := range latinWordRE.FindAllString(visibleText(text), -1) {
+				if lw := strings.ToLower(w); !french[lw] {
+					out[lw] = true
+				}
+			}
+		}
+	}
+	return out
+}
+
+func firstN(s []string, n int) []string {
+	if len(s) > n {
+		return append(s[:n:n], "…")
+	}
+	return s
+}
+
+func dedupe(s []string) []string {
+	seen := map[string]bool{}
+	out := s[:0]
+	for _, x := range s {
+		if !seen[x] {
+			seen[x] = true
+			out = append(out, x)
 		}
 	}
 	return out

@@ -3,6 +3,7 @@ package catalog_test
 import (
 	"strings"
 	"testing"
+	"testing/fstest"
 	"unicode/utf16"
 	"unicode/utf8"
 
@@ -149,5 +150,42 @@ func isolatedLTR(s, sub string) bool {
 			return false
 		}
 		rest = rest[i+len(sub):]
+	}
+}
+
+// TestCheckGuards: passerelle check fails on a glossary term dropped, on
+// two kinds of quote marks in one locale, on an English word left in a
+// locale written in another script, and LayoutProblems on text laid out
+// left to right or a phone number out of order.
+func TestCheckGuards(t *testing.T) {
+	glossary := "| French term | What |\n|---|---|\n| préfecture | office |\n"
+	en := "[a]\ndescription = \"d\"\nother = \"Go to the préfecture.\"\n[b]\ndescription = \"d\"\nother = \"Press “Skip” for the Withdrawal Agreement.\"\n[c]\ndescription = \"d\"\nother = \"Say “yes”.\"\n"
+	fr := "[a]\nother = \"Allez à la préfecture.\"\n[b]\nother = \"Appuyez sur « Passer » pour l'accord de retrait.\"\n[c]\nother = \"Dites « oui ».\"\n"
+	tests := []struct{ name, tag, content, want string }{
+		{"glossary term dropped", "ru", "[a]\nother = \"Идите в префектуру.\"\n[b]\nother = \"Нажмите «Пропустить» (accord de retrait).\"\n[c]\nother = \"Скажите «да».\"\n", `a: keeps no "préfecture"`},
+		{"two kinds of quotes", "ru", "[a]\nother = \"Идите в préfecture.\"\n[b]\nother = \"Нажмите «Пропустить» (accord de retrait).\"\n[c]\nother = \"Скажите “да”.\"\n", "quote marks of several kinds"},
+		{"English left", "ru", "[a]\nother = \"Идите в préfecture.\"\n[b]\nother = \"Нажмите «Пропустить» (Withdrawal Agreement).\"\n[c]\nother = \"Скажите «да».\"\n", `English word "Withdrawal" left`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rep := catalog.Check(fstest.MapFS{
+				"GLOSSARY.md":                {Data: []byte(glossary)},
+				"active.en.toml":             {Data: []byte(en)},
+				"active.fr.toml":             {Data: []byte(fr)},
+				"active." + tt.tag + ".toml": {Data: []byte(tt.content)},
+			})
+			if rep.OK() || !strings.Contains(rep.String(), tt.want) {
+				t.Errorf("want a problem %q:\n%s", tt.want, rep)
+			}
+		})
+	}
+	if p := catalog.LayoutProblems("ANEF یک سایت است", nil); len(p) != 1 || !strings.Contains(p[0], "left to right") {
+		t.Errorf("LTR paragraph not reported: %v", p)
+	}
+	if p := catalog.LayoutProblems("شماره 09 69 39 00 00 است", nil); len(p) != 1 || !strings.Contains(p[0], "own order") {
+		t.Errorf("reversed phone number not reported: %v", p)
+	}
+	if p := catalog.LayoutProblems("\u200fشماره \u206609 69 39 00 00\u2069 است", nil); len(p) != 0 {
+		t.Errorf("laid-out text reported: %v", p)
 	}
 }

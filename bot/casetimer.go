@@ -231,7 +231,7 @@ func (b *Bot) stats(ctx context.Context, r *Request, partner *handoff.Partner) e
 	}
 	for _, pr := range handoff.Problems() {
 		if n := byProblem[pr]; n > 0 {
-			lines = append(lines, "• "+s.T("help.problem."+string(pr))+": "+strconv.Itoa(n))
+			lines = append(lines, "• "+s.T("text.label_value", "Label", HTML(s.T("help.problem."+string(pr))), "Value", n))
 		}
 	}
 	return b.send(ctx, Reply{ChatID: r.Update.ChatID, ThreadID: r.Update.ThreadID, Text: strings.Join(lines, "\n")})
@@ -240,7 +240,7 @@ func (b *Bot) stats(ctx context.Context, r *Request, partner *handoff.Partner) e
 func formatHours(d time.Duration) string {
 	h := int(d / time.Hour)
 	m := int(d%time.Hour) / int(time.Minute)
-	return fmt.Sprintf("%dh%02d", h, m)
+	return fmt.Sprintf("%d\u00a0h\u00a0%02d", h, m) // French: "2 h 05"
 }
 
 // SmallCount is the smallest count an export shows; smaller ones read

@@ -498,7 +498,15 @@ func (b *Bot) whenRead(p *catalog.Printer, partner *handoff.Partner, now time.Ti
 // (30/11/2026), 09:00".
 func (b *Bot) longMoment(p *catalog.Printer, t time.Time) string {
 	t = t.In(b.cfg.Location)
-	return p.T("date.moment", "Date", HTML(longDate(p, permit.DateOf(t, b.cfg.Location))), "Time", t.Format("15:04"))
+	return p.T("date.moment", "Date", HTML(longDate(p, permit.DateOf(t, b.cfg.Location))), "Time", HTML(clockTime(p, t)))
+}
+
+// clockTime writes the time of day of t as the resident's language does
+// ("9:30"; French "9 h 30", "9 h"). Hour and minute are digits, passed
+// as they are so that the time is isolated as one unit in right-to-left
+// text.
+func clockTime(p *catalog.Printer, t time.Time) string {
+	return p.T("date.time", "Hour", HTML(strconv.Itoa(t.Hour())), "Minute", HTML(fmt.Sprintf("%02d", t.Minute())))
 }
 
 // emergency lists the partner's emergency contacts for urgent cases.
@@ -508,7 +516,7 @@ func (b *Bot) emergency(p *catalog.Printer, partner *handoff.Partner) string {
 	}
 	lines := []string{"<b>" + p.T("help.emergency") + "</b>"}
 	for _, e := range partner.Emergency {
-		line := "• " + catalog.Escape(e.Name) + ": " + p.Isolate(catalog.Escape(e.Phone))
+		line := "• " + p.T("text.label_value", "Label", e.Name, "Value", e.Phone)
 		if e.Note != "" {
 			line += " (" + catalog.Escape(e.Note) + ")"
 		}

@@ -520,7 +520,7 @@ func TestOutOfHoursAutomaticAnswer(t *testing.T) {
 	h.clock.Set(time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC))
 	h.handle(t, bot.Update{Kind: bot.KindText, UserID: residentAr, LanguageCode: "fr", Text: "allô ?", MessageID: 700})
 	got := h.sent.last(t, residentAr).Text
-	if !strings.Contains(got, "fermée") || !strings.Contains(got, "lundi 30 novembre 2026") || !strings.Contains(got, "09:00") {
+	if !strings.Contains(got, "fermée") || !strings.Contains(got, "lundi 30 novembre 2026") || !strings.Contains(got, "à 9\u00a0h.") {
 		t.Errorf("out-of-hours answer = %q", got)
 	}
 	n := len(h.sent.to(residentAr))

@@ -360,7 +360,7 @@ func TestHandoffSLAAndOpeningHours(t *testing.T) {
 	w.clk.Set(time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC))
 	w.do(t, w.srv.SendText(amina, "هل من أحد؟"))
 	auto := w.last(t, amina.ID).Text
-	if !strings.Contains(auto, "Entraide Rhône") || !strings.Contains(auto, "09:00") {
+	if !strings.Contains(auto, "Entraide Rhône") || !strings.Contains(auto, "\u20669:00\u2069") {
 		t.Errorf("no automatic answer outside opening hours: %q", auto)
 	}
 

@@ -215,7 +215,8 @@ func (p *Printer) RTL() bool { return p.lang.RTL }
 
 // T renders message id with named values given as pairs: T("x", "Name", v).
 // Values are HTML-escaped and, in right-to-left languages, isolated, and
-// the text is laid out right to left (see Layout). A
+// the text is laid out right to left (see Layout); French gets its
+// typography (no-break spaces, see frenchTypography). A
 // missing message is reported to the catalog's MissingFunc and the
 // reference text is used; T never panics.
 func (p *Printer) T(id string, pairs ...any) string {
@@ -241,20 +242,33 @@ func (p *Printer) render(id string, count any, pairs []any) string {
 			s = id
 		}
 	}
+	if p.french() {
+		s = frenchTypography(s)
+	}
 	return p.Layout(s)
 }
 
+// french reports whether the printer writes French, whose typography the
+// printer applies (see frenchTypography).
+func (p *Printer) french() bool { return baseOf(p.lang.Tag) == "fr" }
+
 func (p *Printer) value(v any) string {
+	var s string
 	switch v := v.(type) {
 	case HTML:
-		return string(v)
+		s = string(v)
 	case string:
-		return p.Isolate(html.EscapeString(v))
+		s = p.Isolate(html.EscapeString(v))
 	case fmt.Stringer:
-		return p.Isolate(html.EscapeString(v.String()))
+		s = p.Isolate(html.EscapeString(v.String()))
 	default:
-		return p.Isolate(html.EscapeString(fmt.Sprint(v)))
+		s = p.Isolate(html.EscapeString(fmt.Sprint(v)))
 	}
+	if p.french() && strings.ContainsAny(s, ":;!?«»") {
+		// Typography never touches a value (a name, what someone typed).
+		s = valueOpen + s + valueClose
+	}
+	return s
 }
 
 // Isolate wraps s in FSI…PDI when the printer's language is right to left,

@@ -79,8 +79,8 @@ other = "Bye"
 		})
 	}
 	t.Run("French terms may stay as in English", func(t *testing.T) {
-		en := "[kind]\ndescription = \"d\"\nother = \"Carte de séjour temporaire\"\n[api]\ndescription = \"d\"\nother = \"📄 API / récépissé\"\n"
-		fr := "[kind]\nother = \"Carte de séjour temporaire\"\n[api]\nother = \"📄 API / récépissé\"\n"
+		en := "[kind]\ndescription = \"d\"\nother = \"Carte de séjour temporaire\"\n[api]\ndescription = \"d\"\nother = \"📄 API / récépissé\"\n[\"language.native\"]\ndescription = \"d\"\nother = \"English\"\n"
+		fr := "[kind]\nother = \"Carte de séjour temporaire\"\n[api]\nother = \"📄 API / récépissé\"\n[\"language.native\"]\nother = \"Français\"\n"
 		rep := catalog.Check(fstest.MapFS{"active.en.toml": {Data: []byte(en)}, "active.fr.toml": {Data: []byte(fr)}})
 		if !rep.OK() {
 			t.Errorf("French terms kept as they are were reported:\n%s", rep)

@@ -143,11 +143,11 @@ func Check(fsys fs.FS) Report {
 		sort.Strings(lr.Problems)
 		rep.Locales = append(rep.Locales, lr)
 	}
-	hasRTL := false
+	rendered := false // a right-to-left or French locale: rules on rendered text
 	for _, tag := range tags {
-		hasRTL = hasRTL || rtl[baseOf(tag)]
+		rendered = rendered || rtl[baseOf(tag)] || baseOf(tag) == "fr"
 	}
-	if !rep.OK() || !hasRTL {
+	if !rep.OK() || !rendered {
 		return rep
 	}
 	// The layout rule, on the rendered texts of the right-to-left locales.
@@ -157,11 +157,11 @@ func Check(fsys fs.FS) Report {
 		return rep
 	}
 	c.SetMissing(nil)
-	for _, p := range c.LayoutReport(terms) {
+	for _, p := range append(c.LayoutReport(terms), c.TypographyReport()...) {
 		tag, _, _ := strings.Cut(p, " ")
 		for i := range rep.Locales {
 			if rep.Locales[i].Tag == tag {
-				rep.Locales[i].Problems = append(rep.Locales[i].Problems, "layout: "+strings.TrimPrefix(p, tag+" "))
+				rep.Locales[i].Problems = append(rep.Locales[i].Problems, strings.TrimPrefix(p, tag+" "))
 			}
 		}
 	}

@@ -24,8 +24,12 @@ var sampleValues = map[string]string{
 	"Time": "09:00", "Language": "Français", "Languages": "Français, English", "Departement": "69 Rhône",
 	"UserID": "123456789", "Problem": "OQTF", "Text": "Appelez le 09 69 39 00 00", "Steps": "ANEF",
 	"Risks": "OQTF", "Referents": "@marie_lyon", "Status": "API", "Link": "https://t.me/passerelle_bot?start=p-lyon",
-	"Placeholders": "{{.Date}}", "Hour": "9", "Minute": "30",
+	"Placeholders": "{{.Date}}",
 }
+
+// sampleHTML are values the bot passes as markup (digits it formats
+// itself), not as text to isolate.
+var sampleHTML = map[string]HTML{"Hour": "9", "Minute": "30"}
 
 // pluralSamples are the counts a plural message is rendered with: one of
 // each CLDR form in the shipped languages.
@@ -36,6 +40,9 @@ var pluralSamples = []int{0, 1, 2, 3, 11, 100}
 func (p *Printer) Samples(id string) []string {
 	var args []any
 	for name, v := range sampleValues {
+		args = append(args, name, v)
+	}
+	for name, v := range sampleHTML {
 		args = append(args, name, v)
 	}
 	if !p.c.IsPlural(id) {
@@ -62,13 +69,35 @@ func (c *Catalog) LayoutReport(terms []string) []string {
 		for _, id := range c.ids {
 			for _, text := range p.Samples(id) {
 				for _, prob := range LayoutProblems(text, terms) {
-					out = append(out, fmt.Sprintf("%s %s: %s", l.Tag, id, prob))
+					out = append(out, fmt.Sprintf("%s %s: layout: %s", l.Tag, id, prob))
 				}
 				if again := p.Layout(text); again != text {
 					out = append(out, fmt.Sprintf("%s %s: laid out twice gives %q, not %q", l.Tag, id, again, text))
 				}
 				if strings.Contains(text, rlm+rlm) {
 					out = append(out, fmt.Sprintf("%s %s: two right-to-left marks in a row: %q", l.Tag, id, text))
+				}
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// TypographyReport renders every message of the French locale with sample
+// values and reports text that breaks French typography
+// (FrenchTypographyProblems).
+func (c *Catalog) TypographyReport() []string {
+	var out []string
+	for _, l := range c.langs {
+		if baseOf(l.Tag) != "fr" {
+			continue
+		}
+		p := c.Printer(l.Tag)
+		for _, id := range c.ids {
+			for _, text := range p.Samples(id) {
+				for _, prob := range FrenchTypographyProblems(text) {
+					out = append(out, fmt.Sprintf("%s %s: typography: no-break space missing in %q", l.Tag, id, prob))
 				}
 			}
 		}

@@ -13,13 +13,12 @@ import (
 
 // rtlWalks visit the first screens, the guide (a renewal, a
 // préfecture-only case, an OQTF letter, a stuck file), public help (no
-// partners are configured) and a reminder registration. Each is one chat
-// session, short enough for the flood limit of the real clock.
+// partners are configured) and a reminder registration, in two chat
+// sessions short enough for the flood limit of the real clock.
 var rtlWalks = []string{
-	"/start\n/help\n/privacy\n/mydata\n/guide\n8\n3\n4\n25/02/2027\n/quit\n",
-	"/guide\n7\n2\n10/01/2027\n/guide\n9\n1\n/quit\n",
-	"/guide\n8\n15\n1\n1\n/quit\n", // stuck, then "talk to a volunteer": public help
-	"/reminders\n1\n1\n1\n2\n1\n30/06/2027\n1\n/reminders\n2\n12\n2\nmy son\n1\n4\n1\n15\n1\n/mydata\n/quit\n",
+	"/start\n/help\n/privacy\n/mydata\n/guide\n8\n3\n4\n25/02/2027\n/guide\n7\n2\n10/01/2027\n/guide\n9\n1\n/quit\n",
+	// stuck, then "talk to a volunteer": public help; then a reminder registration
+	"/guide\n8\n15\n1\n1\n/reminders\n1\n1\n1\n2\n1\n30/06/2027\n1\n/mydata\n/quit\n",
 }
 
 var buttonCellRE = regexp.MustCompile(`\[\d+\] `)

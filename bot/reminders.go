@@ -103,6 +103,8 @@ func (b *Bot) remButton(ctx context.Context, r *Request) error {
 		return b.remList(ctx, r)
 	case "n": // add a document
 		return b.remNew(ctx, r, nil)
+	case "cal": // add my deadlines to my calendar
+		return b.remCalendar(ctx, r)
 	case "g": // "remind me" under a guide outcome
 		return b.remFromGuide(ctx, r, arg)
 	case "k":
@@ -277,7 +279,7 @@ func (b *Bot) remList(ctx context.Context, r *Request) error {
 	if len(docs) >= MaxDocuments {
 		addRow = addRow[1:]
 	}
-	rows = append(rows, addRow)
+	rows = append(rows, addRow, []Button{{Label: p.T("cal.button"), Data: "r:cal"}})
 	return r.Reply(ctx, strings.Join(lines, "\n"), rows...)
 }
 

@@ -127,4 +127,17 @@ type Reply struct {
 	// chat into ChatID (Text is ignored).
 	CopyFromChatID int64
 	CopyMessageID  int
+
+	// File, when set, sends a file (Text is its caption): Telegram sends a
+	// document, the web page offers a download, the terminal writes it to
+	// disk and prints the path.
+	File *File
+}
+
+// File is a file a reply carries, such as the .ics calendar of a
+// resident's deadlines.
+type File struct {
+	Name string // file name shown and offered for saving, e.g. "passerelle.ics"
+	Type string // MIME type, e.g. "text/calendar"
+	Data []byte
 }

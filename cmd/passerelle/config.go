@@ -26,6 +26,11 @@ type config struct {
 	QuietTo       int
 	SendRate      float64
 	Admins        []int64
+	// Web serves the web page under /chat/ in run (PASSERELLE_WEB=on);
+	// FrameAncestors are the origins allowed to embed it in an iframe
+	// (PASSERELLE_WEB_FRAME_ANCESTORS, space-separated).
+	Web            bool
+	FrameAncestors []string
 }
 
 // loadConfig reads and validates every variable, reporting all problems at
@@ -79,6 +84,19 @@ func loadConfig(getenv func(string) string) (config, error) {
 		errs = append(errs, errors.New("PASSERELLE_SEND_RATE: messages per second, above 0 and at most 1000"))
 	}
 	c.SendRate = rate
+	switch w := strings.ToLower(strings.TrimSpace(getenv("PASSERELLE_WEB"))); w {
+	case "on", "1", "true", "yes":
+		c.Web = true
+	case "", "off", "0", "false", "no":
+	default:
+		errs = append(errs, fmt.Errorf("PASSERELLE_WEB: on or off, got %q", w))
+	}
+	c.FrameAncestors = strings.Fields(getenv("PASSERELLE_WEB_FRAME_ANCESTORS"))
+	for _, o := range c.FrameAncestors {
+		if err := checkFrameAncestor(o); err != nil {
+			errs = append(errs, fmt.Errorf("PASSERELLE_WEB_FRAME_ANCESTORS: %w", err))
+		}
+	}
 	for _, f := range strings.FieldsFunc(getenv("PASSERELLE_ADMINS"), func(r rune) bool { return r == ',' || r == ' ' }) {
 		id, err := strconv.ParseInt(f, 10, 64)
 		if err != nil || id <= 0 {

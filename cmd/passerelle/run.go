@@ -18,6 +18,10 @@ commands:
   chat    talk to the bot in this terminal; no token, no Redis needed
             --lang CODE   your language code as Telegram would send it (e.g. fr, ar)
             --store URL   store to use (default: a temporary embedded store)
+  web     serve the same conversation as a web page, alone (no Telegram token)
+            --listen ADDR  address to serve on, under /chat/ (default PASSERELLE_LISTEN or :8080)
+            --store URL    store to use (default PASSERELLE_STORE)
+            --partners FILE partners file; needs TELEGRAM_BOT_TOKEN (the volunteers are in Telegram)
   check   check the configuration and the catalogs
             --locales DIR check the catalogs in DIR instead of the built-in ones
   seed    fill a store with synthetic residents for load tests and benchmarks
@@ -45,6 +49,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return runBot(ctx, args, getenv, stderr)
 	case "chat":
 		return runChat(ctx, args, getenv, stdin, stdout, stderr)
+	case "web":
+		return runWeb(ctx, args, getenv, stderr)
 	case "check":
 		return runCheck(ctx, args, getenv, stdout, stderr)
 	case "health":

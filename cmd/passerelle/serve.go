@@ -80,8 +80,12 @@ func runBot(ctx context.Context, args []string, getenv func(string) string, stde
 	if err != nil {
 		return err
 	}
+	page, routed, err := webPage(cfg, st, cat, sender, logger)
+	if err != nil {
+		return err
+	}
 	bc := bot.Config{
-		Store: st, Catalog: cat, Sender: sender, Logger: logger, Location: cfg.Location, Guide: g,
+		Store: st, Catalog: cat, Sender: routed, Logger: logger, Location: cfg.Location, Guide: g,
 		Documents: docs, Reminders: sched, ReminderHour: cfg.ReminderHour, BotUsername: client.Username(),
 		Reviewed: locales.ReviewedSet(),
 	}
@@ -96,6 +100,9 @@ func runBot(ctx context.Context, args []string, getenv func(string) string, stde
 		return err
 	}
 	core.Store(b)
+	if page != nil {
+		page.SetCore(b)
+	}
 	if partners != nil {
 		checkGroups(ctx, partners, client, b, logger)
 	}
@@ -132,6 +139,9 @@ func runBot(ctx context.Context, args []string, getenv func(string) string, stde
 		}
 		io.WriteString(w, "ready\n")
 	})
+	if page != nil {
+		mux.Handle("/chat/", page)
+	}
 	if cfg.WebhookURL != "" {
 		secret := cfg.WebhookSecret
 		if secret == "" {
@@ -149,6 +159,9 @@ func runBot(ctx context.Context, args []string, getenv func(string) string, stde
 		return fmt.Errorf("listen on PASSERELLE_LISTEN %s: %w", cfg.Listen, err)
 	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	if page != nil {
+		srv.RegisterOnShutdown(page.Close)
+	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	logger.Info("listening", "addr", ln.Addr().String())

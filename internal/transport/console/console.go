@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"html"
 	"io"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -39,6 +41,9 @@ type Console struct {
 	// keyboard: a reply keyboard is shown. Its buttons are chosen by typing
 	// their text, as a tap on Telegram sends it.
 	keyboard bool
+	// FileDir is where files the bot sends (the calendar) are written;
+	// default: the system's temporary directory.
+	FileDir string
 }
 
 // New returns a console printing to out.
@@ -68,6 +73,13 @@ func (c *Console) Send(ctx context.Context, r bot.Reply) (int, error) {
 	default:
 		c.nextID++
 		id = c.nextID
+	}
+	if r.File != nil {
+		path, err := c.saveFile(r.File)
+		if err != nil {
+			return 0, fmt.Errorf("console: save %s: %w", r.File.Name, err)
+		}
+		text += "\n[file] " + path
 	}
 	c.messages[id] = text
 	var b strings.Builder
@@ -190,6 +202,30 @@ func (c *Console) update(id int64, line string, opt Options) bot.Update {
 	}
 	u.Kind = bot.KindText
 	return u
+}
+
+// saveFile writes a file the bot sent into FileDir, under its own name
+// prefixed with the time, and returns its path.
+func (c *Console) saveFile(f *bot.File) (string, error) {
+	dir := c.FileDir
+	if dir == "" {
+		dir = os.TempDir()
+	}
+	name := strings.Map(func(r rune) rune {
+		if r == '/' || r == '\\' || r < ' ' {
+			return '_'
+		}
+		return r
+	}, filepath.Base(f.Name))
+	out, err := os.CreateTemp(dir, "*-"+name)
+	if err != nil {
+		return "", err
+	}
+	if _, err := out.Write(f.Data); err != nil {
+		out.Close()
+		return "", err
+	}
+	return out.Name(), out.Close()
 }
 
 // hasKeyboard reports whether rows hold a button with a text.

@@ -71,7 +71,7 @@ func (s *Sender) Send(ctx context.Context, r bot.Reply) (int, error) {
 		if err != nil {
 			return 0, fmt.Errorf("telegram: %s: %w", method, err)
 		}
-		res, err := c.call(ctx, method, p)
+		res, err := c.callReply(ctx, method, p, r.File)
 		done() // the message counts against the limits from its answer
 		if err == nil {
 			return messageID(res, r.EditMessageID), nil
@@ -179,6 +179,8 @@ func buildReply(r bot.Reply) (string, tgbotapi.Params, error) {
 		}
 	}
 	switch {
+	case r.File != nil:
+		return documentReply(r)
 	case r.CopyFromChatID != 0:
 		p.AddNonZero64("from_chat_id", r.CopyFromChatID)
 		p.AddNonZero("message_id", r.CopyMessageID)

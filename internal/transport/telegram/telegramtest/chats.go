@@ -67,6 +67,10 @@ type Message struct {
 	Media string
 	// FileID is the file_id of that file (the largest size of a photo).
 	FileID string
+	// FileName and FileData are the name and the content of a document
+	// the bot uploaded with sendDocument.
+	FileName string
+	FileData []byte
 }
 
 func (m Message) clone() Message {

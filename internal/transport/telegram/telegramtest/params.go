@@ -20,21 +20,30 @@ type request struct {
 	raw    map[string]string // as received ("null" included)
 	p      map[string]string // effective: "null" values removed
 	files  map[string]bool   // multipart file parts
+	// uploads holds the multipart file parts' names and contents.
+	uploads map[string]upload
+}
+
+// upload is one multipart file part.
+type upload struct {
+	name string
+	data []byte
 }
 
 // parseParams reads the query string and the body of r into a flat
 // map[string]string. JSON bodies are flattened: strings stay as they are,
 // every other value is re-encoded as compact JSON.
-func parseParams(r *http.Request) (map[string]string, map[string]bool, error) {
+func parseParams(r *http.Request) (map[string]string, map[string]bool, map[string]upload, error) {
 	raw := map[string]string{}
 	files := map[string]bool{}
+	uploads := map[string]upload{}
 	for k, v := range r.URL.Query() {
 		if len(v) > 0 {
 			raw[k] = v[0]
 		}
 	}
 	if r.Method == http.MethodGet || r.Body == nil {
-		return raw, files, nil
+		return raw, files, uploads, nil
 	}
 	body := http.MaxBytesReader(nil, r.Body, maxBody)
 	ct := r.Header.Get("Content-Type")
@@ -43,14 +52,14 @@ func parseParams(r *http.Request) (map[string]string, map[string]bool, error) {
 	case "application/json":
 		b, err := io.ReadAll(body)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		if len(bytes.TrimSpace(b)) == 0 {
-			return raw, files, nil
+			return raw, files, uploads, nil
 		}
 		var obj map[string]json.RawMessage
 		if err := json.Unmarshal(b, &obj); err != nil {
-			return nil, nil, fmt.Errorf("can't parse JSON object")
+			return nil, nil, nil, fmt.Errorf("can't parse JSON object")
 		}
 		for k, v := range obj {
 			var s string
@@ -60,17 +69,17 @@ func parseParams(r *http.Request) (map[string]string, map[string]bool, error) {
 			}
 			var buf bytes.Buffer
 			if err := json.Compact(&buf, v); err != nil {
-				return nil, nil, err
+				return nil, nil, nil, err
 			}
 			raw[k] = buf.String()
 		}
 	case "multipart/form-data":
 		if mparams["boundary"] == "" {
-			return nil, nil, fmt.Errorf("multipart body without boundary")
+			return nil, nil, nil, fmt.Errorf("multipart body without boundary")
 		}
 		r.Body = body
 		if err := r.ParseMultipartForm(32 << 20); err != nil {
-			return nil, nil, fmt.Errorf("can't parse multipart body")
+			return nil, nil, nil, fmt.Errorf("can't parse multipart body")
 		}
 		defer func() { _ = r.MultipartForm.RemoveAll() }()
 		for k, v := range r.MultipartForm.Value {
@@ -83,6 +92,11 @@ func parseParams(r *http.Request) (map[string]string, map[string]bool, error) {
 				continue
 			}
 			files[k] = true
+			if f, err := fhs[0].Open(); err == nil {
+				data, _ := io.ReadAll(f)
+				f.Close()
+				uploads[k] = upload{name: fhs[0].Filename, data: data}
+			}
 			if _, ok := raw[k]; !ok {
 				raw[k] = fmt.Sprintf("(file %q, %d bytes)", fhs[0].Filename, fhs[0].Size)
 			}
@@ -91,11 +105,11 @@ func parseParams(r *http.Request) (map[string]string, map[string]bool, error) {
 		// application/x-www-form-urlencoded, or no content type at all.
 		b, err := io.ReadAll(body)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		vals, err := url.ParseQuery(string(b))
 		if err != nil {
-			return nil, nil, fmt.Errorf("can't parse form body")
+			return nil, nil, nil, fmt.Errorf("can't parse form body")
 		}
 		for k, v := range vals {
 			if len(v) > 0 {
@@ -103,7 +117,7 @@ func parseParams(r *http.Request) (map[string]string, map[string]bool, error) {
 			}
 		}
 	}
-	return raw, files, nil
+	return raw, files, uploads, nil
 }
 
 // effective drops parameters whose value is the JSON literal null, which

@@ -400,6 +400,7 @@ var methods = map[string]handler{
 	"editMessageReplyMarkup": (*Server).editMessageReplyMarkup,
 	"answerCallbackQuery":    (*Server).answerCallbackQuery,
 	"copyMessage":            (*Server).copyMessage,
+	"sendDocument":           (*Server).sendDocument,
 	"deleteMessage":          (*Server).deleteMessage,
 	"sendChatAction":         (*Server).sendChatAction,
 	"setMyCommands":          (*Server).setMyCommands,
@@ -433,6 +434,7 @@ var chatFaultMethods = map[string]bool{
 	"editMessageText":        true,
 	"editMessageReplyMarkup": true,
 	"copyMessage":            true,
+	"sendDocument":           true,
 	"sendChatAction":         true,
 	"deleteMessage":          true,
 }
@@ -468,11 +470,11 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	canon, impl, known := s.canonical(name)
-	raw, files, perr := parseParams(r)
+	raw, files, uploads, perr := parseParams(r)
 	if raw == nil {
 		raw = map[string]string{}
 	}
-	resp := s.serveCall(r.Context(), token, canon, impl, known, raw, files, perr)
+	resp := s.serveCall(r.Context(), token, canon, impl, known, raw, files, uploads, perr)
 	// Record before answering, so that a caller that got its answer always
 	// finds its call in Calls.
 	s.mu.Lock()
@@ -483,7 +485,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) serveCall(ctx context.Context, token, canon string, impl, known bool,
-	raw map[string]string, files map[string]bool, perr error) response {
+	raw map[string]string, files map[string]bool, uploads map[string]upload, perr error) response {
 	if token != s.token {
 		return errorResp(&apiError{code: 401, desc: "Unauthorized"})
 	}
@@ -499,7 +501,7 @@ func (s *Server) serveCall(ctx context.Context, token, canon string, impl, known
 		s.mu.Unlock()
 		return errorResp(badRequest("method %s is not implemented by the telegramtest fake server", canon))
 	}
-	rq := &request{method: canon, raw: raw, p: effective(raw), files: files}
+	rq := &request{method: canon, raw: raw, p: effective(raw), files: files, uploads: uploads}
 
 	if s.spec != nil {
 		problems := s.spec.validate(canon, rq.p, files)

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/passerelle-bot/passerelle/bot"
@@ -65,11 +66,19 @@ func who(r *http.Request) (resident, bool) {
 	return resident{}, false
 }
 
-// acceptLang returns the language a browser prefers most, as a client's
-// language code.
+// langCookie keeps the language a link asked for (/chat/?lang=ar), so
+// that it holds before the resident chooses one.
+const langCookie = "__Host-passerelle-lang"
+
+// acceptLang returns the resident's language code as a Telegram client
+// would report it: the link's (?lang=), else the one a link set before,
+// else the browser's first preference.
 func acceptLang(r *http.Request) string {
 	if l := r.URL.Query().Get("lang"); l != "" && len(l) <= 16 {
 		return l
+	}
+	if c, err := r.Cookie(langCookie); err == nil && c.Value != "" && len(c.Value) <= 16 {
+		return c.Value
 	}
 	first, _, _ := strings.Cut(r.Header.Get("Accept-Language"), ",")
 	first, _, _ = strings.Cut(first, ";")
@@ -89,6 +98,11 @@ func (t *Transport) getPage(w http.ResponseWriter, r *http.Request) {
 		t.setCookie(w, res)
 	}
 	q := r.URL.Query()
+	if l := q.Get("lang"); l != "" {
+		if tag, ok := t.cfg.Catalog.Match(l); ok {
+			http.SetCookie(w, &http.Cookie{Name: langCookie, Value: tag, Path: "/", MaxAge: int(cookieMaxAge / time.Second), HttpOnly: true, Secure: true, SameSite: http.SameSiteLaxMode})
+		}
+	}
 	var start *bot.Update
 	if p := q.Get("p"); p != "" && len(p) <= 40 {
 		// A partner's link: recorded as the Telegram deep link would.

@@ -124,7 +124,10 @@ func (t *Transport) Close() { t.once.Do(func() { close(t.closed) }) }
 func (t *Transport) Owns(chatID int64) bool { return bot.IsWebID(chatID) }
 
 // ServeHTTP serves the page under Prefix.
-func (t *Transport) ServeHTTP(w http.ResponseWriter, r *http.Request) { t.mux.ServeHTTP(w, r) }
+func (t *Transport) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	t.headers(w)
+	t.mux.ServeHTTP(w, r)
+}
 
 func (t *Transport) lock(id int64) *sync.Mutex {
 	h := fnv.New32a()

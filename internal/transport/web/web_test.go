@@ -312,7 +312,7 @@ func TestDeleteMyDataFromTheFooter(t *testing.T) {
 	b.open("/chat/")
 	register(t, b)
 	id := residentID(t, w, b)
-	b.post("/chat/resume", url.Values{})         // an outstanding resume code
+	b.post("/chat/resume", url.Values{}) // an outstanding resume code
 	if !strings.Contains(b.page, `class="code"`) {
 		t.Fatalf("no resume code shown:\n%s", b.page)
 	}

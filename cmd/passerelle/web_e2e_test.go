@@ -195,6 +195,9 @@ func TestWebResidentHandoffEndToEnd(t *testing.T) {
 	// The resident writes from the page: the text reaches the topic.
 	const question = "Bonjour, ma carte expire & je n'ai pas d'API <urgent>"
 	c.say(question)
+	if !strings.Contains(c.text(), question) {
+		t.Errorf("the resident's message is not on the page:\n%s", c.text())
+	}
 	var copied telegramtest.Message
 	deadline := time.Now().Add(wait)
 	for copied.MessageID == 0 && time.Now().Before(deadline) {

@@ -266,6 +266,17 @@ func (t *Transport) act(ctx context.Context, r *http.Request, res resident, u bo
 		st.you = &message{ID: newMsgID(before.Msgs), You: true, Text: typed}
 		u.MessageID = st.you.ID
 	}
+	if u.ID != 0 {
+		// A form sent twice (a double tap, a reload): the page stays as
+		// it is. The core would drop the update too.
+		seen, err := t.cfg.Store.SeenUpdate(ctx, u.ID)
+		if err != nil {
+			return nil, err
+		}
+		if seen {
+			return nil, nil
+		}
+	}
 	t.mu.Lock()
 	t.running[res.id] = st
 	t.mu.Unlock()
@@ -291,9 +302,8 @@ func (t *Transport) act(ctx context.Context, r *http.Request, res resident, u bo
 	case perr != nil:
 		return nil, perr
 	}
-	if len(st.msgs) == 0 && st.kb == nil {
-		// A duplicate (a form sent twice): the page stays as it is.
-		return nil, nil
+	if st.you == nil && len(st.msgs) == 0 && st.kb == nil {
+		return nil, nil // nothing to show: the page stays as it is
 	}
 	keep := st.you != nil && prof.OpenCase != 0
 	now := t.cfg.Clock.Now()

@@ -542,3 +542,36 @@ func TestWebIDsNeverMeetTelegramIDs(t *testing.T) {
 		t.Error("Owns does not follow the id spaces")
 	}
 }
+
+// TestTypedTextIsShownAndKeptForTheCase: a text that gets no answer (a
+// message relayed to volunteers) still shows on the page, and while a case
+// is open it is kept for a copy into the topic later.
+func TestTypedTextIsShownAndKeptForTheCase(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	b := w.browser(t, "en")
+	b.open("/chat/")
+	id := residentID(t, w, b)
+	ctx := context.Background()
+	p, err := w.st.Profile(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.OpenCase = 42 // as if a case were open: the text is kept
+	if err := w.st.PutProfile(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	b.say("a message for the volunteer")
+	if !strings.Contains(b.text(), "a message for the volunteer") {
+		t.Errorf("the typed text is not on the page:\n%s", b.text())
+	}
+	m := regexp.MustCompile(`<div class="msg you" id="m(\d+)">`).FindStringSubmatch(b.page)
+	if m == nil {
+		t.Fatalf("no message of the resident on the page")
+	}
+	msgID, _ := strconv.Atoi(m[1])
+	got, err := w.page.MessageText(ctx, id, msgID)
+	if err != nil || got != "a message for the volunteer" {
+		t.Errorf("kept text = %q, %v", got, err)
+	}
+}

@@ -172,6 +172,9 @@ func TestVolunteerReplyArrivesLive(t *testing.T) {
 	w.tg.WaitDelivered(t, id, 10*time.Second)
 	thread := w.tg.Topics(lyon)[0].ThreadID
 	tb.say("Bonjour, je n'ai pas reçu d'API.")
+	if got := tb.text(); !strings.Contains(got, "je n'ai pas reçu d'API") {
+		t.Errorf("the resident's message is not on the page:\n%s", got)
+	}
 	var copied int
 	for deadline := time.Now().Add(10 * time.Second); copied == 0; {
 		for _, m := range w.tg.Messages(lyon) {
@@ -196,6 +199,9 @@ func TestVolunteerReplyArrivesLive(t *testing.T) {
 		t.Errorf("the live reply is not signed:\n%s", got)
 	}
 	tb.audit("a live reply")
+	if err := chromedp.Do(tb.ctx, chromedp.ScrollIntoView(chromedp.CSS("#msgs > div:last-child"))); err != nil {
+		t.Fatal(err)
+	}
 	tb.shot("fr-volunteer-reply")
 }
 

@@ -217,4 +217,3 @@ var _ = cdp.Empty{}
 var tagRE = regexp.MustCompile(`<[^>]*>`)
 
 func plainText(s string) string { return html.UnescapeString(tagRE.ReplaceAllString(s, "")) }
-

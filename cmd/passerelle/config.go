@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/passerelle-bot/passerelle/internal/reminder"
+	"github.com/passerelle-bot/passerelle/internal/transport/web"
 )
 
 // config is the environment contract of DESIGN.md, read in one place.
@@ -93,7 +94,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 	}
 	c.FrameAncestors = strings.Fields(getenv("PASSERELLE_WEB_FRAME_ANCESTORS"))
 	for _, o := range c.FrameAncestors {
-		if err := checkFrameAncestor(o); err != nil {
+		if err := web.CheckFrameAncestor(o); err != nil {
 			errs = append(errs, fmt.Errorf("PASSERELLE_WEB_FRAME_ANCESTORS: %w", err))
 		}
 	}

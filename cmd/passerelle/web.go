@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/passerelle-bot/passerelle/bot"
@@ -30,16 +29,6 @@ func webPage(cfg config, st bot.Store, cat *catalog.Catalog, telegram bot.Sender
 		return nil, nil, err
 	}
 	return page, bot.NewRouter(telegram, bot.Route{Owns: page.Owns, Sender: page}), nil
-}
-
-func checkFrameAncestor(o string) error {
-	if o == "'self'" {
-		return nil
-	}
-	if !strings.HasPrefix(o, "https://") && !strings.HasPrefix(o, "http://") || strings.ContainsAny(o, ";,'\"") || strings.Count(o, "/") != 2 {
-		return fmt.Errorf("%q is not an origin such as https://association.example", o)
-	}
-	return nil
 }
 
 // runWeb serves the web page alone: no Telegram token, the page under

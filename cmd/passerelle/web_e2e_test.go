@@ -114,6 +114,8 @@ func (c *webClient) press(label string) {
 	c.t.Fatalf("no button %q on the page:\n%s", label, c.text())
 }
 
+func plainText(s string) string { return html.UnescapeString(webTags.ReplaceAllString(s, "")) }
+
 func (c *webClient) text() string {
 	return html.UnescapeString(webTags.ReplaceAllString(c.page, " "))
 }
@@ -165,9 +167,14 @@ func TestWebResidentHandoffEndToEnd(t *testing.T) {
 	tr := func(id string) string { return html.UnescapeString(webTags.ReplaceAllString(fr.T(id), "")) }
 
 	c := &webClient{t: t, base: "http://" + env["PASSERELLE_LISTEN"]}
-	c.do(http.MethodGet, "/chat/?lang=fr", nil)
+	// A partner's link: /chat/?p=<partner> records the partner as the
+	// Telegram referral link does, and says so.
+	c.do(http.MethodGet, "/chat/?lang=fr&p=lyon", nil)
 	if !strings.Contains(c.page, `lang="fr"`) || !strings.Contains(c.text(), tr("welcome.title")) {
 		t.Fatalf("no French welcome on /chat/:\n%s", c.text())
+	}
+	if want := plainText(fr.T("help.referred", "Partner", "Entraide Rhône")); !strings.Contains(c.text(), want) {
+		t.Errorf("the referral is not recorded (%q):\n%s", want, c.text())
 	}
 	c.say("/volunteer")
 	c.press(tr("help.problem.no_api"))

@@ -251,9 +251,7 @@ func (t *Transport) act(ctx context.Context, r *http.Request, res resident, u bo
 	if core == nil {
 		return nil, errors.New("web: no core set")
 	}
-	l := t.lock(res.id)
-	l.Lock()
-	defer l.Unlock()
+	defer t.lock(res.id)()
 
 	u.ChatID, u.UserID, u.ChatType = res.id, res.id, bot.ChatPrivate
 	u.LanguageCode = acceptLang(r)

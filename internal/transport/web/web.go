@@ -16,7 +16,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"html/template"
 	"log/slog"
 	"net/http"
@@ -55,7 +54,8 @@ type Transport struct {
 	coreMu  sync.RWMutex
 	pages   *template.Template
 	hub     *hub
-	locks   [64]sync.Mutex
+	locksMu sync.Mutex
+	locks   map[int64]*residentLock
 	mu      sync.Mutex
 	running map[int64]*step // the action being handled, per resident
 	mux     *http.ServeMux
@@ -83,8 +83,8 @@ func New(cfg Config) (*Transport, error) {
 		return nil, fmt.Errorf("web: prefix %q must start and end with /", cfg.Prefix)
 	}
 	for _, o := range cfg.FrameAncestors {
-		if err := checkOrigin(o); err != nil {
-			return nil, err
+		if err := CheckFrameAncestor(o); err != nil {
+			return nil, fmt.Errorf("web: %w", err)
 		}
 	}
 	if cfg.StepTTL <= 0 {
@@ -99,7 +99,7 @@ func New(cfg Config) (*Transport, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	t := &Transport{cfg: cfg, hub: newHub(), running: map[int64]*step{}, closed: make(chan struct{})}
+	t := &Transport{cfg: cfg, hub: newHub(), running: map[int64]*step{}, locks: map[int64]*residentLock{}, closed: make(chan struct{})}
 	var err error
 	if t.pages, err = parseTemplates(); err != nil {
 		return nil, err
@@ -129,14 +129,32 @@ func (t *Transport) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	t.mux.ServeHTTP(w, r)
 }
 
-func (t *Transport) lock(id int64) *sync.Mutex {
-	h := fnv.New32a()
-	var b [8]byte
-	for i := range b {
-		b[i] = byte(id >> (8 * i))
+// residentLock serialises the actions of one resident (two tabs, a double
+// tap), as the Telegram dispatcher serialises the updates of one chat.
+type residentLock struct {
+	sync.Mutex
+	users int
+}
+
+// lock locks the resident's actions and returns the unlock.
+func (t *Transport) lock(id int64) func() {
+	t.locksMu.Lock()
+	l := t.locks[id]
+	if l == nil {
+		l = &residentLock{}
+		t.locks[id] = l
 	}
-	h.Write(b[:])
-	return &t.locks[h.Sum32()%uint32(len(t.locks))]
+	l.users++
+	t.locksMu.Unlock()
+	l.Lock()
+	return func() {
+		l.Unlock()
+		t.locksMu.Lock()
+		if l.users--; l.users == 0 {
+			delete(t.locks, id)
+		}
+		t.locksMu.Unlock()
+	}
 }
 
 // Send implements bot.Sender for web residents: during an action the
@@ -273,12 +291,14 @@ func (t *Transport) printer(ctx context.Context, id int64, acceptLang string) *c
 	return t.cfg.Catalog.Printer(catalog.Reference)
 }
 
-func checkOrigin(o string) error {
+// CheckFrameAncestor checks an origin allowed to embed the page: 'self'
+// or scheme://host[:port], nothing a policy could be extended with.
+func CheckFrameAncestor(o string) error {
 	if o == "'self'" {
 		return nil
 	}
 	if !strings.HasPrefix(o, "https://") && !strings.HasPrefix(o, "http://") || strings.ContainsAny(o, " ;,'\"") || strings.Count(o, "/") != 2 {
-		return fmt.Errorf("web: frame ancestor %q: want an origin such as https://association.example", o)
+		return fmt.Errorf("frame ancestor %q: want an origin such as https://association.example", o)
 	}
 	return nil
 }

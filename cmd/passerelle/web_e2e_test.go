@@ -340,3 +340,25 @@ func TestCalendarMatchesTelegramReminders(t *testing.T) {
 	}
 	w.srv.RequireNoSpecErrors(t)
 }
+
+func TestWebConfiguration(t *testing.T) {
+	for _, tt := range []struct {
+		env  map[string]string
+		want string // "" for valid
+	}{
+		{map[string]string{"PASSERELLE_WEB": "on", "PASSERELLE_WEB_FRAME_ANCESTORS": "https://association.example 'self'"}, ""},
+		{map[string]string{"PASSERELLE_WEB": "maybe"}, "PASSERELLE_WEB"},
+		{map[string]string{"PASSERELLE_WEB_FRAME_ANCESTORS": "https://a.example; script-src *"}, "PASSERELLE_WEB_FRAME_ANCESTORS"},
+		{map[string]string{"PASSERELLE_WEB_FRAME_ANCESTORS": "*"}, "PASSERELLE_WEB_FRAME_ANCESTORS"},
+	} {
+		cfg, err := loadConfig(func(k string) string { return tt.env[k] })
+		switch {
+		case tt.want == "" && err != nil:
+			t.Errorf("%v: %v", tt.env, err)
+		case tt.want == "" && (!cfg.Web || len(cfg.FrameAncestors) != 2):
+			t.Errorf("%v: %+v", tt.env, cfg)
+		case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+			t.Errorf("%v: error %v; want one naming %s", tt.env, err, tt.want)
+		}
+	}
+}

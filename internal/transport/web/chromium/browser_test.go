@@ -55,6 +55,8 @@ func TestGuideToAResult(t *testing.T) {
 	}
 	tb.audit("a guide result")
 	tb.shot("fr-result")
+	tb.checkTapTargets("a guide result")
+	tb.checkZoom200("a guide result")
 	if !tb.requested("/chat/events") {
 		t.Error("the live-updates script did not open its stream")
 	}

@@ -183,6 +183,45 @@ func (tb *tab) audit(what string) {
 	}
 }
 
+// checkTapTargets: every button, field and disclosure is at least 44 by
+// 44 CSS pixels (WCAG 2.5.5), so a finger hits it on a cheap phone.
+func (tb *tab) checkTapTargets(what string) {
+	tb.t.Helper()
+	const js = `[...document.querySelectorAll("button, a.btn, input[type=text], summary")]
+		.filter(e => { const r = e.getBoundingClientRect(); return r.width > 0 && (r.height < 44 || r.width < 44); })
+		.map(e => e.tagName + " " + (e.textContent || e.id).trim().slice(0, 30))`
+	small, err := chromedp.Run(tb.ctx, chromedp.Evaluate[[]string](js))
+	if err != nil {
+		tb.t.Fatal(err)
+	}
+	for _, s := range small {
+		tb.t.Errorf("%s: tap target smaller than 44 px: %s", what, s)
+	}
+}
+
+// checkZoom200: at 200 % zoom (a 390 px phone shows 195 CSS pixels) the
+// page still fits its width: nothing to scroll sideways.
+func (tb *tab) checkZoom200(what string) {
+	tb.t.Helper()
+	if err := chromedp.Do(tb.ctx, chromedp.EmulateViewport(195, 380, chromedp.EmulatePortrait, chromedp.EmulateScale(2))); err != nil {
+		tb.t.Fatal(err)
+	}
+	defer chromedp.Do(tb.ctx, chromedp.EmulateViewport(390, 760, chromedp.EmulatePortrait))
+	over, err := chromedp.Run(tb.ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll("body *")]
+		.filter(e => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1)
+		.map(e => e.tagName + " " + (e.textContent || "").trim().slice(0, 30))`))
+	if err != nil {
+		tb.t.Fatal(err)
+	}
+	width, err := chromedp.Run(tb.ctx, chromedp.Evaluate[[]int](`[document.documentElement.scrollWidth, document.documentElement.clientWidth]`))
+	if err != nil {
+		tb.t.Fatal(err)
+	}
+	if width[0] > width[1] || len(over) > 0 {
+		tb.t.Errorf("%s at 200%% zoom: page %d px wide in %d px; overflowing: %v", what, width[0], width[1], over)
+	}
+}
+
 // shot saves a screenshot of the viewport for docs/screenshots.
 func (tb *tab) shot(name string) {
 	tb.t.Helper()

@@ -9,6 +9,7 @@ import (
 
 	"github.com/passerelle-bot/passerelle/bot"
 	"github.com/passerelle-bot/passerelle/internal/catalog"
+	"github.com/passerelle-bot/passerelle/internal/seal"
 	"github.com/passerelle-bot/passerelle/internal/store/bolt"
 	"github.com/passerelle-bot/passerelle/internal/store/redis"
 	"github.com/passerelle-bot/passerelle/locales"
@@ -57,7 +58,7 @@ func benchHandle(b *testing.B, st bot.Store) {
 }
 
 func BenchmarkHandleBolt(b *testing.B) {
-	st, err := bolt.Open(b.TempDir() + "/bench.db")
+	st, err := bolt.Open(b.TempDir()+"/bench.db", bolt.WithKeys(seal.Ephemeral()))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -71,7 +72,7 @@ func BenchmarkHandleRedis(b *testing.B) {
 		b.Skip("set PASSERELLE_TEST_REDIS_URL (e.g. redis://127.0.0.1:6379/0) to benchmark on Redis")
 	}
 	prefix := fmt.Sprintf("pasbench-%d", os.Getpid())
-	st, err := redis.Open(context.Background(), url, redis.WithPrefix(prefix))
+	st, err := redis.Open(context.Background(), url, redis.WithPrefix(prefix), redis.WithKeys(seal.Ephemeral()))
 	if err != nil {
 		b.Fatal(err)
 	}

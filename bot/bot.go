@@ -257,43 +257,104 @@ func (b *Bot) apologize(ctx context.Context, r *Request) {
 }
 
 // errRetry marks errors after which the update should be delivered again
-// (the store could not be reached): it is not marked as handled.
+// (the store could not be reached, or another instance holds it): it is
+// not marked as handled.
 var errRetry = errors.New("bot: retry later")
 
-// dedup drops an update already handled (by update id) and marks each one
-// handled once it went through.
+// claimLease is how long a claimed update stays reserved for its handler
+// beyond the handling deadline (HandleLimit), after which another
+// instance may take it.
+const claimLease = 15 * time.Second
+
+// dedup claims each update by id before it is handled, so that it is
+// handled once even when two instances receive it, and commits what the
+// handling changed: the profile and session the state middleware kept,
+// and the mark that the update was handled, in one write. A handling that
+// asks to be retried releases the claim instead.
 func (b *Bot) dedup(next Handler) Handler {
 	return HandlerFunc(func(ctx context.Context, r *Request) error {
 		id := r.Update.ID
 		if id == 0 {
-			return next.Handle(ctx, r)
+			if herr := next.Handle(ctx, r); errors.Is(herr, errRetry) {
+				return herr
+			}
+			return b.commit(ctx, r, 0)
 		}
-		var seen bool
+		lease := b.cfg.HandleLimit + claimLease
+		var claim UpdateClaim
 		var err error
 		if loader, ok := b.store.(StateLoader); ok && r.Update.Private() && r.Update.UserID != 0 {
-			// One round trip for the mark, the profile and the session.
+			// One round trip for the claim, the profile and the session.
 			var st LoadedState
-			st, err = loader.LoadState(ctx, id, r.Update.UserID, SessionKey{ChatID: r.Update.ChatID, UserID: r.Update.UserID})
-			seen, r.preload = st.Seen, &st
+			st, err = loader.LoadState(ctx, id, lease, r.Update.UserID, SessionKey{ChatID: r.Update.ChatID, UserID: r.Update.UserID})
+			claim, r.preload = st.Claim, &st
 		} else {
-			seen, err = b.store.SeenUpdate(ctx, id)
+			claim, err = b.store.ClaimUpdate(ctx, id, lease)
 		}
-		if err != nil {
-			return fmt.Errorf("%w: check update: %w", errRetry, err)
-		}
-		if seen {
+		switch {
+		case err != nil:
+			return fmt.Errorf("%w: claim update: %w", errRetry, err)
+		case claim.Status == ClaimHandled:
 			b.log.Debug("update_duplicate", "update_id", id)
 			return nil
+		case claim.Status != ClaimGranted:
+			// Another instance is handling it: once it is done, a later
+			// delivery finds it handled; if that instance dies, its claim
+			// ends and a later delivery takes it.
+			b.log.Info("update_busy", "update_id", id)
+			return fmt.Errorf("%w: update %d is being handled elsewhere", errRetry, id)
 		}
 		herr := next.Handle(ctx, r)
 		if errors.Is(herr, errRetry) {
+			if err := b.store.ReleaseUpdate(context.WithoutCancel(ctx), id, claim.Token); err != nil {
+				b.log.Warn("update_release_failed", "update_id", id, "err", err)
+			}
 			return herr
 		}
-		if err := b.store.MarkUpdate(ctx, id, b.clock.Now().Add(b.cfg.DedupTTL)); err != nil {
-			return errors.Join(herr, fmt.Errorf("%w: mark update: %w", errRetry, err))
+		if err := b.commit(ctx, r, id); err != nil {
+			if rerr := b.store.ReleaseUpdate(context.WithoutCancel(ctx), id, claim.Token); rerr != nil {
+				b.log.Warn("update_release_failed", "update_id", id, "err", rerr)
+			}
+			return errors.Join(herr, err)
 		}
 		return herr
 	})
+}
+
+// commit writes what the state middleware kept of r (nothing after
+// /forget) and marks update id handled (unless 0), in one SaveState. A
+// session changed meanwhile by another handler is logged and left as it
+// is. Other errors ask for a retry.
+func (b *Bot) commit(ctx context.Context, r *Request, id int64) error {
+	w := StateWrite{UpdateID: id}
+	now := b.clock.Now()
+	if id != 0 {
+		w.Handled = now.Add(b.cfg.DedupTTL)
+	}
+	if r.stateLoaded && !r.forgotten {
+		if r.profileDirty {
+			r.Profile.Schema = SchemaVersion
+			w.Profile = &r.Profile
+		}
+		if r.sessionDirty {
+			r.Session.Schema = SchemaVersion
+			r.Session.Expires = now.Add(b.cfg.SessionTTL)
+			w.Session = &r.Session
+		}
+	}
+	if w.Profile == nil && w.Session == nil && w.UpdateID == 0 {
+		return nil
+	}
+	_, err := b.store.SaveState(ctx, w)
+	switch {
+	case errors.Is(err, ErrConflict):
+		b.log.Warn("session_conflict", "update_id", r.Update.ID, "chat_id", r.Update.ChatID)
+		return nil
+	case err != nil:
+		b.log.Error("state_not_saved", "update_id", r.Update.ID, "chat_id", r.Update.ChatID, "err", err)
+		return fmt.Errorf("%w: save state: %w", errRetry, err)
+	}
+	return nil
 }
 
 // membership applies the bot's own membership changes and filters what the
@@ -346,8 +407,8 @@ func (b *Bot) floodLimit(next Handler) Handler {
 	})
 }
 
-// state loads the profile and session before the handler and saves what
-// changed after it.
+// state loads the profile and session before the handler; dedup saves
+// what changed after it (commit).
 func (b *Bot) state(next Handler) Handler {
 	return HandlerFunc(func(ctx context.Context, r *Request) error {
 		u := r.Update
@@ -396,24 +457,9 @@ func (b *Bot) state(next Handler) Handler {
 		}
 		r.P = b.cat.Printer(r.Lang)
 
-		herr := next.Handle(ctx, r)
-		if r.forgotten {
-			return herr
-		}
-		if r.profileDirty {
-			r.Profile.Schema = SchemaVersion
-			if err := b.store.PutProfile(ctx, r.Profile); err != nil {
-				return errors.Join(herr, fmt.Errorf("save profile: %w", err))
-			}
-		}
-		if r.sessionDirty {
-			r.Session.Schema = SchemaVersion
-			r.Session.Expires = b.clock.Now().Add(b.cfg.SessionTTL)
-			if _, err := b.store.SaveSession(ctx, r.Session); err != nil {
-				return errors.Join(herr, fmt.Errorf("save session: %w", err))
-			}
-		}
-		return herr
+		r.stateLoaded = true
+		// dedup writes the profile and session with the update's mark.
+		return next.Handle(ctx, r)
 	})
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/passerelle-bot/passerelle/bot"
 	"github.com/passerelle-bot/passerelle/internal/catalog"
 	"github.com/passerelle-bot/passerelle/internal/clock"
+	"github.com/passerelle-bot/passerelle/internal/seal"
 	"github.com/passerelle-bot/passerelle/internal/store/bolt"
 	"github.com/passerelle-bot/passerelle/internal/store/redis"
 	"github.com/passerelle-bot/passerelle/locales"
@@ -83,9 +84,12 @@ func newFixture(t *testing.T) *fixture {
 	return f
 }
 
+// testKeys is the master key of the stores the tests open.
+var testKeys = seal.Ephemeral()
+
 func (f *fixture) open(t *testing.T) {
 	t.Helper()
-	st, err := bolt.Open(f.path, bolt.WithClock(f.clock.Now))
+	st, err := bolt.Open(f.path, bolt.WithKeys(testKeys), bolt.WithClock(f.clock.Now))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -466,7 +470,7 @@ func TestForgetDeletesEverythingRedis(t *testing.T) {
 			}
 			ctx := context.Background()
 			clk := clock.NewFake(start)
-			st, err := redis.Open(ctx, url, redis.WithPrefix(fmt.Sprintf("pasbot-%d-%d", os.Getpid(), time.Now().UnixNano())), redis.WithClock(clk.Now))
+			st, err := redis.Open(ctx, url, redis.WithPrefix(fmt.Sprintf("pasbot-%d-%d", os.Getpid(), time.Now().UnixNano())), redis.WithKeys(testKeys), redis.WithClock(clk.Now))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -22,6 +22,7 @@ func TestDependencyDirection(t *testing.T) {
 		},
 		"internal/catalog":  {mod + "bot", mod + "internal/transport/", mod + "internal/store/", "github.com/redis/go-redis/v9"},
 		"internal/clock":    {mod + "bot", mod + "internal/"},
+		"internal/seal":     {mod + "bot", mod + "internal/"},
 		"internal/guide":    {mod + "bot", mod + "internal/catalog", mod + "internal/transport/", mod + "internal/store/", "github.com/redis/go-redis/v9", "github.com/go-telegram-bot-api/telegram-bot-api/v5"},
 		"internal/reminder": {mod + "bot", mod + "internal/transport/", mod + "internal/store/", "github.com/redis/go-redis/v9", "go.etcd.io/bbolt"},
 		"internal/permit":   {mod + "bot", mod + "internal/catalog", mod + "internal/guide", mod + "internal/transport/", mod + "internal/store/", "github.com/redis/go-redis/v9", "gopkg.in/", "go.yaml.in/"},

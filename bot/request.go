@@ -23,7 +23,8 @@ type Request struct {
 	P            *catalog.Printer
 
 	bot          *Bot
-	preload      *LoadedState // read by dedup with the update mark, when the store can
+	preload      *LoadedState // read by dedup with the update's claim, when the store can
+	stateLoaded  bool         // the state middleware loaded Profile and Session
 	sessionDirty bool
 	profileDirty bool
 	forgotten    bool

@@ -31,6 +31,10 @@ type Profile struct {
 	// OpenCase is the resident's open hand-off case, 0 for none: while it
 	// is open, what they write goes to the volunteers.
 	OpenCase int64 `json:"case,omitempty"`
+	// Warned is when the resident was told that their data would be
+	// deleted for inactivity (zero: never). It counts only while it is
+	// after LastSeen: writing again starts a new period.
+	Warned time.Time `json:"warned,omitzero"`
 }
 
 // SessionKey identifies a conversation: one user in one chat.
@@ -70,32 +74,84 @@ type Store interface {
 	// DeleteSession removes a session; absent is not an error.
 	DeleteSession(ctx context.Context, k SessionKey) error
 
+	// ClaimUpdate claims update id for one handler, atomically across
+	// every process sharing the store: ClaimGranted with a token when
+	// nobody holds it, ClaimHandled when it was marked handled (a
+	// duplicate), ClaimBusy when another handler's claim has not ended.
+	// A claim ends after lease (by the store's clock), or earlier by
+	// ReleaseUpdate, or by MarkUpdate, which turns it into the long mark.
+	ClaimUpdate(ctx context.Context, id int64, lease time.Duration) (UpdateClaim, error)
+	// ReleaseUpdate ends the claim whose token is given, so that the
+	// update can be claimed again at once (its handling failed and it
+	// will be delivered again). A claim that is no longer the holder's is
+	// left alone; absent is not an error.
+	ReleaseUpdate(ctx context.Context, id int64, token string) error
 	// SeenUpdate reports whether update id was marked handled.
 	SeenUpdate(ctx context.Context, id int64) (bool, error)
 	// MarkUpdate records update id as handled until the given time (at
-	// least 24 h ahead: Telegram keeps pending updates that long).
+	// least 24 h ahead: Telegram keeps pending updates that long),
+	// replacing any claim.
 	MarkUpdate(ctx context.Context, id int64, until time.Time) error
 
-	// Forget deletes everything stored about the resident: profile and
-	// every session of that user. Absent is not an error.
+	// SaveState writes what handling an update changed, and marks it
+	// handled, in one round trip (one transaction): the profile and the
+	// session when set, then the mark when UpdateID is not 0. A session
+	// whose version is not the stored one is not written and SaveState
+	// returns ErrConflict; the profile and the mark are written all the
+	// same. It returns the session's new version (0 without a session).
+	SaveState(ctx context.Context, w StateWrite) (int64, error)
+
+	// Forget deletes everything stored about the resident: profile, every
+	// session of that user, documents and their reminder entries, and, in
+	// a store that also keeps hand-off cases, the resident's cases. It
+	// destroys the resident's data key first, so that whatever it
+	// sealed is unreadable from then on, even where a copy of it survives
+	// (freed pages, append-only files, backups). Absent is not an error.
 	Forget(ctx context.Context, userID int64) error
 
 	Close() error
 }
 
+// ClaimStatus is the outcome of ClaimUpdate.
+type ClaimStatus int
+
+// The outcomes of a claim.
+const (
+	ClaimGranted ClaimStatus = iota + 1 // the caller holds the update
+	ClaimHandled                        // already handled: a duplicate
+	ClaimBusy                           // another handler holds it
+)
+
+// UpdateClaim is a claim on an update id.
+type UpdateClaim struct {
+	Status ClaimStatus
+	Token  string // with ClaimGranted: what ReleaseUpdate needs
+}
+
+// StateWrite is what SaveState writes.
+type StateWrite struct {
+	Profile *Profile // nil: unchanged
+	Session *Session // nil: unchanged
+	// UpdateID, when not 0, is marked handled until Handled.
+	UpdateID int64
+	Handled  time.Time
+}
+
 // StateLoader is an optional extension of Store for backends with a
-// network round trip per call: it reads in one round trip what the core
-// needs before handling an update. The core uses it when the Store has it.
+// network round trip per call: it claims the update and reads what the
+// core needs before handling it in one round trip. The core uses it when
+// the Store has it.
 type StateLoader interface {
-	// LoadState reports whether update id was marked handled, and returns
-	// the profile and the session as Profile and Session would (absent ones
-	// leave HasProfile or HasSession false). Errors are transport errors.
-	LoadState(ctx context.Context, updateID, userID int64, k SessionKey) (LoadedState, error)
+	// LoadState claims update id as ClaimUpdate does (no claim when id is
+	// 0), and returns the profile and the session as Profile and Session
+	// would (absent ones leave HasProfile or HasSession false). Errors are
+	// transport errors.
+	LoadState(ctx context.Context, updateID int64, lease time.Duration, userID int64, k SessionKey) (LoadedState, error)
 }
 
 // LoadedState is what StateLoader reads.
 type LoadedState struct {
-	Seen       bool
+	Claim      UpdateClaim
 	Profile    Profile
 	HasProfile bool
 	Session    Session

@@ -10,6 +10,7 @@ import (
 
 	"github.com/passerelle-bot/passerelle/bot"
 	"github.com/passerelle-bot/passerelle/internal/catalog"
+	"github.com/passerelle-bot/passerelle/internal/seal"
 	"github.com/passerelle-bot/passerelle/internal/transport/console"
 	"github.com/passerelle-bot/passerelle/locales"
 )
@@ -24,6 +25,10 @@ func runChat(ctx context.Context, args []string, getenv func(string) string, std
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("%w: %w", errUsage, err)
 	}
+	keys, err := loadKey(getenv, "PASSERELLE_DATA_KEY")
+	if err != nil {
+		return err
+	}
 	if *storeURL == "" {
 		dir, err := os.MkdirTemp("", "passerelle-chat-")
 		if err != nil {
@@ -31,8 +36,13 @@ func runChat(ctx context.Context, args []string, getenv func(string) string, std
 		}
 		defer os.RemoveAll(dir)
 		*storeURL = "bolt:" + filepath.Join(dir, "chat.db")
+		if keys == nil {
+			keys = seal.Ephemeral() // the store goes with the process
+		}
+	} else if keys == nil {
+		return fmt.Errorf("--store: %w", errNoDataKey)
 	}
-	st, err := openStore(ctx, *storeURL)
+	st, err := openStore(ctx, *storeURL, keys)
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/passerelle-bot/passerelle/internal/catalog"
@@ -32,6 +33,9 @@ func runCheck(ctx context.Context, args []string, getenv func(string) string, st
 		fmt.Fprintf(stdout, "configuration: problems\n%s\n", indent(err.Error()))
 	} else {
 		fmt.Fprintln(stdout, "configuration: ok")
+	}
+	if !checkDataKey(stdout, getenv, cfg) {
+		failed = true
 	}
 	switch ps, err := loadPartners(cfg.Partners); {
 	case err != nil:
@@ -76,6 +80,27 @@ func runCheck(ctx context.Context, args []string, getenv func(string) string, st
 		return errCheck
 	}
 	return nil
+}
+
+// checkDataKey reports on the master key: a weak or unreadable one is a
+// configuration problem (loadConfig); a missing one is one when the
+// environment is set up for run (TELEGRAM_BOT_TOKEN is set), which refuses
+// to start without it.
+func checkDataKey(stdout io.Writer, getenv func(string) string, cfg config) bool {
+	_, keyErr := loadKey(getenv, "PASSERELLE_DATA_KEY")
+	switch {
+	case keyErr != nil:
+		fmt.Fprintf(stdout, "data key: problems\n%s\n", indent(keyErr.Error()))
+		return false
+	case cfg.DataKey != nil:
+		fmt.Fprintf(stdout, "data key: ok (check %s)\n", cfg.DataKey.Check())
+	case strings.TrimSpace(getenv("TELEGRAM_BOT_TOKEN")) != "":
+		fmt.Fprintf(stdout, "data key: problems\n%s\n", indent(errNoDataKey.Error()))
+		return false
+	default:
+		fmt.Fprintln(stdout, "data key: not set (run needs PASSERELLE_DATA_KEY; chat uses a temporary one)")
+	}
+	return true
 }
 
 // checkGuide validates the embedded guide tree against the catalogs: every

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/passerelle-bot/passerelle/internal/reminder"
+	"github.com/passerelle-bot/passerelle/internal/seal"
 	"github.com/passerelle-bot/passerelle/internal/transport/web"
 )
 
@@ -32,6 +33,12 @@ type config struct {
 	// (PASSERELLE_WEB_FRAME_ANCESTORS, space-separated).
 	Web            bool
 	FrameAncestors []string
+	// DataKey is the master key (datakey.go); nil when not set, which
+	// only run refuses.
+	DataKey *seal.Keyring
+	// InactiveMonths: a resident with nothing followed, no open case and
+	// no message for that long is told, then forgotten.
+	InactiveMonths int
 }
 
 // loadConfig reads and validates every variable, reporting all problems at
@@ -98,6 +105,14 @@ func loadConfig(getenv func(string) string) (config, error) {
 			errs = append(errs, fmt.Errorf("PASSERELLE_WEB_FRAME_ANCESTORS: %w", err))
 		}
 	}
+	if c.DataKey, err = loadKey(getenv, "PASSERELLE_DATA_KEY"); err != nil {
+		errs = append(errs, err)
+	}
+	months, err := strconv.Atoi(orDefault(getenv("PASSERELLE_INACTIVE_MONTHS"), "24"))
+	if err != nil || months < 2 || months > 120 {
+		errs = append(errs, errors.New("PASSERELLE_INACTIVE_MONTHS: months from 2 to 120"))
+	}
+	c.InactiveMonths = months
 	for _, f := range strings.FieldsFunc(getenv("PASSERELLE_ADMINS"), func(r rune) bool { return r == ',' || r == ' ' }) {
 		id, err := strconv.ParseInt(f, 10, 64)
 		if err != nil || id <= 0 {

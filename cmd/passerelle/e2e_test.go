@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/passerelle-bot/passerelle/internal/catalog"
+	"github.com/passerelle-bot/passerelle/internal/seal"
 	"github.com/passerelle-bot/passerelle/internal/store/bolt"
 	"github.com/passerelle-bot/passerelle/internal/store/redis"
 	"github.com/passerelle-bot/passerelle/internal/transport/telegram/telegramtest"
@@ -88,6 +89,18 @@ func freeAddr(t *testing.T) string {
 	return addr
 }
 
+// testDataKey is the master key of the end-to-end tests' stores (made with
+// `passerelle keygen`); testKeys is it parsed.
+const testDataKey = "y8ZqCnQy9K0mB6tF3hWm1rV2sXuJ7aLdE5oP4iGcN0U="
+
+var testKeys = func() *seal.Keyring {
+	k, err := seal.ParseKey(testDataKey)
+	if err != nil {
+		panic(err)
+	}
+	return k
+}()
+
 func baseEnv(t *testing.T, srv *telegramtest.Server, store string) map[string]string {
 	return map[string]string{
 		"TELEGRAM_BOT_TOKEN":   srv.Token(),
@@ -95,6 +108,7 @@ func baseEnv(t *testing.T, srv *telegramtest.Server, store string) map[string]st
 		"PASSERELLE_STORE":     store,
 		"PASSERELLE_LISTEN":    freeAddr(t),
 		"PASSERELLE_SEND_RATE": "1000",
+		"PASSERELLE_DATA_KEY":  testDataKey,
 	}
 }
 
@@ -128,7 +142,7 @@ func backends(t *testing.T) []backend {
 
 func cleanRedis(t *testing.T, url, prefix string) {
 	ctx := context.Background()
-	st, err := redis.Open(ctx, url, redis.WithPrefix(prefix))
+	st, err := redis.Open(ctx, url, redis.WithPrefix(prefix), redis.WithKeys(testKeys))
 	if err != nil {
 		t.Logf("clean redis: %v", err)
 		return
@@ -285,7 +299,7 @@ func TestEndToEndSenderFaults(t *testing.T) {
 			t.Errorf("chat %d: %d messages delivered; want exactly 1", chat, n)
 		}
 	}
-	st, err := bolt.Open(path)
+	st, err := bolt.Open(path, bolt.WithKeys(testKeys))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -105,7 +105,7 @@ func newHandoffWorld(t *testing.T, now time.Time, notForum ...int64) *handoffWor
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	st, err := bolt.Open(filepath.Join(t.TempDir(), "handoff.db"), bolt.WithClock(w.clk.Now))
+	st, err := bolt.Open(filepath.Join(t.TempDir(), "handoff.db"), bolt.WithKeys(testKeys), bolt.WithClock(w.clk.Now))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -41,7 +41,7 @@ func newYearWorld(t *testing.T, now time.Time) *yearWorld {
 	w := &yearWorld{srv: telegramtest.NewServer(t), clk: clock.NewFake(now), paris: paris, sent: map[int64][]time.Time{}, seen: map[int64]int{}}
 	ctx, cancel := context.WithCancel(context.Background())
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	st, err := bolt.Open(filepath.Join(t.TempDir(), "year.db"), bolt.WithClock(w.clk.Now))
+	st, err := bolt.Open(filepath.Join(t.TempDir(), "year.db"), bolt.WithKeys(testKeys), bolt.WithClock(w.clk.Now))
 	if err != nil {
 		t.Fatal(err)
 	}

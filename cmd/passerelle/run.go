@@ -28,6 +28,11 @@ commands:
             -n N          number of residents, each with one tracked card (default 1000)
             --store URL   store to fill (required); on Redis, prints used_memory per resident
   health  ask the running bot (PASSERELLE_LISTEN) whether it is alive; for container health checks
+  keygen  print a new master key for PASSERELLE_DATA_KEY
+  rotate-key
+          re-wrap every resident's data key with a new master key (PASSERELLE_NEW_DATA_KEY
+          or PASSERELLE_NEW_DATA_KEY_FILE); the current one is PASSERELLE_DATA_KEY. Stop the bot first.
+            --store URL   store to rotate (default: PASSERELLE_STORE)
 
 Configuration is read from the environment; see README.md.
 `
@@ -57,6 +62,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return runHealth(ctx, getenv, stdout)
 	case "seed":
 		return runSeed(ctx, args, getenv, stdout, stderr)
+	case "keygen":
+		return runKeygen(stdout)
+	case "rotate-key":
+		return runRotateKey(ctx, args, getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -12,6 +12,7 @@ import (
 
 	"github.com/passerelle-bot/passerelle/bot"
 	"github.com/passerelle-bot/passerelle/internal/permit"
+	"github.com/passerelle-bot/passerelle/internal/seal"
 	"github.com/passerelle-bot/passerelle/internal/store/redis"
 	goredis "github.com/redis/go-redis/v9"
 )
@@ -39,7 +40,14 @@ func runSeed(ctx context.Context, args []string, getenv func(string) string, std
 	if err != nil {
 		return fmt.Errorf("configuration:\n%w", err)
 	}
-	st, err := openStore(ctx, *storeURL)
+	keys := cfg.DataKey
+	if keys == nil {
+		// Synthetic residents for a load test: a key that dies with the
+		// process is enough, and keeps real keys out of test stores.
+		keys = seal.Ephemeral()
+		fmt.Fprintln(stdout, "PASSERELLE_DATA_KEY is not set: sealing with a temporary key (the seeded residents cannot be read afterwards)")
+	}
+	st, err := openStore(ctx, *storeURL, keys)
 	if err != nil {
 		return err
 	}

@@ -37,9 +37,12 @@ func runBot(ctx context.Context, args []string, getenv func(string) string, stde
 	if cfg.Token == "" {
 		return errors.New("TELEGRAM_BOT_TOKEN is not set: create a bot with @BotFather (see README.md), or try `passerelle chat`, which needs no token")
 	}
+	if cfg.DataKey == nil {
+		return errNoDataKey
+	}
 	logger := slog.New(slog.NewJSONHandler(stderr, nil))
 
-	st, err := openStore(ctx, cfg.Store)
+	st, err := openStore(ctx, cfg.Store, cfg.DataKey)
 	if err != nil {
 		return err
 	}

@@ -70,8 +70,11 @@ func runWeb(ctx context.Context, args []string, getenv func(string) string, stde
 		}
 		return runBot(ctx, nil, env, stderr)
 	}
+	if cfg.DataKey == nil {
+		return errNoDataKey
+	}
 	logger := slog.New(slog.NewJSONHandler(stderr, nil))
-	st, err := openStore(ctx, cfg.Store)
+	st, err := openStore(ctx, cfg.Store, cfg.DataKey)
 	if err != nil {
 		return err
 	}

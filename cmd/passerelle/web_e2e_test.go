@@ -265,7 +265,13 @@ func TestWebAlone(t *testing.T) {
 	done := make(chan error, 1)
 	var logs syncBuffer
 	go func() {
-		done <- run(ctx, []string{"web", "--listen", addr, "--store", "bolt:" + filepath.Join(t.TempDir(), "w.db")}, noEnv, strings.NewReader(""), io.Discard, &logs)
+		keyEnv := func(k string) string {
+			if k == "PASSERELLE_DATA_KEY" {
+				return testDataKey
+			}
+			return ""
+		}
+		done <- run(ctx, []string{"web", "--listen", addr, "--store", "bolt:" + filepath.Join(t.TempDir(), "w.db")}, keyEnv, strings.NewReader(""), io.Discard, &logs)
 	}()
 	c := &webClient{t: t, base: "http://" + addr}
 	deadline := time.Now().Add(wait)

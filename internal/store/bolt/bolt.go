@@ -3,14 +3,26 @@
 // Layout (bucket: key → value; ids are decimal text so that a scan of the
 // file shows whose data it holds):
 //
-//	profiles:    <userID>                 → bot.Profile as JSON {"v":1,…}
-//	sessions:    <userID>/<chatID>        → bot.Session as JSON {"v":1,…,"version":N}
+//	profiles:    <userID>                 → bot.Profile as JSON {"v":1,…}, sealed
+//	sessions:    <userID>/<chatID>        → session record (sessionRecord): version
+//	                                        and expiry, then bot.Session as JSON, sealed
 //	session_exp: be64(expiresMs)<userID>/<chatID> → empty (expiry index, for Purge)
 //	updates:     <updateID>               → until, Unix milliseconds as decimal text
 //	update_exp:  be64(untilMs)<updateID>  → empty (expiry index, for Purge)
-//	documents:   <userID>/<docID>         → bot.Document as JSON {"v":1,…}; see documents.go
+//	documents:   <userID>/<docID>         → bot.Document as JSON {"v":1,…}, sealed; see documents.go
 //	rem_entries, rem_due, rem_lease: the reminder schedule (reminder.Store),
 //	             keyed by the entry id as text; see reminders.go
+//
+// Data keys and the master key's check are in a second file, <path>.keys
+// (keyfile.go, seal.go): back up both files together.
+//
+// "Sealed" is seal.DataKey.Seal with the person's data key (seal.go).
+//
+// Update claims (ClaimUpdate) are kept in memory: bbolt's file lock lets
+// one Store of one process use the file, so no other process can claim,
+// and a claim must not outlive its process (a restart releases it). They
+// are checked against the handled marks under one mutex, and a mark
+// written in a transaction ends the claim after the commit.
 //
 // Sessions and documents are keyed by user first, so Forget finds every
 // session and document of a resident with one prefix scan and needs no
@@ -33,10 +45,12 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/passerelle-bot/passerelle/bot"
+	"github.com/passerelle-bot/passerelle/internal/seal"
 	bbolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
 )
@@ -73,7 +87,18 @@ var ErrLocked = errors.New("database file is locked by another process or Store 
 type Store struct {
 	db    *bbolt.DB
 	now   func() time.Time
+	keys  *seal.Cache
+	kf    *keyFile
 	marks atomic.Uint64
+
+	claimMu sync.Mutex
+	claims  map[int64]claim // update id → claim
+}
+
+// claim is a ClaimUpdate in memory.
+type claim struct {
+	token string
+	until int64 // Unix ms, by the store's clock
 }
 
 var _ bot.Store = (*Store)(nil)
@@ -82,8 +107,14 @@ var _ bot.Store = (*Store)(nil)
 type Option func(*config)
 
 type config struct {
-	now func() time.Time
+	now      func() time.Time
+	keys     *seal.Keyring
+	rotating bool // RotateKey: the key check may say a rotation runs
 }
+
+// WithKeys sets the master key that wraps every person's data key
+// (required). Open refuses a file sealed with another master key.
+func WithKeys(k *seal.Keyring) Option { return func(c *config) { c.keys = k } }
 
 // WithClock sets the time source used to judge session and update-mark
 // expiry (default time.Now).
@@ -103,12 +134,34 @@ func Open(path string, opts ...Option) (*Store, error) {
 	for _, o := range opts {
 		o(&cfg)
 	}
+	return open(path, cfg)
+}
+
+func open(path string, cfg config) (*Store, error) {
+	if cfg.keys == nil {
+		return nil, errors.New("bolt store: no master key (WithKeys)")
+	}
+	if cfg.now == nil {
+		cfg.now = time.Now
+	}
 	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: LockTimeout})
 	if err != nil {
 		if errors.Is(err, berrors.ErrTimeout) {
 			return nil, fmt.Errorf("bolt store: open %s: %w; gave up after %s", path, ErrLocked, LockTimeout)
 		}
 		return nil, fmt.Errorf("bolt store: open %s: %w", path, err)
+	}
+	kf, err := openKeyFile(path + ".keys")
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	s := &Store{db: db, now: cfg.now, keys: seal.NewCache(cfg.keys, 0), kf: kf, claims: map[int64]claim{}}
+	if !cfg.rotating {
+		if err := s.checkMasterKey(); err != nil {
+			s.Close()
+			return nil, fmt.Errorf("bolt store: %s: %w", path, err)
+		}
 	}
 	err = db.Update(func(tx *bbolt.Tx) error {
 		for _, name := range allBuckets {
@@ -119,10 +172,9 @@ func Open(path string, opts ...Option) (*Store, error) {
 		return nil
 	})
 	if err != nil {
-		db.Close()
+		s.Close()
 		return nil, fmt.Errorf("bolt store: init %s: %w", path, err)
 	}
-	s := &Store{db: db, now: cfg.now}
 	if _, err := s.Purge(context.Background()); err != nil {
 		db.Close()
 		return nil, err
@@ -130,8 +182,12 @@ func Open(path string, opts ...Option) (*Store, error) {
 	return s, nil
 }
 
-// Close closes the file. Closing twice is harmless.
-func (s *Store) Close() error { return s.db.Close() }
+// Close closes the files. Closing twice is harmless.
+func (s *Store) Close() error {
+	err := s.db.Close()
+	s.kf.Close()
+	return err
+}
 
 // Path returns the file's path.
 func (s *Store) Path() string { return s.db.Path() }
@@ -166,25 +222,43 @@ func checkCtx(ctx context.Context) error { return ctx.Err() }
 
 // ---- profiles ----
 
+// profileAD binds a sealed profile to what it is.
+const profileAD = "p"
+
 // Profile returns the resident's profile, or bot.ErrNotFound.
 func (s *Store) Profile(ctx context.Context, userID int64) (bot.Profile, error) {
-	var p bot.Profile
 	if err := checkCtx(ctx); err != nil {
-		return p, err
+		return bot.Profile{}, err
 	}
+	var p bot.Profile
 	err := s.db.View(func(tx *bbolt.Tx) error {
-		v := tx.Bucket(bucketProfiles).Get(userKey(userID))
-		if v == nil {
-			return bot.ErrNotFound
-		}
-		// json.Unmarshal copies what it keeps out of the mmapped value.
-		if err := json.Unmarshal(v, &p); err != nil {
-			return fmt.Errorf("bolt store: profile %d: %w", userID, err)
-		}
-		return nil
+		var err error
+		p, err = s.profileTx(tx, userID)
+		return err
 	})
 	if err != nil {
 		return bot.Profile{}, err
+	}
+	return p, nil
+}
+
+// profileTx reads a profile; a profile whose data key is gone is absent.
+func (s *Store) profileTx(tx *bbolt.Tx, userID int64) (bot.Profile, error) {
+	v := tx.Bucket(bucketProfiles).Get(userKey(userID))
+	if v == nil {
+		return bot.Profile{}, bot.ErrNotFound
+	}
+	plain, err := s.openFor(tx, userID, profileAD, v)
+	if errors.Is(err, errShredded) {
+		return bot.Profile{}, bot.ErrNotFound
+	}
+	if err != nil {
+		return bot.Profile{}, err
+	}
+	var p bot.Profile
+	// json.Unmarshal copies what it keeps out of the mmapped value.
+	if err := json.Unmarshal(plain, &p); err != nil {
+		return bot.Profile{}, fmt.Errorf("bolt store: profile %d: %w", userID, err)
 	}
 	return p, nil
 }
@@ -194,14 +268,20 @@ func (s *Store) PutProfile(ctx context.Context, p bot.Profile) error {
 	if err := checkCtx(ctx); err != nil {
 		return err
 	}
+	return s.update(ctx, func(tx *bbolt.Tx) error { return s.putProfileTx(tx, p) })
+}
+
+func (s *Store) putProfileTx(tx *bbolt.Tx, p bot.Profile) error {
 	p.Schema = bot.SchemaVersion
 	v, err := json.Marshal(p)
 	if err != nil {
 		return fmt.Errorf("bolt store: encode profile: %w", err)
 	}
-	return s.update(ctx, func(tx *bbolt.Tx) error {
-		return tx.Bucket(bucketProfiles).Put(userKey(p.UserID), v)
-	})
+	sealed, err := s.sealFor(tx, p.UserID, profileAD, v)
+	if err != nil {
+		return err
+	}
+	return tx.Bucket(bucketProfiles).Put(userKey(p.UserID), sealed)
 }
 
 // update runs fn in a read-write transaction, unless ctx ended while
@@ -217,6 +297,49 @@ func (s *Store) update(ctx context.Context, fn func(tx *bbolt.Tx) error) error {
 
 // ---- sessions ----
 
+// A session record is its version and expiry in clear, for the
+// compare-and-set and the expiry index, then the session sealed:
+//
+//	[0]     sessionFormat
+//	[1:9]   version, big-endian
+//	[9:17]  expiry, Unix ms, big-endian
+//	[17:]   bot.Session as JSON, sealed (bound to "s:<chatID>")
+//
+// A record of an earlier release is the session's JSON, starting with '{'.
+const (
+	sessionFormat = 1
+	sessionHeader = 17
+)
+
+// sessionMeta is what a session record shows in clear.
+type sessionMeta struct {
+	version int64
+	expires int64 // Unix ms
+}
+
+func sessionAD(k bot.SessionKey) string { return "s:" + strconv.FormatInt(k.ChatID, 10) }
+
+// readSessionMeta reads the clear part of a session record.
+func readSessionMeta(v []byte) (sessionMeta, error) {
+	if len(v) > 0 && v[0] == '{' { // an earlier release's JSON
+		var old struct {
+			Version int64     `json:"version"`
+			Expires time.Time `json:"expires"`
+		}
+		if err := json.Unmarshal(v, &old); err != nil {
+			return sessionMeta{}, err
+		}
+		return sessionMeta{version: old.Version, expires: old.Expires.UnixMilli()}, nil
+	}
+	if len(v) < sessionHeader || v[0] != sessionFormat {
+		return sessionMeta{}, fmt.Errorf("bad session record (%d bytes)", len(v))
+	}
+	return sessionMeta{
+		version: int64(binary.BigEndian.Uint64(v[1:9])),
+		expires: int64(binary.BigEndian.Uint64(v[9:17])),
+	}, nil
+}
+
 // Session returns the session, or bot.ErrNotFound when absent or expired.
 func (s *Store) Session(ctx context.Context, k bot.SessionKey) (bot.Session, error) {
 	if err := checkCtx(ctx); err != nil {
@@ -224,22 +347,45 @@ func (s *Store) Session(ctx context.Context, k bot.SessionKey) (bot.Session, err
 	}
 	var sess bot.Session
 	err := s.db.View(func(tx *bbolt.Tx) error {
-		v := tx.Bucket(bucketSessions).Get(sessionKey(k))
-		if v == nil {
-			return bot.ErrNotFound
-		}
-		return json.Unmarshal(v, &sess)
+		var err error
+		sess, err = s.sessionTx(tx, k)
+		return err
 	})
 	if err != nil {
-		if errors.Is(err, bot.ErrNotFound) {
-			return bot.Session{}, err
-		}
-		return bot.Session{}, fmt.Errorf("bolt store: session %d/%d: %w", k.UserID, k.ChatID, err)
+		return bot.Session{}, err
 	}
-	if expired(sess.Expires, s.now()) {
+	return sess, nil
+}
+
+func (s *Store) sessionTx(tx *bbolt.Tx, k bot.SessionKey) (bot.Session, error) {
+	v := tx.Bucket(bucketSessions).Get(sessionKey(k))
+	if v == nil {
 		return bot.Session{}, bot.ErrNotFound
 	}
+	meta, err := readSessionMeta(v)
+	if err != nil {
+		return bot.Session{}, fmt.Errorf("bolt store: session %d/%d: %w", k.UserID, k.ChatID, err)
+	}
+	if meta.expires <= s.now().UnixMilli() {
+		return bot.Session{}, bot.ErrNotFound
+	}
+	body := v
+	if v[0] != '{' {
+		body = v[sessionHeader:]
+	}
+	plain, err := s.openFor(tx, k.UserID, sessionAD(k), body)
+	if errors.Is(err, errShredded) {
+		return bot.Session{}, bot.ErrNotFound
+	}
+	if err != nil {
+		return bot.Session{}, err
+	}
+	var sess bot.Session
+	if err := json.Unmarshal(plain, &sess); err != nil {
+		return bot.Session{}, fmt.Errorf("bolt store: session %d/%d: %w", k.UserID, k.ChatID, err)
+	}
 	sess.Key = k
+	sess.Version = meta.version
 	return sess, nil
 }
 
@@ -255,45 +401,60 @@ func (s *Store) SaveSession(ctx context.Context, sess bot.Session) (int64, error
 	if sess.Expires.IsZero() {
 		return 0, errors.New("bolt store: SaveSession: session has no expiry")
 	}
-	key := sessionKey(sess.Key)
 	var newVersion int64
 	err := s.update(ctx, func(tx *bbolt.Tx) error {
-		b := tx.Bucket(bucketSessions)
-		exp := tx.Bucket(bucketSessionExp)
-		var stored, live int64
-		if v := b.Get(key); v != nil {
-			var old bot.Session
-			if err := json.Unmarshal(v, &old); err != nil {
-				return fmt.Errorf("bolt store: session %d/%d: %w", sess.Key.UserID, sess.Key.ChatID, err)
-			}
-			stored = old.Version
-			if !expired(old.Expires, s.now()) {
-				live = stored
-			}
-			if err := exp.Delete(timeKey(old.Expires.UnixMilli(), key)); err != nil {
-				return err
-			}
-		}
-		if sess.Version != live {
-			return bot.ErrConflict
-		}
-		newVersion = stored + 1
-		rec := sess
-		rec.Schema = bot.SchemaVersion
-		rec.Version = newVersion
-		v, err := json.Marshal(rec)
-		if err != nil {
-			return fmt.Errorf("bolt store: encode session: %w", err)
-		}
-		if err := b.Put(key, v); err != nil {
-			return err
-		}
-		return exp.Put(timeKey(sess.Expires.UnixMilli(), key), nil)
+		var err error
+		newVersion, err = s.saveSessionTx(tx, sess)
+		return err
 	})
 	if err != nil {
 		return 0, err
 	}
 	return newVersion, nil
+}
+
+func (s *Store) saveSessionTx(tx *bbolt.Tx, sess bot.Session) (int64, error) {
+	key := sessionKey(sess.Key)
+	b := tx.Bucket(bucketSessions)
+	exp := tx.Bucket(bucketSessionExp)
+	var stored, live int64
+	if v := b.Get(key); v != nil {
+		old, err := readSessionMeta(v)
+		if err != nil {
+			return 0, fmt.Errorf("bolt store: session %d/%d: %w", sess.Key.UserID, sess.Key.ChatID, err)
+		}
+		stored = old.version
+		if old.expires > s.now().UnixMilli() {
+			live = stored
+		}
+		if err := exp.Delete(timeKey(old.expires, key)); err != nil {
+			return 0, err
+		}
+	}
+	if sess.Version != live {
+		return 0, bot.ErrConflict
+	}
+	newVersion := stored + 1
+	rec := sess
+	rec.Schema = bot.SchemaVersion
+	rec.Version = newVersion
+	v, err := json.Marshal(rec)
+	if err != nil {
+		return 0, fmt.Errorf("bolt store: encode session: %w", err)
+	}
+	expMs := sess.Expires.UnixMilli()
+	head := make([]byte, sessionHeader, sessionHeader+len(v)+seal.Overhead)
+	head[0] = sessionFormat
+	binary.BigEndian.PutUint64(head[1:9], uint64(newVersion))
+	binary.BigEndian.PutUint64(head[9:17], uint64(expMs))
+	dk, err := s.dataKey(tx, sess.Key.UserID, true)
+	if err != nil {
+		return 0, err
+	}
+	if err := b.Put(key, dk.Seal(head, v, []byte(sessionAD(sess.Key)))); err != nil {
+		return 0, err
+	}
+	return newVersion, exp.Put(timeKey(expMs, key), nil)
 }
 
 // DeleteSession removes a session; absent is not an error.
@@ -314,11 +475,8 @@ func deleteSession(tx *bbolt.Tx, key []byte) error {
 	if v == nil {
 		return nil
 	}
-	var old struct {
-		Expires time.Time `json:"expires"`
-	}
-	if err := json.Unmarshal(v, &old); err == nil {
-		if err := tx.Bucket(bucketSessionExp).Delete(timeKey(old.Expires.UnixMilli(), key)); err != nil {
+	if meta, err := readSessionMeta(v); err == nil {
+		if err := tx.Bucket(bucketSessionExp).Delete(timeKey(meta.expires, key)); err != nil {
 			return err
 		}
 	} else {
@@ -360,71 +518,181 @@ func (s *Store) SeenUpdate(ctx context.Context, id int64) (bool, error) {
 	if err := checkCtx(ctx); err != nil {
 		return false, err
 	}
-	var until int64
-	var found bool
+	var seen bool
 	err := s.db.View(func(tx *bbolt.Tx) error {
-		v := tx.Bucket(bucketUpdates).Get(updateKey(id))
-		if v == nil {
-			return nil
-		}
-		n, err := strconv.ParseInt(string(v), 10, 64)
-		if err != nil {
-			return fmt.Errorf("bolt store: update %d: %w", id, err)
-		}
-		until, found = n, true
-		return nil
+		var err error
+		seen, err = s.seenTx(tx, id)
+		return err
 	})
-	if err != nil || !found {
-		return false, err
+	return seen, err
+}
+
+func (s *Store) seenTx(tx *bbolt.Tx, id int64) (bool, error) {
+	v := tx.Bucket(bucketUpdates).Get(updateKey(id))
+	if v == nil {
+		return false, nil
+	}
+	until, err := strconv.ParseInt(string(v), 10, 64)
+	if err != nil {
+		return false, fmt.Errorf("bolt store: update %d: %w", id, err)
 	}
 	return s.now().UnixMilli() < until, nil
 }
 
+// ClaimUpdate claims update id (see the file comment: claims live in
+// memory, checked against the marks under one mutex). Leases are judged by
+// the store's clock.
+func (s *Store) ClaimUpdate(ctx context.Context, id int64, lease time.Duration) (bot.UpdateClaim, error) {
+	if err := checkCtx(ctx); err != nil {
+		return bot.UpdateClaim{}, err
+	}
+	s.claimMu.Lock()
+	defer s.claimMu.Unlock()
+	nowMs := s.now().UnixMilli()
+	if c, ok := s.claims[id]; ok && c.until > nowMs {
+		return bot.UpdateClaim{Status: bot.ClaimBusy}, nil
+	}
+	seen, err := s.SeenUpdate(ctx, id)
+	if err != nil {
+		return bot.UpdateClaim{}, err
+	}
+	if seen {
+		return bot.UpdateClaim{Status: bot.ClaimHandled}, nil
+	}
+	if len(s.claims) >= 1024 {
+		for k, c := range s.claims {
+			if c.until <= nowMs {
+				delete(s.claims, k)
+			}
+		}
+	}
+	tok, err := newToken()
+	if err != nil {
+		return bot.UpdateClaim{}, err
+	}
+	s.claims[id] = claim{token: tok, until: nowMs + max(1, lease.Milliseconds())}
+	return bot.UpdateClaim{Status: bot.ClaimGranted, Token: tok}, nil
+}
+
+// ReleaseUpdate ends the claim whose token is given.
+func (s *Store) ReleaseUpdate(ctx context.Context, id int64, token string) error {
+	if err := checkCtx(ctx); err != nil {
+		return err
+	}
+	s.claimMu.Lock()
+	defer s.claimMu.Unlock()
+	if c, ok := s.claims[id]; ok && c.token == token {
+		delete(s.claims, id)
+	}
+	return nil
+}
+
+// endClaim forgets any claim on id, once its mark is committed.
+func (s *Store) endClaim(id int64) {
+	s.claimMu.Lock()
+	delete(s.claims, id)
+	s.claimMu.Unlock()
+}
+
 // MarkUpdate records update id as handled until the given time, replacing
-// an earlier mark. Every purgeEvery calls it also purges expired data in
-// the same transaction.
+// an earlier mark and ending a claim. Every purgeEvery calls it also
+// purges expired data in the same transaction.
 func (s *Store) MarkUpdate(ctx context.Context, id int64, until time.Time) error {
 	if err := checkCtx(ctx); err != nil {
 		return err
 	}
+	err := s.update(ctx, func(tx *bbolt.Tx) error { return s.markTx(tx, id, until) })
+	if err == nil {
+		s.endClaim(id)
+	}
+	return err
+}
+
+func (s *Store) markTx(tx *bbolt.Tx, id int64, until time.Time) error {
 	purge := s.marks.Add(1)%purgeEvery == 0
 	key := updateKey(id)
 	ms := until.UnixMilli()
-	return s.update(ctx, func(tx *bbolt.Tx) error {
-		b := tx.Bucket(bucketUpdates)
-		exp := tx.Bucket(bucketUpdateExp)
-		if v := b.Get(key); v != nil {
-			if old, err := strconv.ParseInt(string(v), 10, 64); err == nil {
-				if err := exp.Delete(timeKey(old, key)); err != nil {
-					return err
-				}
+	b := tx.Bucket(bucketUpdates)
+	exp := tx.Bucket(bucketUpdateExp)
+	if v := b.Get(key); v != nil {
+		if old, err := strconv.ParseInt(string(v), 10, 64); err == nil {
+			if err := exp.Delete(timeKey(old, key)); err != nil {
+				return err
 			}
 		}
-		if err := b.Put(key, strconv.AppendInt(nil, ms, 10)); err != nil {
-			return err
+	}
+	if err := b.Put(key, strconv.AppendInt(nil, ms, 10)); err != nil {
+		return err
+	}
+	if err := exp.Put(timeKey(ms, key), nil); err != nil {
+		return err
+	}
+	if purge {
+		_, _, err := s.purge(tx, s.now())
+		return err
+	}
+	return nil
+}
+
+// SaveState writes the profile, the session and the update's mark in one
+// transaction (bot.Store).
+func (s *Store) SaveState(ctx context.Context, w bot.StateWrite) (int64, error) {
+	if err := checkCtx(ctx); err != nil {
+		return 0, err
+	}
+	if w.Session != nil && w.Session.Expires.IsZero() {
+		return 0, errors.New("bolt store: SaveState: session has no expiry")
+	}
+	var version int64
+	var conflict error
+	err := s.update(ctx, func(tx *bbolt.Tx) error {
+		conflict = nil
+		if w.Profile != nil {
+			if err := s.putProfileTx(tx, *w.Profile); err != nil {
+				return err
+			}
 		}
-		if err := exp.Put(timeKey(ms, key), nil); err != nil {
-			return err
+		if w.Session != nil {
+			v, err := s.saveSessionTx(tx, *w.Session)
+			switch {
+			case errors.Is(err, bot.ErrConflict):
+				conflict = err
+			case err != nil:
+				return err
+			}
+			version = v
 		}
-		if purge {
-			_, _, err := s.purge(tx, s.now())
-			return err
+		if w.UpdateID != 0 {
+			return s.markTx(tx, w.UpdateID, w.Handled)
 		}
 		return nil
 	})
+	if err != nil {
+		return 0, err
+	}
+	if w.UpdateID != 0 {
+		s.endClaim(w.UpdateID)
+	}
+	return version, conflict
 }
 
 // ---- forget ----
 
-// Forget deletes the resident's profile, every session of that user (in
-// every chat), the resident's documents and their reminder entries, in one
-// transaction. Absent is not an error.
+// Forget overwrites the resident's data key in the key file, then deletes,
+// in one transaction, their profile, every session of that user (in every chat), their
+// documents and reminder entries, and their cases with the cases'
+// mappings and audit logs (counts stay). Absent is not an error.
 //
-// bbolt reuses freed pages but does not zero them: bytes of deleted
-// records may remain in the file until overwritten.
+// bbolt reuses freed pages but does not zero them: the sealed bytes of
+// deleted records may remain in the file until overwritten, unreadable
+// without the data key deleted with them.
 func (s *Store) Forget(ctx context.Context, userID int64) error {
 	if err := checkCtx(ctx); err != nil {
 		return err
+	}
+	// The key first: if what follows fails, nothing left can be opened.
+	if err := s.shred(userID); err != nil {
+		return fmt.Errorf("bolt store: forget %d: %w", userID, err)
 	}
 	err := s.update(ctx, func(tx *bbolt.Tx) error {
 		if err := tx.Bucket(bucketProfiles).Delete(userKey(userID)); err != nil {
@@ -435,9 +703,16 @@ func (s *Store) Forget(ctx context.Context, userID int64) error {
 				return err
 			}
 		}
+		if err := forgetCases(tx, userID); err != nil {
+			return err
+		}
 		return forgetDocuments(tx, userID)
 	})
 	if err != nil {
+		return fmt.Errorf("bolt store: forget %d: %w", userID, err)
+	}
+	// A write that raced with Forget may have made a new key.
+	if err := s.shred(userID); err != nil {
 		return fmt.Errorf("bolt store: forget %d: %w", userID, err)
 	}
 	return nil
@@ -510,15 +785,27 @@ func (s *Store) purge(tx *bbolt.Tx, now time.Time) (n int, more bool, err error)
 }
 
 // Scan calls fn for every key and value of every bucket, in one read
-// transaction. The key passed to fn is "<bucket>/<key>"; key and value are
-// copies, safe to keep. It is meant for tests and diagnostics (privacy
-// checks), not for the hot path.
+// transaction, then for every data key of the key file as "keys/<owner>".
+// The key passed to fn is "<bucket>/<key>"; key and value are copies, safe
+// to keep. It is meant for tests and diagnostics (privacy checks), not for
+// the hot path.
 func (s *Store) Scan(fn func(key, value []byte) error) error {
-	return s.db.View(func(tx *bbolt.Tx) error {
+	err := s.db.View(func(tx *bbolt.Tx) error {
 		return tx.ForEach(func(name []byte, b *bbolt.Bucket) error {
 			return scanBucket(name, b, fn)
 		})
 	})
+	if err != nil {
+		return err
+	}
+	for _, owner := range s.kf.Owners() {
+		if w := s.kf.Get(owner); w != nil {
+			if err := fn(strconv.AppendInt([]byte("keys/"), owner, 10), w); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 func scanBucket(path []byte, b *bbolt.Bucket, fn func(key, value []byte) error) error {

@@ -11,12 +11,16 @@ import (
 
 	"github.com/passerelle-bot/passerelle/bot"
 	"github.com/passerelle-bot/passerelle/internal/clock"
+	"github.com/passerelle-bot/passerelle/internal/seal"
 	"github.com/passerelle-bot/passerelle/internal/store/storetest"
 )
 
+// testKeys is the master key of every store the tests open.
+var testKeys = seal.Ephemeral()
+
 func openTemp(t *testing.T, clk *clock.Fake) *Store {
 	t.Helper()
-	s, err := Open(filepath.Join(t.TempDir(), "passerelle.db"), WithClock(clk.Now))
+	s, err := Open(filepath.Join(t.TempDir(), "passerelle.db"), WithKeys(testKeys), WithClock(clk.Now))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,7 +43,7 @@ func reopen(t *testing.T, old *Store, clk *clock.Fake) *Store {
 	if err := old.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
-	s, err := Open(path, WithClock(clk.Now))
+	s, err := Open(path, WithKeys(testKeys), WithClock(clk.Now))
 	if err != nil {
 		t.Fatalf("reopen: %v", err)
 	}
@@ -63,14 +67,14 @@ func scanAll(t *testing.T, s *Store) []string {
 
 func TestOpenLocked(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "locked.db")
-	first, err := Open(path)
+	first, err := Open(path, WithKeys(testKeys))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer first.Close()
 
 	start := time.Now()
-	second, err := Open(path)
+	second, err := Open(path, WithKeys(testKeys))
 	elapsed := time.Since(start)
 	if err == nil {
 		second.Close()
@@ -90,7 +94,7 @@ func TestOpenLocked(t *testing.T) {
 
 	// Once the first is closed, the file opens.
 	first.Close()
-	third, err := Open(path)
+	third, err := Open(path, WithKeys(testKeys))
 	if err != nil {
 		t.Fatalf("Open after Close: %v", err)
 	}
@@ -98,7 +102,7 @@ func TestOpenLocked(t *testing.T) {
 }
 
 func TestOpenBadPath(t *testing.T) {
-	_, err := Open(filepath.Join(t.TempDir(), "no", "such", "dir", "x.db"))
+	_, err := Open(filepath.Join(t.TempDir(), "no", "such", "dir", "x.db"), WithKeys(testKeys))
 	if err == nil || !strings.Contains(err.Error(), "bolt store") {
 		t.Fatalf("err = %v, want a bolt store error", err)
 	}
@@ -229,7 +233,7 @@ func TestOpenPurges(t *testing.T) {
 	path := s.Path()
 	s.Close()
 	clk.Advance(25 * time.Hour)
-	s, err := Open(path, WithClock(clk.Now))
+	s, err := Open(path, WithKeys(testKeys), WithClock(clk.Now))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -248,7 +252,7 @@ func TestSaveSessionNoExpiry(t *testing.T) {
 }
 
 func BenchmarkProfileRoundTrip(b *testing.B) {
-	s, err := Open(filepath.Join(b.TempDir(), "bench.db"))
+	s, err := Open(filepath.Join(b.TempDir(), "bench.db"), WithKeys(testKeys))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -266,7 +270,7 @@ func BenchmarkProfileRoundTrip(b *testing.B) {
 }
 
 func BenchmarkSessionCycle(b *testing.B) {
-	s, err := Open(filepath.Join(b.TempDir(), "bench.db"))
+	s, err := Open(filepath.Join(b.TempDir(), "bench.db"), WithKeys(testKeys))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -287,7 +291,7 @@ func BenchmarkSessionCycle(b *testing.B) {
 }
 
 func BenchmarkMarkUpdate(b *testing.B) {
-	s, err := Open(filepath.Join(b.TempDir(), "bench.db"))
+	s, err := Open(filepath.Join(b.TempDir(), "bench.db"), WithKeys(testKeys))
 	if err != nil {
 		b.Fatal(err)
 	}

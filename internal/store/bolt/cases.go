@@ -3,6 +3,7 @@ package bolt
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,23 +11,39 @@ import (
 	"strconv"
 
 	"github.com/passerelle-bot/passerelle/internal/handoff"
+	"github.com/passerelle-bot/passerelle/internal/seal"
 	bbolt "go.etcd.io/bbolt"
 )
 
 // Hand-off cases (handoff.Store):
 //
-//	cases:          <caseKey>                  → handoff.Case as JSON; the bucket's sequence numbers cases
+//	cases:          <caseKey>                  → case record (see caseHead); the bucket's sequence numbers cases
 //	case_resident:  <residentID>/<caseKey>     → empty (CasesOf)
 //	case_partner:   <partnerID>/<caseKey>      → empty (OpenCases)
 //	case_topics:    <chatID>/<topicID>         → <caseKey>
 //	case_relays:    <chatID>/<messageID>       → handoff.Relay as JSON
 //	case_links:     <caseKey>/t|r/<chat>/<id>  → empty (what DeleteCase removes)
-//	case_events:    <caseKey>/<seq>            → handoff.Event as JSON
+//	case_events:    <caseKey>/<seq>            → handoff.Event as JSON, sealed with the resident's key
 //	case_counts:    <month>/<dep>/<problem>    → count as decimal text
 //	partner_paused: <partnerID>                → "1"
 //
 // caseKey is the case id as 20-digit zero-padded decimal text, so keys sort
 // by id and a scan shows which case a key belongs to.
+//
+// A case record shows in clear what the indexes need (version, resident,
+// partner), then the whole case sealed with the resident's data key
+// (seal.go), bound to "c:<id>":
+//
+//	[0]        caseFormat
+//	[1:9]      version, big-endian
+//	[9:17]     resident id, big-endian
+//	[17:19]    length n of the partner id, big-endian
+//	[19:19+n]  partner id
+//	[19+n:]    handoff.Case as JSON, sealed
+//
+// Audit events are sealed with the same key, bound to "e:<id>". A record
+// of an earlier release is the case's JSON, starting with '{'. Mappings
+// (topics, relays) hold ids only and stay in clear.
 
 var _ handoff.Store = (*Store)(nil)
 
@@ -91,20 +108,80 @@ func (s *Store) NextCaseID(ctx context.Context) (int64, error) {
 	return int64(id), nil
 }
 
-func decodeCase(v []byte) (handoff.Case, error) {
-	var c handoff.Case
-	if err := json.Unmarshal(v, &c); err != nil {
-		return c, fmt.Errorf("bolt store: case: %w", err)
+const caseFormat = 1
+
+func caseAD(id int64) string  { return "c:" + strconv.FormatInt(id, 10) }
+func eventAD(id int64) string { return "e:" + strconv.FormatInt(id, 10) }
+
+// caseHead is what a case record shows in clear.
+type caseHead struct {
+	version  int64
+	resident int64
+	partner  string
+	body     []byte // the sealed case (or an earlier release's JSON)
+}
+
+func readCaseHead(v []byte) (caseHead, error) {
+	if len(v) > 0 && v[0] == '{' {
+		var old handoff.Case
+		if err := json.Unmarshal(v, &old); err != nil {
+			return caseHead{}, fmt.Errorf("bolt store: case: %w", err)
+		}
+		return caseHead{version: old.Version, resident: old.ResidentID, partner: old.PartnerID, body: v}, nil
 	}
+	if len(v) < 19 || v[0] != caseFormat {
+		return caseHead{}, fmt.Errorf("bolt store: case: bad record (%d bytes)", len(v))
+	}
+	n := int(binary.BigEndian.Uint16(v[17:19]))
+	if len(v) < 19+n {
+		return caseHead{}, fmt.Errorf("bolt store: case: bad record (%d bytes)", len(v))
+	}
+	return caseHead{
+		version:  int64(binary.BigEndian.Uint64(v[1:9])),
+		resident: int64(binary.BigEndian.Uint64(v[9:17])),
+		partner:  string(v[19 : 19+n]),
+		body:     v[19+n:],
+	}, nil
+}
+
+// decodeCase opens a case record; errShredded when the resident's data key
+// is gone.
+func (s *Store) decodeCase(tx *bbolt.Tx, id int64, v []byte) (handoff.Case, error) {
+	h, err := readCaseHead(v)
+	if err != nil {
+		return handoff.Case{}, err
+	}
+	plain, err := s.openFor(tx, h.resident, caseAD(id), h.body)
+	if err != nil {
+		return handoff.Case{}, err
+	}
+	var c handoff.Case
+	if err := json.Unmarshal(plain, &c); err != nil {
+		return c, fmt.Errorf("bolt store: case %d: %w", id, err)
+	}
+	c.Version = h.version
 	return c, nil
 }
 
-func putCase(tx *bbolt.Tx, c handoff.Case) error {
+func (s *Store) putCase(tx *bbolt.Tx, c handoff.Case) error {
 	v, err := json.Marshal(c)
 	if err != nil {
 		return fmt.Errorf("bolt store: encode case: %w", err)
 	}
-	return tx.Bucket(bucketCases).Put(caseKey(c.ID), v)
+	if len(c.PartnerID) > 1<<16-1 {
+		return fmt.Errorf("bolt store: case %d: partner id too long", c.ID)
+	}
+	head := make([]byte, 19, 19+len(c.PartnerID)+len(v)+seal.Overhead)
+	head[0] = caseFormat
+	binary.BigEndian.PutUint64(head[1:9], uint64(c.Version))
+	binary.BigEndian.PutUint64(head[9:17], uint64(c.ResidentID))
+	binary.BigEndian.PutUint16(head[17:19], uint16(len(c.PartnerID)))
+	head = append(head, c.PartnerID...)
+	dk, err := s.dataKey(tx, c.ResidentID, true)
+	if err != nil {
+		return err
+	}
+	return tx.Bucket(bucketCases).Put(caseKey(c.ID), dk.Seal(head, v, []byte(caseAD(c.ID))))
 }
 
 // CreateCase stores a new case and counts it.
@@ -118,7 +195,7 @@ func (s *Store) CreateCase(ctx context.Context, c handoff.Case) (int64, error) {
 		if tx.Bucket(bucketCases).Get(key) != nil {
 			return handoff.ErrExists
 		}
-		if err := putCase(tx, c); err != nil {
+		if err := s.putCase(tx, c); err != nil {
 			return err
 		}
 		if err := tx.Bucket(bucketCaseResident).Put(joinKey(userKey(c.ResidentID), key), nil); err != nil {
@@ -151,7 +228,10 @@ func (s *Store) Case(ctx context.Context, id int64) (handoff.Case, error) {
 			return handoff.ErrNotFound
 		}
 		var err error
-		c, err = decodeCase(v)
+		c, err = s.decodeCase(tx, id, v)
+		if errors.Is(err, errShredded) {
+			return handoff.ErrNotFound
+		}
 		return err
 	})
 	return c, err
@@ -166,76 +246,99 @@ func (s *Store) UpdateCase(ctx context.Context, c handoff.Case) (int64, error) {
 		if v == nil {
 			return handoff.ErrNotFound
 		}
-		old, err := decodeCase(v)
+		old, err := readCaseHead(v)
 		if err != nil {
 			return err
 		}
-		if old.Version != c.Version {
+		if old.version != c.Version {
 			return handoff.ErrConflict
 		}
-		c.Version = old.Version + 1
+		c.Version = old.version + 1
 		ver = c.Version
-		if old.PartnerID != c.PartnerID {
+		if old.partner != c.PartnerID {
 			p := tx.Bucket(bucketCasePartner)
-			if err := p.Delete(joinKey([]byte(old.PartnerID), key)); err != nil {
+			if err := p.Delete(joinKey([]byte(old.partner), key)); err != nil {
 				return err
 			}
 			if err := p.Put(joinKey([]byte(c.PartnerID), key), nil); err != nil {
 				return err
 			}
 		}
-		return putCase(tx, c)
+		return s.putCase(tx, c)
 	})
 	return ver, err
 }
 
-// DeleteCase removes a case and everything linked to it; counts stay.
+// DeleteCase removes a case and everything linked to it; counts stay. It
+// needs no data key: a case whose resident's key is gone is deleted too.
 func (s *Store) DeleteCase(ctx context.Context, id int64) error {
-	return s.caseTx(ctx, func(tx *bbolt.Tx) error {
-		key := caseKey(id)
-		v := tx.Bucket(bucketCases).Get(key)
-		if v != nil {
-			c, err := decodeCase(v)
-			if err != nil {
+	return s.caseTx(ctx, func(tx *bbolt.Tx) error { return deleteCaseTx(tx, caseKey(id)) })
+}
+
+func deleteCaseTx(tx *bbolt.Tx, key []byte) error {
+	cases := tx.Bucket(bucketCases)
+	if cases == nil {
+		return nil // no case was ever written
+	}
+	if v := cases.Get(key); v != nil {
+		h, err := readCaseHead(v)
+		if err != nil {
+			return err
+		}
+		if err := tx.Bucket(bucketCaseResident).Delete(joinKey(userKey(h.resident), key)); err != nil {
+			return err
+		}
+		if err := tx.Bucket(bucketCasePartner).Delete(joinKey([]byte(h.partner), key)); err != nil {
+			return err
+		}
+		if err := cases.Delete(key); err != nil {
+			return err
+		}
+	}
+	links := tx.Bucket(bucketCaseLinks)
+	prefix := append(slices.Clone(key), '/')
+	for _, k := range keysWithPrefix(links, prefix) {
+		rest := k[len(prefix):]
+		target := rest[2:] // "t/<chat>/<id>" or "r/<chat>/<id>"
+		switch rest[0] {
+		case 't':
+			if err := tx.Bucket(bucketCaseTopics).Delete(target); err != nil {
 				return err
 			}
-			if err := tx.Bucket(bucketCaseResident).Delete(joinKey(userKey(c.ResidentID), key)); err != nil {
-				return err
-			}
-			if err := tx.Bucket(bucketCasePartner).Delete(joinKey([]byte(c.PartnerID), key)); err != nil {
-				return err
-			}
-			if err := tx.Bucket(bucketCases).Delete(key); err != nil {
+		case 'r':
+			if err := tx.Bucket(bucketCaseRelays).Delete(target); err != nil {
 				return err
 			}
 		}
-		links := tx.Bucket(bucketCaseLinks)
-		prefix := append(slices.Clone(key), '/')
-		for _, k := range keysWithPrefix(links, prefix) {
-			rest := k[len(prefix):]
-			target := rest[2:] // "t/<chat>/<id>" or "r/<chat>/<id>"
-			switch rest[0] {
-			case 't':
-				if err := tx.Bucket(bucketCaseTopics).Delete(target); err != nil {
-					return err
-				}
-			case 'r':
-				if err := tx.Bucket(bucketCaseRelays).Delete(target); err != nil {
-					return err
-				}
-			}
-			if err := links.Delete(k); err != nil {
-				return err
-			}
+		if err := links.Delete(k); err != nil {
+			return err
 		}
-		events := tx.Bucket(bucketCaseEvents)
-		for _, k := range keysWithPrefix(events, prefix) {
-			if err := events.Delete(k); err != nil {
-				return err
-			}
+	}
+	events := tx.Bucket(bucketCaseEvents)
+	for _, k := range keysWithPrefix(events, prefix) {
+		if err := events.Delete(k); err != nil {
+			return err
 		}
+	}
+	return nil
+}
+
+// forgetCases deletes every case of the resident (Forget).
+func forgetCases(tx *bbolt.Tx, residentID int64) error {
+	idx := tx.Bucket(bucketCaseResident)
+	if idx == nil {
 		return nil
-	})
+	}
+	prefix := userPrefix(residentID)
+	for _, k := range keysWithPrefix(idx, prefix) {
+		if err := deleteCaseTx(tx, k[len(prefix):]); err != nil {
+			return err
+		}
+		if err := idx.Delete(k); err != nil { // an entry without a case
+			return err
+		}
+	}
+	return nil
 }
 
 // casesByIndex reads the cases listed in index under prefix.
@@ -248,11 +351,19 @@ func (s *Store) casesByIndex(ctx context.Context, index, prefix []byte, keep fun
 		}
 		c := idx.Cursor()
 		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-			v := cases.Get(k[len(prefix):])
+			key := k[len(prefix):]
+			v := cases.Get(key)
 			if v == nil {
 				continue
 			}
-			cs, err := decodeCase(v)
+			id, err := strconv.ParseInt(string(key), 10, 64)
+			if err != nil {
+				return fmt.Errorf("bolt store: malformed case key %q", key)
+			}
+			cs, err := s.decodeCase(tx, id, v)
+			if errors.Is(err, errShredded) {
+				continue // the resident's data key is gone: so is the case
+			}
 			if err != nil {
 				return err
 			}
@@ -285,12 +396,20 @@ func (s *Store) Cases(ctx context.Context) ([]handoff.Case, error) {
 		if b == nil {
 			return nil
 		}
-		return b.ForEach(func(_, v []byte) error {
-			c, err := decodeCase(v)
-			if err == nil {
-				out = append(out, c)
+		return b.ForEach(func(k, v []byte) error {
+			id, err := strconv.ParseInt(string(k), 10, 64)
+			if err != nil {
+				return fmt.Errorf("bolt store: malformed case key %q", k)
 			}
-			return err
+			c, err := s.decodeCase(tx, id, v)
+			switch {
+			case errors.Is(err, errShredded):
+				return nil // the resident's data key is gone: so is the case
+			case err != nil:
+				return err
+			}
+			out = append(out, c)
+			return nil
 		})
 	})
 	return out, err
@@ -358,35 +477,65 @@ func (s *Store) Relay(ctx context.Context, chatID int64, msgID int) (handoff.Rel
 	return r, err
 }
 
-// AddEvent appends to a case's audit log.
+// AddEvent appends to a case's audit log, sealed with the resident's data
+// key. An event of a case that is not stored is dropped: nobody could
+// read it.
 func (s *Store) AddEvent(ctx context.Context, caseID int64, e handoff.Event) error {
 	v, err := json.Marshal(e)
 	if err != nil {
 		return fmt.Errorf("bolt store: encode event: %w", err)
 	}
 	return s.caseTx(ctx, func(tx *bbolt.Tx) error {
+		rec := tx.Bucket(bucketCases).Get(caseKey(caseID))
+		if rec == nil {
+			return nil
+		}
+		h, err := readCaseHead(rec)
+		if err != nil {
+			return err
+		}
+		sealed, err := s.sealFor(tx, h.resident, eventAD(caseID), v)
+		if err != nil {
+			return err
+		}
 		b := tx.Bucket(bucketCaseEvents)
 		seq, err := b.NextSequence()
 		if err != nil {
 			return err
 		}
-		return b.Put(joinKey(caseKey(caseID), fmt.Appendf(nil, "%020d", seq)), v)
+		return b.Put(joinKey(caseKey(caseID), fmt.Appendf(nil, "%020d", seq)), sealed)
 	})
 }
 
-// Events returns a case's audit log in order.
+// Events returns a case's audit log in order (none once the resident's
+// data key is gone).
 func (s *Store) Events(ctx context.Context, caseID int64) ([]handoff.Event, error) {
 	var out []handoff.Event
 	err := s.caseView(ctx, func(tx *bbolt.Tx) error {
-		b := tx.Bucket(bucketCaseEvents)
-		if b == nil {
+		b, cases := tx.Bucket(bucketCaseEvents), tx.Bucket(bucketCases)
+		if b == nil || cases == nil {
 			return nil
+		}
+		rec := cases.Get(caseKey(caseID))
+		if rec == nil {
+			return nil
+		}
+		h, err := readCaseHead(rec)
+		if err != nil {
+			return err
 		}
 		prefix := append(caseKey(caseID), '/')
 		c := b.Cursor()
 		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+			plain, err := s.openFor(tx, h.resident, eventAD(caseID), v)
+			if errors.Is(err, errShredded) {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
 			var e handoff.Event
-			if err := json.Unmarshal(v, &e); err != nil {
+			if err := json.Unmarshal(plain, &e); err != nil {
 				return fmt.Errorf("bolt store: event: %w", err)
 			}
 			out = append(out, e)

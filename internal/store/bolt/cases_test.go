@@ -1,6 +1,7 @@
 package bolt
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/passerelle-bot/passerelle/internal/clock"
@@ -14,6 +15,7 @@ func TestCasesConformance(t *testing.T) {
 		Reopen: func(t *testing.T, old handoff.Store, clk *clock.Fake) handoff.Store {
 			return reopen(t, old.(*Store), clk)
 		},
-		Scan: func(t *testing.T, s handoff.Store) []string { return scanAll(t, s.(*Store)) },
+		Scan:    func(t *testing.T, s handoff.Store) []string { return scanAll(t, s.(*Store)) },
+		DataKey: func(entry string) bool { return strings.HasPrefix(entry, `"keys/`) },
 	})
 }

@@ -13,7 +13,8 @@ import (
 
 // Tracked documents (bot.DocumentStore) live in one bucket:
 //
-//	documents: <userID>/<docID> → bot.Document as JSON {"v":1,…}
+//	documents: <userID>/<docID> → bot.Document as JSON {"v":1,…}, sealed
+//	           with the resident's data key, bound to "d:<docID>" (seal.go)
 //
 // Keyed by resident first, like sessions: a resident's documents are one
 // prefix scan, in ID order (byte order of the IDs). Their reminder entries
@@ -49,9 +50,18 @@ func checkDocument(d bot.Document) error {
 	return nil
 }
 
-func decodeDocument(k, v []byte) (bot.Document, error) {
+func documentAD(id string) string { return "d:" + id }
+
+// decodeDocument reads the document at key k of userID; errShredded when
+// the resident's data key is gone.
+func (s *Store) decodeDocument(tx *bbolt.Tx, userID int64, k, v []byte) (bot.Document, error) {
+	id := string(k[len(userPrefix(userID)):])
+	plain, err := s.openFor(tx, userID, documentAD(id), v)
+	if err != nil {
+		return bot.Document{}, err
+	}
 	var d bot.Document
-	if err := json.Unmarshal(v, &d); err != nil {
+	if err := json.Unmarshal(plain, &d); err != nil {
 		return bot.Document{}, fmt.Errorf("bolt store: document %q: %w", k, err)
 	}
 	return d, nil
@@ -70,7 +80,10 @@ func (s *Store) Documents(ctx context.Context, userID int64) ([]bot.Document, er
 	err := s.db.View(func(tx *bbolt.Tx) error {
 		c := tx.Bucket(bucketDocuments).Cursor()
 		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
-			d, err := decodeDocument(k, v)
+			d, err := s.decodeDocument(tx, userID, k, v)
+			if errors.Is(err, errShredded) {
+				return nil // the resident's data key is gone: so are the documents
+			}
 			if err != nil {
 				return err
 			}
@@ -100,7 +113,10 @@ func (s *Store) Document(ctx context.Context, userID int64, id string) (bot.Docu
 			return bot.ErrNotFound
 		}
 		var err error
-		d, err = decodeDocument(key, v)
+		d, err = s.decodeDocument(tx, userID, key, v)
+		if errors.Is(err, errShredded) {
+			return bot.ErrNotFound
+		}
 		return err
 	})
 	if err != nil {
@@ -126,7 +142,11 @@ func (s *Store) PutDocument(ctx context.Context, d bot.Document) error {
 	}
 	key := documentKey(d.UserID, d.ID)
 	return s.update(ctx, func(tx *bbolt.Tx) error {
-		if err := tx.Bucket(bucketDocuments).Put(key, v); err != nil {
+		sealed, err := s.sealFor(tx, d.UserID, documentAD(d.ID), v)
+		if err != nil {
+			return err
+		}
+		if err := tx.Bucket(bucketDocuments).Put(key, sealed); err != nil {
 			return fmt.Errorf("bolt store: put document %q: %w", key, err)
 		}
 		return nil

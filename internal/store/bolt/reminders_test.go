@@ -25,7 +25,7 @@ func TestReminderRestart(t *testing.T) {
 	ctx := t.Context()
 	clk := clock.NewFake(storetest.Start)
 	path := filepath.Join(t.TempDir(), "passerelle.db")
-	s, err := Open(path, WithClock(clk.Now))
+	s, err := Open(path, WithKeys(testKeys), WithClock(clk.Now))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +46,7 @@ func TestReminderRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	s, err = Open(path, WithClock(clk.Now))
+	s, err = Open(path, WithKeys(testKeys), WithClock(clk.Now))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +107,7 @@ func TestReminderScan(t *testing.T) {
 // disk.
 func benchClaims(b *testing.B, n, batch int, ack bool) {
 	ctx := b.Context()
-	s, err := Open(filepath.Join(b.TempDir(), "bench.db"))
+	s, err := Open(filepath.Join(b.TempDir(), "bench.db"), WithKeys(testKeys))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -4,9 +4,14 @@ package redis
 // partner id Q and group chat G:
 //
 //	P:{P:cC}              hash    rec = the case as JSON (handoff.Case, its
-//	                              "ver" equal to ver), ver = version,
-//	                              partner = its PartnerID
-//	P:{P:cC}:ev           list    the audit log: handoff.Event JSON, oldest first
+//	                              "ver" equal to ver), sealed with the
+//	                              resident's data key (seal.go); in clear:
+//	                              ver = version, partner = its PartnerID,
+//	                              rid = its ResidentID, parts = every
+//	                              partner it was routed to (Tried and
+//	                              PartnerID, space-separated)
+//	P:{P:cC}:ev           list    the audit log: handoff.Event JSON, sealed
+//	                              with the same key, oldest first
 //	P:{P:cC}:links        set     "t|G|topicID" and "r|G|messageID": the
 //	                              mappings DeleteCase removes
 //	P:{P:uU}:cases        set     ids of U's cases (CasesOf), in the
@@ -66,6 +71,7 @@ import (
 	"strings"
 
 	"github.com/passerelle-bot/passerelle/internal/handoff"
+	"github.com/passerelle-bot/passerelle/internal/seal"
 	goredis "github.com/redis/go-redis/v9"
 )
 
@@ -139,22 +145,22 @@ func idString(id int64) string { return strconv.FormatInt(id, 10) }
 // caseCreateScript stores a new case record.
 //
 //	KEYS[1] case hash
-//	ARGV[1] record JSON (version 1), ARGV[2] partner id
+//	ARGV[1] record (version 1), ARGV[2] partner id, ARGV[3] resident id,
+//	ARGV[4] partners (parts)
 //
-// It returns 1, or the stored record when the id is taken.
+// It returns 1, or {the stored resident id} when the id is taken.
 var caseCreateScript = goredis.NewScript(`
-local cur = redis.call('HGET', KEYS[1], 'rec')
-if cur then return cur end
-redis.call('HSET', KEYS[1], 'rec', ARGV[1], 'ver', 1, 'partner', ARGV[2])
+if redis.call('EXISTS', KEYS[1]) == 1 then return {redis.call('HGET', KEYS[1], 'rid') or ''} end
+redis.call('HSET', KEYS[1], 'rec', ARGV[1], 'ver', 1, 'partner', ARGV[2], 'rid', ARGV[3], 'parts', ARGV[4])
 return 1
 `)
 
 // caseUpdateScript is the compare-and-set of UpdateCase.
 //
 //	KEYS[1] case hash
-//	ARGV[1] expected version, ARGV[2] record JSON (at the next version),
+//	ARGV[1] expected version, ARGV[2] record (at the next version),
 //	ARGV[3] its partner id, ARGV[4] "1" when the caller already added the
-//	case to that partner's index
+//	case to that partner's index, ARGV[5] partners (parts)
 //
 // It returns {code, stored partner}: code is the new version, 0 on a
 // version conflict, -1 when the case is absent, -2 when the partner
@@ -166,7 +172,7 @@ local ver = tonumber(cur[1])
 local old = cur[2] or ''
 if ver ~= tonumber(ARGV[1]) then return {0, old} end
 if old ~= ARGV[3] and ARGV[4] ~= '1' then return {-2, old} end
-redis.call('HSET', KEYS[1], 'rec', ARGV[2], 'ver', ver + 1, 'partner', ARGV[3])
+redis.call('HSET', KEYS[1], 'rec', ARGV[2], 'ver', ver + 1, 'partner', ARGV[3], 'parts', ARGV[5])
 return {ver + 1, old}
 `)
 
@@ -201,19 +207,52 @@ return n
 
 // ---- records ----
 
-func encodeCase(c handoff.Case) (string, error) {
-	b, err := json.Marshal(c)
-	if err != nil {
-		return "", fmt.Errorf("redis store: encode case %d: %w", c.ID, err)
+func caseField(id int64) string  { return "c:" + strconv.FormatInt(id, 10) }
+func eventField(id int64) string { return "e:" + strconv.FormatInt(id, 10) }
+
+// caseParts is the parts field of c: every partner it was routed to.
+func caseParts(c handoff.Case) string {
+	parts := slices.Clone(c.Tried)
+	if !slices.Contains(parts, c.PartnerID) {
+		parts = append(parts, c.PartnerID)
 	}
-	return string(b), nil
+	return strings.Join(parts, " ")
 }
 
-// decodeCase reads the record and version fields of a case hash.
-func decodeCase(id int64, rec, ver string) (handoff.Case, error) {
-	var c handoff.Case
+// encodeCase returns c's record, sealed with its resident's data key.
+func (s *Store) encodeCase(ctx context.Context, c handoff.Case) ([]byte, error) {
+	b, err := json.Marshal(c)
+	if err != nil {
+		return nil, fmt.Errorf("redis store: encode case %d: %w", c.ID, err)
+	}
+	dk, err := s.ownerKey(ctx, c.ResidentID)
+	if err != nil {
+		return nil, err
+	}
+	return dk.Seal(nil, b, ad(caseField(c.ID))), nil
+}
+
+// decodeCase reads the record, version and resident fields of a case
+// hash; errShredded when the resident's data key is gone.
+func (s *Store) decodeCase(ctx context.Context, id int64, rec, ver, rid string) (handoff.Case, error) {
 	v, err := strconv.ParseInt(ver, 10, 64)
-	if err := errors.Join(err, json.Unmarshal([]byte(rec), &c)); err != nil {
+	if err != nil {
+		return handoff.Case{}, fmt.Errorf("redis store: case %d: %w", id, err)
+	}
+	var plain []byte
+	if seal.IsSealedString(rec) {
+		owner, err := strconv.ParseInt(rid, 10, 64)
+		if err != nil {
+			return handoff.Case{}, fmt.Errorf("redis store: case %d: resident %q: %w", id, rid, err)
+		}
+		if plain, err = s.openOwned(ctx, owner, caseField(id), rec); err != nil {
+			return handoff.Case{}, err
+		}
+	} else {
+		plain = []byte(rec) // an earlier release's JSON
+	}
+	var c handoff.Case
+	if err := json.Unmarshal(plain, &c); err != nil {
 		return handoff.Case{}, fmt.Errorf("redis store: case %d: %w", id, err)
 	}
 	c.Version = v
@@ -246,7 +285,7 @@ func (s *Store) CreateCase(ctx context.Context, c handoff.Case) (int64, error) {
 		return 0, fmt.Errorf("redis store: create case: id %d must be positive", c.ID)
 	}
 	c.Version = 1
-	rec, err := encodeCase(c)
+	rec, err := s.encodeCase(ctx, c)
 	if err != nil {
 		return 0, err
 	}
@@ -261,22 +300,24 @@ func (s *Store) CreateCase(ctx context.Context, c handoff.Case) (int64, error) {
 	if err != nil {
 		return 0, wrap("create case", err)
 	}
-	res, err := caseCreateScript.Run(ctx, s.c, []string{s.caseKey(c.ID)}, rec, c.PartnerID).Result()
+	res, err := caseCreateScript.Run(ctx, s.c, []string{s.caseKey(c.ID)}, rec, c.PartnerID, c.ResidentID, caseParts(c)).Result()
 	if err != nil {
 		return 0, wrap("create case", err)
 	}
-	stored, taken := res.(string)
+	stored, taken := res.([]any)
 	if !taken {
 		return 1, nil
 	}
 	// The id was taken: take the count back, and the resident index entry
 	// if the stored case is another resident's. (An entry in this
 	// partner's index stays: OpenCases checks the case's partner.)
-	var old handoff.Case
-	jsonErr := json.Unmarshal([]byte(stored), &old)
+	var storedRID string
+	if len(stored) > 0 {
+		storedRID, _ = stored[0].(string)
+	}
 	_, err = s.c.Pipelined(ctx, func(p goredis.Pipeliner) error {
 		p.HIncrBy(ctx, s.countsKey(), countField(c), -1)
-		if jsonErr == nil && old.ResidentID != c.ResidentID {
+		if storedRID != idString(c.ResidentID) {
 			p.SRem(ctx, s.residentCasesKey(c.ResidentID), id)
 		}
 		return nil
@@ -292,16 +333,21 @@ func (s *Store) Case(ctx context.Context, id int64) (handoff.Case, error) {
 	if err := ctx.Err(); err != nil {
 		return handoff.Case{}, err
 	}
-	vals, err := s.c.HMGet(ctx, s.caseKey(id), "rec", "ver").Result()
+	vals, err := s.c.HMGet(ctx, s.caseKey(id), "rec", "ver", "rid").Result()
 	if err != nil {
 		return handoff.Case{}, wrap("case", err)
 	}
 	rec, _ := vals[0].(string)
 	ver, _ := vals[1].(string)
+	rid, _ := vals[2].(string)
 	if rec == "" {
 		return handoff.Case{}, handoff.ErrNotFound
 	}
-	return decodeCase(id, rec, ver)
+	c, err := s.decodeCase(ctx, id, rec, ver, rid)
+	if errors.Is(err, errShredded) {
+		return handoff.Case{}, handoff.ErrNotFound
+	}
+	return c, err
 }
 
 // UpdateCase replaces c if the stored version equals c.Version and
@@ -317,14 +363,14 @@ func (s *Store) UpdateCase(ctx context.Context, c handoff.Case) (int64, error) {
 	}
 	expected := c.Version
 	c.Version = expected + 1
-	rec, err := encodeCase(c)
+	rec, err := s.encodeCase(ctx, c)
 	if err != nil {
 		return 0, err
 	}
 	keys := []string{s.caseKey(c.ID)}
 	indexed := "0"
 	for {
-		res, err := caseUpdateScript.Run(ctx, s.c, keys, expected, rec, c.PartnerID, indexed).Slice()
+		res, err := caseUpdateScript.Run(ctx, s.c, keys, expected, rec, c.PartnerID, indexed, caseParts(c)).Slice()
 		if err != nil {
 			return 0, wrap("update case", err)
 		}
@@ -363,27 +409,35 @@ func (s *Store) DeleteCase(ctx context.Context, id int64) error {
 		return err
 	}
 	var (
-		recCmd   *goredis.StringCmd
+		headCmd  *goredis.SliceCmd
 		linksCmd *goredis.StringSliceCmd
 	)
 	// Both keys are in the case's slot: one round trip.
 	_, _ = s.c.Pipelined(ctx, func(p goredis.Pipeliner) error {
-		recCmd = p.HGet(ctx, s.caseKey(id), "rec")
+		headCmd = p.HMGet(ctx, s.caseKey(id), "rec", "rid", "parts", "partner")
 		linksCmd = p.SMembers(ctx, s.caseLinksKey(id))
 		return nil
 	})
-	var (
-		c      handoff.Case
-		exists bool
-	)
-	switch rec, err := recCmd.Result(); {
-	case err == nil:
+	head, err := headCmd.Result()
+	if err != nil {
+		return wrap("delete case", err)
+	}
+	// What the indexes need is in clear (no data key needed); a case of an
+	// earlier release is JSON.
+	rec, exists := head[0].(string)
+	rid, _ := head[1].(string)
+	parts, _ := head[2].(string)
+	partner, _ := head[3].(string)
+	partners := strings.Fields(parts)
+	if exists && !seal.IsSealedString(rec) {
+		var c handoff.Case
 		if err := json.Unmarshal([]byte(rec), &c); err != nil {
 			return fmt.Errorf("redis store: delete case %d: %w", id, err)
 		}
-		exists = true
-	case !errors.Is(err, goredis.Nil):
-		return wrap("delete case", err)
+		rid, partners = idString(c.ResidentID), append(slices.Clone(c.Tried), c.PartnerID)
+	}
+	if partner != "" && !slices.Contains(partners, partner) {
+		partners = append(partners, partner)
 	}
 	links, err := linksCmd.Result()
 	if err != nil {
@@ -413,10 +467,12 @@ func (s *Store) DeleteCase(ctx context.Context, id int64) error {
 		if exists {
 			// An emptied set is removed by Redis: no key named after the
 			// resident stays.
-			p.SRem(ctx, s.residentCasesKey(c.ResidentID), member)
+			if owner, err := strconv.ParseInt(rid, 10, 64); err == nil {
+				p.SRem(ctx, s.residentCasesKey(owner), member)
+			}
 			// The partners it was routed to before, in case a move left
 			// an entry behind (see UpdateCase).
-			for _, partner := range append(slices.Clone(c.Tried), c.PartnerID) {
+			for _, partner := range partners {
 				p.SRem(ctx, s.partnerCasesKey(partner), member)
 			}
 		}
@@ -469,21 +525,28 @@ func (s *Store) casesByID(ctx context.Context, op string, members []string, keep
 		cmds := make([]*goredis.SliceCmd, len(chunk))
 		_, err := s.c.Pipelined(ctx, func(p goredis.Pipeliner) error {
 			for i, id := range chunk {
-				cmds[i] = p.HMGet(ctx, s.caseKey(id), "rec", "ver")
+				cmds[i] = p.HMGet(ctx, s.caseKey(id), "rec", "ver", "rid")
 			}
 			return nil
 		})
 		if err != nil {
 			return nil, wrap(op, err)
 		}
+		if err := s.knowKeys(ctx, cmds); err != nil {
+			return nil, wrap(op, err)
+		}
 		for i, cmd := range cmds {
 			vals := cmd.Val()
 			rec, _ := vals[0].(string)
 			ver, _ := vals[1].(string)
+			rid, _ := vals[2].(string)
 			if rec == "" {
 				continue // an index entry without a case (see the file comment)
 			}
-			c, err := decodeCase(chunk[i], rec, ver)
+			c, err := s.decodeCase(ctx, chunk[i], rec, ver, rid)
+			if errors.Is(err, errShredded) {
+				continue // the resident's data key is gone: so is the case
+			}
 			if err != nil {
 				return nil, err
 			}
@@ -493,6 +556,44 @@ func (s *Store) casesByID(ctx context.Context, op string, members []string, keep
 		}
 	}
 	return out, nil
+}
+
+// knowKeys reads, in one pipelined round trip, the data keys of the
+// residents of cases (HMGET rec ver rid replies) the store has not seen
+// yet, so that opening them takes no round trip each.
+func (s *Store) knowKeys(ctx context.Context, cmds []*goredis.SliceCmd) error {
+	var owners []int64
+	for _, cmd := range cmds {
+		rid, _ := cmd.Val()[2].(string)
+		owner, err := strconv.ParseInt(rid, 10, 64)
+		if err != nil || slices.Contains(owners, owner) {
+			continue
+		}
+		if _, _, ok := s.keys.Known(owner); !ok {
+			owners = append(owners, owner)
+		}
+	}
+	if len(owners) == 0 {
+		return nil
+	}
+	keys := make([]*goredis.StringCmd, len(owners))
+	_, err := s.c.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		for i, o := range owners {
+			keys[i] = p.HGet(ctx, s.residentKey(o), keyField)
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, goredis.Nil) {
+		return err
+	}
+	for i, o := range owners {
+		if w := keys[i].Val(); w != "" {
+			if _, err := s.keys.Unwrap(o, []byte(w)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // CasesOf returns the resident's cases, oldest first (by Created, then
@@ -607,7 +708,21 @@ func (s *Store) Relay(ctx context.Context, chatID int64, msgID int) (handoff.Rel
 
 // ---- audit log ----
 
-// AddEvent appends to a case's audit log (RPUSH).
+// caseOwner returns the resident of case id (0 when the case is absent).
+func (s *Store) caseOwner(ctx context.Context, id int64) (int64, error) {
+	rid, err := s.c.HGet(ctx, s.caseKey(id), "rid").Result()
+	if errors.Is(err, goredis.Nil) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	return strconv.ParseInt(rid, 10, 64)
+}
+
+// AddEvent appends to a case's audit log (RPUSH), sealed with the
+// resident's data key. An event of a case that is not stored is dropped:
+// nobody could read it.
 func (s *Store) AddEvent(ctx context.Context, caseID int64, e handoff.Event) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -616,22 +731,49 @@ func (s *Store) AddEvent(ctx context.Context, caseID int64, e handoff.Event) err
 	if err != nil {
 		return fmt.Errorf("redis store: encode event: %w", err)
 	}
-	return wrap("add event", s.c.RPush(ctx, s.caseEventsKey(caseID), v).Err())
+	owner, err := s.caseOwner(ctx, caseID)
+	if err != nil || owner == 0 {
+		return wrap("add event", err)
+	}
+	dk, err := s.ownerKey(ctx, owner)
+	if err != nil {
+		return err
+	}
+	return wrap("add event", s.c.RPush(ctx, s.caseEventsKey(caseID), dk.Seal(nil, v, ad(eventField(caseID)))).Err())
 }
 
-// Events returns a case's audit log in order.
+// Events returns a case's audit log in order (none once the resident's
+// data key is gone).
 func (s *Store) Events(ctx context.Context, caseID int64) ([]handoff.Event, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	items, err := s.c.LRange(ctx, s.caseEventsKey(caseID), 0, -1).Result()
-	if err != nil {
+	var (
+		itemsCmd *goredis.StringSliceCmd
+		ridCmd   *goredis.StringCmd
+	)
+	// Both keys are in the case's slot: one round trip.
+	_, err := s.c.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		itemsCmd = p.LRange(ctx, s.caseEventsKey(caseID), 0, -1)
+		ridCmd = p.HGet(ctx, s.caseKey(caseID), "rid")
+		return nil
+	})
+	if err != nil && !errors.Is(err, goredis.Nil) {
 		return nil, wrap("events", err)
 	}
+	items := itemsCmd.Val()
+	owner, _ := strconv.ParseInt(ridCmd.Val(), 10, 64)
 	out := make([]handoff.Event, 0, len(items))
 	for _, it := range items {
+		plain, err := s.openOwned(ctx, owner, eventField(caseID), it)
+		if errors.Is(err, errShredded) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
 		var e handoff.Event
-		if err := json.Unmarshal([]byte(it), &e); err != nil {
+		if err := json.Unmarshal(plain, &e); err != nil {
 			return nil, fmt.Errorf("redis store: event of case %d: %w", caseID, err)
 		}
 		out = append(out, e)

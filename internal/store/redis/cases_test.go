@@ -11,6 +11,7 @@ import (
 
 	"github.com/passerelle-bot/passerelle/internal/clock"
 	"github.com/passerelle-bot/passerelle/internal/handoff"
+	"github.com/passerelle-bot/passerelle/internal/seal"
 	"github.com/passerelle-bot/passerelle/internal/store/storetest"
 	goredis "github.com/redis/go-redis/v9"
 )
@@ -26,7 +27,7 @@ func casesHarness(rawURL string) storetest.CasesHarness {
 			if err := old.(*Store).Close(); err != nil {
 				t.Fatalf("Close: %v", err)
 			}
-			s, err := Open(t.Context(), rawURL, WithPrefix(prefix), WithClock(clk.Now))
+			s, err := Open(t.Context(), rawURL, WithPrefix(prefix), WithKeys(testKeys), WithClock(clk.Now))
 			if err != nil {
 				t.Fatalf("reopen: %v", err)
 			}
@@ -37,14 +38,16 @@ func casesHarness(rawURL string) storetest.CasesHarness {
 			t.Helper()
 			return scanAll(t, s.(*Store))
 		},
+		DataKey: isDataKey,
 	}
 }
 
-// scanAll returns every key of s with its value, as "key = value".
+// scanAll returns every key of s with its value, as "key = value", but
+// the master key's check, which every store has.
 func scanAll(t *testing.T, s *Store) []string {
 	t.Helper()
 	var out []string
-	err := s.Scan(t.Context(), func(k, v string) error {
+	err := scanData(t.Context(), s, func(k, v string) error {
 		out = append(out, k+" = "+v)
 		return nil
 	})
@@ -52,6 +55,13 @@ func scanAll(t *testing.T, s *Store) []string {
 		t.Fatalf("Scan: %v", err)
 	}
 	return out
+}
+
+// isDataKey reports whether a scanAll entry is a resident hash that holds
+// only a data key (the resident's, which outlives their cases).
+func isDataKey(entry string) bool {
+	k, v, _ := strings.Cut(entry, " = ")
+	return strings.HasSuffix(k, "}:r") && strings.HasPrefix(v, keyField+"=") && !strings.Contains(v[len(keyField)+1+seal.WrappedSize:], "=")
 }
 
 func TestCasesConformanceSingle(t *testing.T) {
@@ -88,7 +98,7 @@ func createCase(t *testing.T, s *Store, c handoff.Case) handoff.Case {
 // a crash could.
 func failingLike(t *testing.T, s *Store, script *goredis.Script) *Store {
 	t.Helper()
-	f, err := New(newClientLike(t, s), WithPrefix(s.Prefix()))
+	f, err := New(t.Context(), newClientLike(t, s), WithPrefix(s.Prefix()), WithKeys(testKeys))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,13 +141,13 @@ func TestCaseKeyLayout(t *testing.T) {
 		c5 := p + ":{" + p + ":c5}"
 		g := p + ":{" + p + ":g-100123}"
 		want := []string{
-			c5 + " = partner=lyon rec={" /* JSON, checked below */, c5 + ":ev = {",
+			c5 + " = partner=lyon parts=lyon rec=\xf5" /* sealed, checked below */, c5 + ":ev = \xf5",
 			c5 + ":links = r|-100123|900 t|-100123|42",
 			p + ":{" + p + ":cases}:all = 5", p + ":{" + p + ":cases}:seq = 1",
 			g + ":relays = 900=5|17", g + ":topics = 42=5",
 			p + ":{" + p + ":p" + "lyon}:cases = 5",
 			p + ":{" + p + ":stats}:counts = 2026-03|69|stuck=1", p + ":{" + p + ":stats}:paused = paris",
-			p + ":{" + p + ":u4242}:cases = 5",
+			p + ":{" + p + ":u4242}:cases = 5", p + ":{" + p + ":u4242}:r = k=\xf6", // the resident's data key
 		}
 		slices.Sort(want)
 		got := scanAll(t, s)
@@ -149,8 +159,11 @@ func TestCaseKeyLayout(t *testing.T) {
 				t.Errorf("key %d = %s, want it to start with %s", i, got[i], want[i])
 			}
 		}
-		if !strings.Contains(got[slices.IndexFunc(got, func(e string) bool { return strings.HasPrefix(e, c5+" ") })], `"ver":1`) {
-			t.Errorf("the record does not carry its version: %q", got)
+		if e := got[slices.IndexFunc(got, func(e string) bool { return strings.HasPrefix(e, c5+" ") })]; !strings.Contains(e, "rid=4242 ver=1") || strings.Contains(e, "texte-du-cas") {
+			t.Errorf("the case's hash = %q; want the case sealed, its resident and version in clear", e)
+		}
+		if c, err := s.Case(ctx, 5); err != nil || c.Description != "texte-du-cas" || c.Version != 1 {
+			t.Errorf("Case = %+v, %v", c, err)
 		}
 		cc, ok := s.c.(*goredis.ClusterClient)
 		if !ok {
@@ -234,7 +247,7 @@ func TestCaseCreateTakenUndoes(t *testing.T) {
 			t.Errorf("OpenCases(paris) = %v, %v", caseIDs(cs), err)
 		}
 		for _, e := range scanAll(t, s) {
-			if strings.Contains(e, "7700000963") {
+			if strings.Contains(e, "7700000963") && !isDataKey(e) {
 				t.Errorf("the refused resident is stored: %s", e)
 			}
 		}
@@ -320,7 +333,7 @@ func TestCaseDeleteCutShort(t *testing.T) {
 		}
 		var left []string
 		for _, e := range scanAll(t, s) {
-			if !strings.Contains(e, ":{"+s.Prefix()+":stats}:counts") {
+			if !strings.Contains(e, ":{"+s.Prefix()+":stats}:counts") && !isDataKey(e) {
 				left = append(left, e)
 			}
 		}
@@ -360,7 +373,7 @@ func TestDeleteCaseKeepsOtherMappings(t *testing.T) {
 			t.Errorf("Relay = %+v, %v; want case 2's", r, err)
 		}
 		// A relay recorded between DeleteCase's first read and its script.
-		f, err := New(newClientLike(t, s), WithPrefix(s.Prefix()))
+		f, err := New(t.Context(), newClientLike(t, s), WithPrefix(s.Prefix()), WithKeys(testKeys))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -122,7 +122,7 @@ func memoryStore(b *testing.B, rawURL string) *Store {
 	b.Helper()
 	ctx := context.Background()
 	for range 100 {
-		s, err := Open(ctx, rawURL, WithPrefix("m"+strings.ToLower(rand.Text()[:2])))
+		s, err := Open(ctx, rawURL, WithPrefix("m"+strings.ToLower(rand.Text()[:2])), WithKeys(testKeys))
 		if err != nil {
 			b.Fatal(err)
 		}

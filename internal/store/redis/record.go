@@ -275,7 +275,7 @@ func splitRecord(v string, n int) ([]string, error) {
 // ---- profile ----
 
 // encodeProfile returns p's record. p.UserID and p.Schema are not in it.
-func encodeProfile(p bot.Profile) string {
+func encodeProfileText(p bot.Profile) string {
 	flags := ""
 	if p.Blocked {
 		flags = "b"
@@ -291,7 +291,7 @@ func encodeProfile(p bot.Profile) string {
 }
 
 // decodeProfileRecord reads the record v of resident userID.
-func decodeProfileRecord(userID int64, v string) (bot.Profile, error) {
+func decodeProfileText(userID int64, v string) (bot.Profile, error) {
 	f, err := splitRecord(v, 7)
 	if err != nil {
 		return bot.Profile{}, err
@@ -323,7 +323,7 @@ func decodeProfileRecord(userID int64, v string) (bot.Profile, error) {
 
 // encodeDocument returns d's record; d must pass checkDocument. d.UserID,
 // d.ID, d.Schema and d.Label are not in it.
-func encodeDocument(d bot.Document) string {
+func encodeDocumentText(d bot.Document) string {
 	k, kindText := kindCodes.encode(d.Kind)
 	m, mentionText := mentionCodes.encode(d.Mention)
 	h, holderText := holderCodes.encode(d.Holder)
@@ -344,7 +344,7 @@ func encodeDocument(d bot.Document) string {
 
 // decodeDocumentRecord reads the record v of document id of resident
 // userID, with its label.
-func decodeDocumentRecord(userID int64, id, v, label string) (bot.Document, error) {
+func decodeDocumentText(userID int64, id, v, label string) (bot.Document, error) {
 	f, err := splitRecord(v, 11)
 	if err != nil {
 		return bot.Document{}, err

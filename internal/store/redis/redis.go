@@ -3,28 +3,32 @@
 //
 // Key layout, with prefix P (default "pas") and resident U:
 //
-//	P:{P:uU}:r           hash    the resident: p = profile, d:<docID> =
+//	P:{P:uU}:r           hash    the resident: k = wrapped data key
+//	                             (seal.go), p = profile, d:<docID> =
 //	                             tracked document, l:<docID> = its holder
-//	                             label when set (record.go, documents.go)
-//	P:{P:uU}:s:<chatID>  hash    rec = session JSON {"v":1,…} (without version),
-//	                             ver = version, exp = expiry in Unix ms;
-//	                             PEXPIRE at the session's expiry
+//	                             label when set (binrecord.go,
+//	                             documents.go), all sealed
+//	P:{P:uU}:s:<chatID>  hash    rec = session JSON {"v":1,…} (without
+//	                             version), sealed; ver = version, exp =
+//	                             expiry in Unix ms; PEXPIRE at the expiry
 //	P:{P:uU}:sessions    set     chat ids of U's sessions; its TTL is at
 //	                             least that of every session in it
 //	P:{P:uU}:cases       set     ids of U's hand-off cases (cases.go, with
 //	                             the keys of the cases themselves)
-//	P:upd:<updateID>     string  until, Unix ms; PEXPIRE at until
+//	P:upd:<updateID>     string  "<until>" once handled, "l:<token>:<until>"
+//	                             while claimed (until in Unix ms); PEXPIRE
+//	                             at until
+//	P:keycheck           string  the master key's check (seal.go)
 //
 // Every key of a resident carries the hash tag {P:uU}, so they live in one
 // cluster slot and SaveSession and Forget's deletion run as single scripts.
 // Putting the prefix inside the tag keeps stores with different prefixes
 // apart, even in slot terms. Update marks have no tag: they spread over the cluster.
 //
-// The resident hash holds what never expires, in compact records (record.go)
-// that keep it a listpack: a resident with a profile, one document and its
-// reminder entry costs about 290 bytes of Redis used_memory (measured with
-// 100,000 residents by BenchmarkMemoryPerResident), where a JSON string per
-// profile and a JSON hash of documents cost about 750.
+// The resident hash holds what never expires, in compact sealed records
+// (binrecord.go) that keep it a listpack (every value at most 64 bytes):
+// see BenchmarkMemoryPerResident for what a resident with a profile, one
+// document and its reminder entry costs.
 //
 // Time comes from the injected clock and is compared at millisecond
 // resolution: a session whose stored expiry is at or before now is absent,
@@ -32,15 +36,19 @@
 // the remaining time by that clock, so Redis removes data soon after it
 // stops being visible.
 //
-// Every operation is one round trip (SaveSession: two the first time the
-// server sees the script, EVALSHA then EVAL), except Forget, which also
-// reads the resident's document ids and sweeps the reminder schedule, which
-// lives in other slots (see Forget). Run Redis with maxmemory-policy
+// Every operation is one round trip (a script: two the first time the
+// server sees it, EVALSHA then EVAL; a write: two when another instance
+// changed the resident's data key meanwhile, see seal.go), except Forget,
+// which also deletes the resident's cases and sweeps the reminder
+// schedule, which live in other slots (see Forget), and the hand-off cases
+// (cases.go). Run Redis with maxmemory-policy
 // noeviction: an evicted session index would hide sessions from Forget.
 package redis
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -52,6 +60,7 @@ import (
 	"time"
 
 	"github.com/passerelle-bot/passerelle/bot"
+	"github.com/passerelle-bot/passerelle/internal/seal"
 	goredis "github.com/redis/go-redis/v9"
 )
 
@@ -64,6 +73,7 @@ type Store struct {
 	prefix string
 	tag    string // prefix + ":{" + prefix + ":u": the start of every per-resident key
 	now    func() time.Time
+	keys   *seal.Cache
 
 	// scanCount is the COUNT of each step of Forget's sweep of the
 	// schedule (forgetEntries); tests lower it.
@@ -79,9 +89,15 @@ var (
 type Option func(*config)
 
 type config struct {
-	prefix string
-	now    func() time.Time
+	prefix   string
+	now      func() time.Time
+	keys     *seal.Keyring
+	rotating bool // RotateKey: the key check may say a rotation runs
 }
+
+// WithKeys sets the master key that wraps every person's data key
+// (required). Open refuses a store sealed with another master key.
+func WithKeys(k *seal.Keyring) Option { return func(c *config) { c.keys = k } }
 
 // WithPrefix sets the first component of every key (default
 // DefaultPrefix), so that several stores can share one Redis. It must be
@@ -122,17 +138,28 @@ func Open(ctx context.Context, rawURL string, opts ...Option) (*Store, error) {
 			return nil, fmt.Errorf("redis store: %s is a cluster node: use a redis-cluster:// URL", hosts(o))
 		}
 	}
-	return newStore(c, cfg), nil
+	s := newStore(c, cfg)
+	if !cfg.rotating {
+		if err := s.checkMasterKey(ctx); err != nil {
+			c.Close()
+			return nil, fmt.Errorf("redis store: %s (prefix %s): %w", hosts(o), cfg.prefix, err)
+		}
+	}
+	return s, nil
 }
 
-// New wraps a client the caller built. The Store owns it from then on:
-// Close closes it.
-func New(c goredis.UniversalClient, opts ...Option) (*Store, error) {
+// New wraps a client the caller built, and checks the master key as Open
+// does. The Store owns the client from then on: Close closes it.
+func New(ctx context.Context, c goredis.UniversalClient, opts ...Option) (*Store, error) {
 	cfg, err := configure(opts)
 	if err != nil {
 		return nil, err
 	}
-	return newStore(c, cfg), nil
+	s := newStore(c, cfg)
+	if err := s.checkMasterKey(ctx); err != nil {
+		return nil, fmt.Errorf("redis store: %w", err)
+	}
+	return s, nil
 }
 
 func configure(opts []Option) (config, error) {
@@ -143,13 +170,16 @@ func configure(opts []Option) (config, error) {
 	if cfg.prefix == "" || strings.ContainsAny(cfg.prefix, "{}*?[]\\ \t\r\n") {
 		return cfg, fmt.Errorf("redis store: invalid key prefix %q: want non-empty, without braces, glob characters or spaces", cfg.prefix)
 	}
+	if cfg.keys == nil {
+		return cfg, errors.New("redis store: no master key (WithKeys)")
+	}
 	return cfg, nil
 }
 
 func newStore(c goredis.UniversalClient, cfg config) *Store {
 	return &Store{
 		c: c, prefix: cfg.prefix, tag: cfg.prefix + ":{" + cfg.prefix + ":u", now: cfg.now,
-		scanCount: defaultScanCount,
+		keys: seal.NewCache(cfg.keys, 0), scanCount: defaultScanCount,
 	}
 }
 
@@ -203,38 +233,68 @@ func (s *Store) Profile(ctx context.Context, userID int64) (bot.Profile, error) 
 	if err := ctx.Err(); err != nil {
 		return bot.Profile{}, err
 	}
-	return decodeProfile(s.c.HGet(ctx, s.residentKey(userID), profileField), userID)
+	return s.decodeProfile(s.c.HMGet(ctx, s.residentKey(userID), keyField, profileField, profileTail), userID)
 }
 
-func decodeProfile(cmd *goredis.StringCmd, userID int64) (bot.Profile, error) {
-	v, err := cmd.Result()
-	if errors.Is(err, goredis.Nil) {
-		return bot.Profile{}, bot.ErrNotFound
-	}
+// profileTail is the tail field of a long profile (tailField).
+var profileTail = tailField(profileField)
+
+// decodeProfile reads the reply of HMGET resident k p P.
+func (s *Store) decodeProfile(cmd *goredis.SliceCmd, userID int64) (bot.Profile, error) {
+	vals, err := cmd.Result()
 	if err != nil {
 		return bot.Profile{}, wrap("profile", err)
 	}
-	p, err := decodeProfileRecord(userID, v)
+	wrapped, _ := vals[0].(string)
+	v, ok := vals[1].(string)
+	tail, _ := vals[2].(string)
+	v += tail
+	if wrapped == "" {
+		s.keys.Drop(userID)
+	}
+	if !ok {
+		return bot.Profile{}, bot.ErrNotFound
+	}
+	var p bot.Profile
+	plain, err := s.openWith(userID, profileField, wrapped, v)
+	switch {
+	case errors.Is(err, errShredded):
+		return bot.Profile{}, bot.ErrNotFound
+	case err != nil:
+		return bot.Profile{}, err
+	case seal.IsSealedString(v):
+		p, err = decodeProfileBin(userID, plain)
+	default: // an earlier release's text record
+		p, err = decodeProfileText(userID, v)
+	}
 	if err != nil {
 		return bot.Profile{}, fmt.Errorf("redis store: profile %d: %w", userID, err)
 	}
 	return p, nil
 }
 
-// PutProfile creates or replaces a profile, as a record of the current
-// format (bot.SchemaVersion; see record.go). Created and LastSeen are kept
-// to the second.
+// profileSet returns the sealed profile's field and value.
+func profileSet(p bot.Profile) func(dk *seal.DataKey) ([]sealedField, error) {
+	return func(dk *seal.DataKey) ([]sealedField, error) {
+		return []sealedField{{profileField, dk.Seal(nil, encodeProfileBin(p), ad(profileField))}}, nil
+	}
+}
+
+// PutProfile creates or replaces a profile, sealed, as a record of the
+// current format (bot.SchemaVersion; see binrecord.go). Created, LastSeen
+// and Warned are kept to the second.
 func (s *Store) PutProfile(ctx context.Context, p bot.Profile) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return wrap("put profile", s.c.HSet(ctx, s.residentKey(p.UserID), profileField, encodeProfile(p)).Err())
+	_, err := s.writeResident(ctx, p.UserID, residentWrite{set: profileSet(p)}, nil)
+	return wrap("put profile", err)
 }
 
 // ---- sessions ----
 
-// sessionRecord is the "rec" field of a session hash. The version lives in
-// its own field, where the CAS script reads and bumps it.
+// sessionRecord is the "rec" field of a session hash, sealed. The version
+// lives in its own field, where the CAS script reads and bumps it.
 type sessionRecord struct {
 	V       int               `json:"v"`
 	Flow    string            `json:"flow,omitempty"`
@@ -243,15 +303,45 @@ type sessionRecord struct {
 	Expires time.Time         `json:"expires"`
 }
 
+func sessionField(k bot.SessionKey) string { return "s:" + strconv.FormatInt(k.ChatID, 10) }
+
+// encodeSession returns sess's record, sealed with dk.
+func encodeSession(sess *bot.Session, dk *seal.DataKey) ([]byte, error) {
+	rec, err := json.Marshal(sessionRecord{
+		V:       bot.SchemaVersion,
+		Flow:    sess.Flow,
+		Step:    sess.Step,
+		Data:    sess.Data,
+		Expires: sess.Expires,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("redis store: encode session: %w", err)
+	}
+	return dk.Seal(nil, rec, ad(sessionField(sess.Key))), nil
+}
+
 // Session returns the session, or bot.ErrNotFound when absent or expired.
 func (s *Store) Session(ctx context.Context, k bot.SessionKey) (bot.Session, error) {
 	if err := ctx.Err(); err != nil {
 		return bot.Session{}, err
 	}
-	return s.decodeSession(s.c.HMGet(ctx, s.sessionKey(k), "rec", "ver", "exp"), k)
+	var sessCmd *goredis.SliceCmd
+	var keyCmd *goredis.StringCmd
+	// Both keys are in the resident's slot: one round trip.
+	_, err := s.c.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		sessCmd = p.HMGet(ctx, s.sessionKey(k), "rec", "ver", "exp")
+		keyCmd = p.HGet(ctx, s.residentKey(k.UserID), keyField)
+		return nil
+	})
+	if err != nil && !errors.Is(err, goredis.Nil) {
+		return bot.Session{}, wrap("session", err)
+	}
+	return s.decodeSession(sessCmd, keyCmd.Val(), k)
 }
 
-func (s *Store) decodeSession(cmd *goredis.SliceCmd, k bot.SessionKey) (bot.Session, error) {
+// decodeSession reads the reply of HMGET session rec ver exp, with the
+// resident's wrapped key. A session sealed with a destroyed key is absent.
+func (s *Store) decodeSession(cmd *goredis.SliceCmd, wrapped string, k bot.SessionKey) (bot.Session, error) {
 	vals, err := cmd.Result()
 	if err != nil {
 		return bot.Session{}, wrap("session", err)
@@ -264,12 +354,22 @@ func (s *Store) decodeSession(cmd *goredis.SliceCmd, k bot.SessionKey) (bot.Sess
 	}
 	expMs, err1 := strconv.ParseInt(exp, 10, 64)
 	version, err2 := strconv.ParseInt(ver, 10, 64)
-	var r sessionRecord
-	if err := errors.Join(err1, err2, json.Unmarshal([]byte(rec), &r)); err != nil {
+	if err := errors.Join(err1, err2); err != nil {
 		return bot.Session{}, fmt.Errorf("redis store: session %d/%d: %w", k.UserID, k.ChatID, err)
 	}
 	if expMs <= s.now().UnixMilli() {
 		return bot.Session{}, bot.ErrNotFound
+	}
+	plain, err := s.openWith(k.UserID, sessionField(k), wrapped, rec)
+	if errors.Is(err, errShredded) {
+		return bot.Session{}, bot.ErrNotFound
+	}
+	if err != nil {
+		return bot.Session{}, err
+	}
+	var r sessionRecord
+	if err := json.Unmarshal(plain, &r); err != nil {
+		return bot.Session{}, fmt.Errorf("redis store: session %d/%d: %w", k.UserID, k.ChatID, err)
 	}
 	return bot.Session{
 		Schema:  r.V,
@@ -282,39 +382,13 @@ func (s *Store) decodeSession(cmd *goredis.SliceCmd, k bot.SessionKey) (bot.Sess
 	}, nil
 }
 
-// saveScript is the compare-and-set of SaveSession.
-//
-//	KEYS[1] session hash, KEYS[2] the user's session index
-//	ARGV[1] expected version, ARGV[2] now (ms), ARGV[3] expiry (ms),
-//	ARGV[4] TTL (ms), ARGV[5] record JSON, ARGV[6] chat id
-//
-// It returns the new version, or -1 on conflict. An expired session counts
-// as absent (version 0), but the new version continues from the stored one
-// while the key survives, so a stale writer of the old session cannot
-// match a new one.
-var saveScript = goredis.NewScript(`
-local cur = redis.call('HMGET', KEYS[1], 'ver', 'exp')
-local ver = tonumber(cur[1]) or 0
-local live = ver
-if (tonumber(cur[2]) or 0) <= tonumber(ARGV[2]) then live = 0 end
-if live ~= tonumber(ARGV[1]) then return -1 end
-local ttl = tonumber(ARGV[4])
-if ttl <= 0 then
-  redis.call('DEL', KEYS[1])
-  redis.call('SREM', KEYS[2], ARGV[6])
-  return ver + 1
-end
-redis.call('HSET', KEYS[1], 'rec', ARGV[5], 'ver', ver + 1, 'exp', ARGV[3])
-redis.call('PEXPIRE', KEYS[1], ttl)
-redis.call('SADD', KEYS[2], ARGV[6])
-if redis.call('PTTL', KEYS[2]) < ttl then redis.call('PEXPIRE', KEYS[2], ttl) end
-return ver + 1
-`)
-
 // SaveSession stores sess if the stored version equals sess.Version (an
 // absent or expired session counts as 0) and returns the new version;
 // otherwise bot.ErrConflict. A session whose Expires has already passed is
-// accepted and immediately absent.
+// accepted and immediately absent. The compare-and-set is residentScript
+// (seal.go): an expired session counts as absent (version 0), but the new
+// version continues from the stored one while the key survives, so a
+// stale writer of the old session cannot match a new one.
 func (s *Store) SaveSession(ctx context.Context, sess bot.Session) (int64, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
@@ -322,27 +396,11 @@ func (s *Store) SaveSession(ctx context.Context, sess bot.Session) (int64, error
 	if sess.Expires.IsZero() {
 		return 0, errors.New("redis store: SaveSession: session has no expiry")
 	}
-	rec, err := json.Marshal(sessionRecord{
-		V:       bot.SchemaVersion,
-		Flow:    sess.Flow,
-		Step:    sess.Step,
-		Data:    sess.Data,
-		Expires: sess.Expires,
-	})
-	if err != nil {
-		return 0, fmt.Errorf("redis store: encode session: %w", err)
+	v, err := s.writeResident(ctx, sess.Key.UserID, residentWrite{session: &sess}, nil)
+	if errors.Is(err, bot.ErrConflict) {
+		return 0, err
 	}
-	nowMs, expMs := s.now().UnixMilli(), sess.Expires.UnixMilli()
-	keys := []string{s.sessionKey(sess.Key), s.indexKey(sess.Key.UserID)}
-	v, err := saveScript.Run(ctx, s.c, keys,
-		sess.Version, nowMs, expMs, expMs-nowMs, rec, sess.Key.ChatID).Int64()
-	if err != nil {
-		return 0, wrap("save session", err)
-	}
-	if v < 0 {
-		return 0, bot.ErrConflict
-	}
-	return v, nil
+	return v, wrap("save session", err)
 }
 
 // DeleteSession removes a session; absent is not an error.
@@ -359,55 +417,55 @@ func (s *Store) DeleteSession(ctx context.Context, k bot.SessionKey) error {
 	return wrap("delete session", err)
 }
 
-// ---- updates ----
+// ---- state ----
 
-// SeenUpdate reports whether update id was marked handled and the mark has
-// not expired.
-func (s *Store) SeenUpdate(ctx context.Context, id int64) (bool, error) {
-	if err := ctx.Err(); err != nil {
-		return false, err
-	}
-	return s.decodeSeen(s.c.Get(ctx, s.updateKey(id)))
-}
-
-func (s *Store) decodeSeen(cmd *goredis.StringCmd) (bool, error) {
-	until, err := cmd.Int64()
-	if errors.Is(err, goredis.Nil) {
-		return false, nil
-	}
-	if err != nil {
-		return false, wrap("seen update", err)
-	}
-	return s.now().UnixMilli() < until, nil
-}
-
-// LoadState reads the update mark, the profile and the session in one
-// pipelined round trip (on a cluster, one per node involved). It
-// implements bot.StateLoader.
-func (s *Store) LoadState(ctx context.Context, updateID, userID int64, k bot.SessionKey) (bot.LoadedState, error) {
+// LoadState claims the update (see ClaimUpdate), and reads the profile and
+// the session, in one pipelined round trip (on a cluster, one per node
+// involved; a claim whose lease ended by the store's clock but not yet by
+// Redis's takes one more). It implements bot.StateLoader.
+func (s *Store) LoadState(ctx context.Context, updateID int64, lease time.Duration, userID int64, k bot.SessionKey) (bot.LoadedState, error) {
 	if err := ctx.Err(); err != nil {
 		return bot.LoadedState{}, err
 	}
-	pipe := s.c.Pipeline()
-	seenCmd := pipe.Get(ctx, s.updateKey(updateID))
-	profCmd := pipe.HGet(ctx, s.residentKey(userID), profileField)
-	sessCmd := pipe.HMGet(ctx, s.sessionKey(k), "rec", "ver", "exp")
-	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, goredis.Nil) {
+	var (
+		claim    *goredis.Cmd
+		value    string
+		profCmd  *goredis.SliceCmd
+		sessCmd  *goredis.SliceCmd
+		keyOfSes *goredis.StringCmd
+	)
+	_, err := s.c.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		if updateID != 0 {
+			claim, value = s.claimCmd(ctx, p, updateID, lease)
+		}
+		profCmd = p.HMGet(ctx, s.residentKey(userID), keyField, profileField, profileTail)
+		sessCmd = p.HMGet(ctx, s.sessionKey(k), "rec", "ver", "exp")
+		if k.UserID != userID {
+			keyOfSes = p.HGet(ctx, s.residentKey(k.UserID), keyField)
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, goredis.Nil) {
 		return bot.LoadedState{}, wrap("load state", err)
 	}
 	var st bot.LoadedState
-	var err error
-	if st.Seen, err = s.decodeSeen(seenCmd); err != nil {
-		return bot.LoadedState{}, err
+	if claim != nil {
+		if st.Claim, err = s.decodeClaim(ctx, updateID, lease, claim, value); err != nil {
+			return bot.LoadedState{}, err
+		}
 	}
-	st.Profile, err = decodeProfile(profCmd, userID)
+	st.Profile, err = s.decodeProfile(profCmd, userID)
 	switch {
 	case err == nil:
 		st.HasProfile = true
 	case !errors.Is(err, bot.ErrNotFound):
 		return bot.LoadedState{}, err
 	}
-	st.Session, err = s.decodeSession(sessCmd, k)
+	wrapped, _ := profCmd.Val()[0].(string)
+	if keyOfSes != nil {
+		wrapped = keyOfSes.Val()
+	}
+	st.Session, err = s.decodeSession(sessCmd, wrapped, k)
 	switch {
 	case err == nil:
 		st.HasSession = true
@@ -417,18 +475,189 @@ func (s *Store) LoadState(ctx context.Context, updateID, userID int64, k bot.Ses
 	return st, nil
 }
 
+// SaveState writes the profile and the session with one residentScript,
+// and the update's mark, in one pipelined round trip (bot.Store). The
+// mark is written whatever the script does.
+func (s *Store) SaveState(ctx context.Context, w bot.StateWrite) (int64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	if w.Session != nil && w.Session.Expires.IsZero() {
+		return 0, errors.New("redis store: SaveState: session has no expiry")
+	}
+	var owner int64
+	switch {
+	case w.Session != nil:
+		owner = w.Session.Key.UserID
+	case w.Profile != nil:
+		owner = w.Profile.UserID
+	default:
+		return 0, s.MarkUpdate(ctx, w.UpdateID, w.Handled)
+	}
+	rw := residentWrite{session: w.Session}
+	if w.Profile != nil {
+		if w.Profile.UserID != owner {
+			// Two slots: the profile first, on its own.
+			if err := s.PutProfile(ctx, *w.Profile); err != nil {
+				return 0, err
+			}
+		} else {
+			rw.set = profileSet(*w.Profile)
+		}
+	}
+	var mark func(p goredis.Pipeliner)
+	if w.UpdateID != 0 {
+		mark = func(p goredis.Pipeliner) { s.markCmd(ctx, p, w.UpdateID, w.Handled) }
+	}
+	v, err := s.writeResident(ctx, owner, rw, mark)
+	if errors.Is(err, bot.ErrConflict) {
+		return 0, err
+	}
+	return v, wrap("save state", err)
+}
+
+// ---- updates ----
+
+// An update's key holds "<until>" once it was handled, or
+// "l:<token>:<until>" while a handler claims it (until in Unix ms by the
+// store's clock); Redis expires the key at until.
+
+// SeenUpdate reports whether update id was marked handled and the mark has
+// not expired.
+func (s *Store) SeenUpdate(ctx context.Context, id int64) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	v, err := s.c.Get(ctx, s.updateKey(id)).Result()
+	if errors.Is(err, goredis.Nil) {
+		return false, nil
+	}
+	if err != nil {
+		return false, wrap("seen update", err)
+	}
+	until, lease, _ := parseUpdateValue(v)
+	return !lease && s.now().UnixMilli() < until, nil
+}
+
+// parseUpdateValue reads an update key's value: its end, whether it is a
+// claim, and the claim's token.
+func parseUpdateValue(v string) (until int64, lease bool, token string) {
+	if rest, ok := strings.CutPrefix(v, "l:"); ok {
+		tok, u, _ := strings.Cut(rest, ":")
+		n, _ := strconv.ParseInt(u, 10, 64)
+		return n, true, tok
+	}
+	n, _ := strconv.ParseInt(v, 10, 64)
+	return n, false, ""
+}
+
+// claimCmd queues the claim of update id: SET NX with a lease, which also
+// returns what the key held (GET).
+func (s *Store) claimCmd(ctx context.Context, p interface {
+	Do(ctx context.Context, args ...any) *goredis.Cmd
+}, id int64, lease time.Duration) (*goredis.Cmd, string) {
+	ms := max(1, lease.Milliseconds())
+	value := "l:" + newToken() + ":" + strconv.FormatInt(s.now().UnixMilli()+ms, 10)
+	return p.Do(ctx, "set", s.updateKey(id), value, "px", ms, "nx", "get"), value
+}
+
+// decodeClaim reads the reply of claimCmd. A mark or claim that Redis
+// still keeps but that has ended by the store's clock is taken over with
+// claimTakeoverScript.
+func (s *Store) decodeClaim(ctx context.Context, id int64, lease time.Duration, cmd *goredis.Cmd, value string) (bot.UpdateClaim, error) {
+	for attempt := 0; ; attempt++ {
+		old, err := cmd.Text()
+		if errors.Is(err, goredis.Nil) {
+			_, _, tok := parseUpdateValue(value)
+			return bot.UpdateClaim{Status: bot.ClaimGranted, Token: tok}, nil
+		}
+		if err != nil {
+			return bot.UpdateClaim{}, wrap("claim update", err)
+		}
+		until, isLease, _ := parseUpdateValue(old)
+		switch {
+		case until > s.now().UnixMilli() && isLease:
+			return bot.UpdateClaim{Status: bot.ClaimBusy}, nil
+		case until > s.now().UnixMilli():
+			return bot.UpdateClaim{Status: bot.ClaimHandled}, nil
+		case attempt >= 3:
+			return bot.UpdateClaim{Status: bot.ClaimBusy}, nil
+		}
+		ms := max(1, lease.Milliseconds())
+		value = "l:" + newToken() + ":" + strconv.FormatInt(s.now().UnixMilli()+ms, 10)
+		cmd = claimTakeoverScript.Run(ctx, s.c, []string{s.updateKey(id)}, old, value, ms)
+	}
+}
+
+// claimTakeoverScript claims an update whose mark or claim ended: if the
+// key still holds ARGV[1] (or nothing), it sets ARGV[2] for ARGV[3] ms and
+// returns nil; otherwise it returns what the key holds, as SET NX GET.
+var claimTakeoverScript = goredis.NewScript(`
+local v = redis.call('GET', KEYS[1])
+if v and v ~= ARGV[1] then return v end
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+return false
+`)
+
+// ClaimUpdate claims update id: SET NX PX of a claim with a fresh token,
+// in one round trip.
+func (s *Store) ClaimUpdate(ctx context.Context, id int64, lease time.Duration) (bot.UpdateClaim, error) {
+	if err := ctx.Err(); err != nil {
+		return bot.UpdateClaim{}, err
+	}
+	cmd, value := s.claimCmd(ctx, s.c, id, lease)
+	return s.decodeClaim(ctx, id, lease, cmd, value)
+}
+
+// releaseScript deletes an update's claim if ARGV[1] is its token.
+var releaseScript = goredis.NewScript(`
+local v = redis.call('GET', KEYS[1])
+if v and string.sub(v, 1, #ARGV[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+return 0
+`)
+
+// ReleaseUpdate ends the claim whose token is given (a script that checks
+// the token).
+func (s *Store) ReleaseUpdate(ctx context.Context, id int64, token string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if token == "" {
+		return nil
+	}
+	return wrap("release update", releaseScript.Run(ctx, s.c, []string{s.updateKey(id)}, "l:"+token+":").Err())
+}
+
+// markCmd queues the mark of update id until the given time (SET PX,
+// replacing a claim; DEL when until has passed).
+func (s *Store) markCmd(ctx context.Context, p goredis.Cmdable, id int64, until time.Time) {
+	untilMs := until.UnixMilli()
+	ttl := time.Duration(untilMs-s.now().UnixMilli()) * time.Millisecond
+	if ttl <= 0 {
+		p.Del(ctx, s.updateKey(id))
+		return
+	}
+	p.Set(ctx, s.updateKey(id), untilMs, ttl)
+}
+
 // MarkUpdate records update id as handled until the given time, replacing
-// an earlier mark (SET with PX: a later mark extends an earlier one).
+// an earlier mark or a claim (SET with PX: a later mark extends an earlier
+// one).
 func (s *Store) MarkUpdate(ctx context.Context, id int64, until time.Time) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	untilMs := until.UnixMilli()
-	ttl := time.Duration(untilMs-s.now().UnixMilli()) * time.Millisecond
-	if ttl <= 0 {
-		return wrap("mark update", s.c.Del(ctx, s.updateKey(id)).Err())
-	}
-	return wrap("mark update", s.c.Set(ctx, s.updateKey(id), untilMs, ttl).Err())
+	_, err := s.c.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		s.markCmd(ctx, p, id, until)
+		return nil
+	})
+	return wrap("mark update", err)
+}
+
+func newToken() string {
+	var b [12]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
 }
 
 // ---- forget ----
@@ -449,34 +678,63 @@ redis.call('DEL', unpack(KEYS))
 return #chats
 `)
 
-// Forget deletes the resident's profile, every session of that user (in
-// every chat), the resident's documents and every reminder entry of the
-// resident (bot.ReminderID). Absent is not an error.
-//
-// The resident's cases are not Forget's: the bot deletes them first
-// (DeleteCase). Forget deletes the resident's case index, which is empty
-// then unless a DeleteCase was cut short after it deleted the case (see
-// cases.go).
+// Forget deletes, first, the resident's data key: from then on nothing
+// sealed with it can be opened, wherever a copy of it is. In the same
+// round trip it reads the resident's case and document ids. Then it
+// deletes the resident's cases (DeleteCase, with their mappings and audit
+// logs; counts stay), every reminder entry of the resident
+// (bot.ReminderID), and finally the profile, every session of that user
+// (in every chat), the documents and the indexes, in one script. Absent is
+// not an error. A failure part-way leaves what a retry deletes, unreadable
+// meanwhile.
 //
 // The reminder entries live in the schedule's slots, not the resident's,
-// so Forget first removes them (forgetEntries): those of the stored
-// documents, then whatever a sweep of the schedule finds under the
-// resident's id, such as the entry of a document that was never written
-// (the bot schedules before it writes) or was deleted before its entry was
-// cancelled. Then it deletes the resident's keys atomically. A failure in
-// between leaves the resident's keys, so a retry starts over. Round trips:
-// 2 + the steps of the sweep, about (entries per shard) / scanCount (a
-// small schedule is one step).
+// so Forget removes them (forgetEntries): those of the stored documents,
+// then whatever a sweep of the schedule finds under the resident's id,
+// such as the entry of a document that was never written (the bot
+// schedules before it writes) or was deleted before its entry was
+// cancelled. Round trips: 2 + the resident's cases + the steps of the
+// sweep, about (entries per shard) / scanCount (a small schedule is one
+// step).
 func (s *Store) Forget(ctx context.Context, userID int64) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if err := s.forgetEntries(ctx, userID); err != nil {
+	var casesCmd, fieldsCmd *goredis.StringSliceCmd
+	// All in the resident's slot: one MULTI on one node.
+	_, err := s.c.TxPipelined(ctx, func(p goredis.Pipeliner) error {
+		p.HDel(ctx, s.residentKey(userID), keyField)
+		casesCmd = p.SMembers(ctx, s.residentCasesKey(userID))
+		fieldsCmd = p.HKeys(ctx, s.residentKey(userID))
+		return nil
+	})
+	s.keys.Drop(userID)
+	if err != nil {
+		return wrap("forget", err)
+	}
+	for _, m := range casesCmd.Val() {
+		id, err := strconv.ParseInt(m, 10, 64)
+		if err != nil {
+			continue
+		}
+		if err := s.DeleteCase(ctx, id); err != nil {
+			return err
+		}
+	}
+	var docIDs []string
+	for _, f := range fieldsCmd.Val() {
+		if id, ok := strings.CutPrefix(f, docField); ok {
+			docIDs = append(docIDs, id)
+		}
+	}
+	if err := s.forgetEntries(ctx, userID, docIDs); err != nil {
 		return err
 	}
 	tag := s.userTag(userID)
 	keys := []string{s.residentKey(userID), s.indexKey(userID), s.residentCasesKey(userID), tag + ":profile", tag + ":docs"}
-	return wrap("forget", forgetScript.Run(ctx, s.c, keys, s.sessionPrefix(userID)).Err())
+	err = forgetScript.Run(ctx, s.c, keys, s.sessionPrefix(userID)).Err()
+	s.keys.Drop(userID)
+	return wrap("forget", err)
 }
 
 // ---- scan ----

@@ -229,16 +229,12 @@ return out
 const defaultScanCount = 1000
 
 // forgetEntries removes every reminder entry of the resident from the
-// schedule: first those of the resident's stored documents, then every
+// schedule: first those of the resident's stored documents (ids), then every
 // entry whose id starts with "<userID>:" (bot.ReminderID) that a sweep of
 // each shard's due, lease and tok finds. An entry scheduled while the
 // sweep runs may be missed; the bot does not schedule for a resident
 // while it handles that resident's /forget.
-func (s *Store) forgetEntries(ctx context.Context, userID int64) error {
-	ids, err := s.documentIDs(ctx, userID)
-	if err != nil {
-		return wrap("forget: documents", err)
-	}
+func (s *Store) forgetEntries(ctx context.Context, userID int64, ids []string) error {
 	known := make(map[int][]any)
 	for _, id := range ids {
 		rid := bot.ReminderID(userID, id)

@@ -132,7 +132,7 @@ func TestRemindersScheduleClaimAck(t *testing.T) {
 		}
 		// Nothing is left behind.
 		var keys []string
-		s.Scan(ctx, func(k, _ string) error { keys = append(keys, k); return nil })
+		scanData(ctx, s, func(k, _ string) error { keys = append(keys, k); return nil })
 		if len(keys) != 0 {
 			t.Errorf("keys left: %q", keys)
 		}
@@ -308,7 +308,7 @@ func TestRemindersKeyLayoutAndSpread(t *testing.T) {
 			t.Fatalf("Claim = %+v", cs)
 		}
 		var keys []string
-		if err := s.Scan(ctx, func(k, _ string) error { keys = append(keys, k); return nil }); err != nil {
+		if err := scanData(ctx, s, func(k, _ string) error { keys = append(keys, k); return nil }); err != nil {
 			t.Fatal(err)
 		}
 		p := s.Prefix()

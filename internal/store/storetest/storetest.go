@@ -32,6 +32,7 @@ import (
 
 	"github.com/passerelle-bot/passerelle/bot"
 	"github.com/passerelle-bot/passerelle/internal/clock"
+	"github.com/passerelle-bot/passerelle/internal/handoff"
 	"github.com/passerelle-bot/passerelle/internal/reminder"
 )
 
@@ -56,14 +57,8 @@ type Harness struct {
 	// the key and its value (for structured values, every field and member).
 	// The privacy checks search these entries for a resident's id, so a
 	// backend must render ids the way they are stored (decimal text), not
-	// hide them in binary.
+	// hide them in binary; and for texts that must only be stored sealed.
 	Scan func(t *testing.T, s bot.Store) []string
-
-	// HasSchema reports whether a Scan entry that holds a record of the
-	// core shows that the record carries schema version v. Nil means JSON
-	// records: the entry must contain "v":<v>. A backend with its own
-	// encoding says how its records show their version.
-	HasSchema func(entry string, v int) bool
 }
 
 // Start is the fake clock's initial time in every subtest.
@@ -113,6 +108,9 @@ func Run(t *testing.T, h Harness) {
 		{"Isolation", testIsolation},
 		{"Closed", testClosed},
 		{"StateLoader", testStateLoader},
+		{"Claims", testClaims},
+		{"ClaimsConcurrent", testClaimsConcurrent},
+		{"SaveState", testSaveState},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -176,6 +174,7 @@ func testProfileFields(t *testing.T, e *env) {
 			Blocked:  true,
 			Partner:  "asso-lyon-69",
 			OpenCase: 42,
+			Warned:   time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC),
 		}},
 		{"blocked only", bot.Profile{UserID: 7700000013, ChatID: 7700000013, Blocked: true}},
 		{"rtl language", bot.Profile{UserID: 7700000014, ChatID: 7700000014, Lang: "fa", Created: Start, LastSeen: Start}},
@@ -244,6 +243,9 @@ func diffProfile(want, got bot.Profile) string {
 	}
 	if got.OpenCase != want.OpenCase {
 		fmt.Fprintf(&b, "\n  OpenCase = %d, want %d", got.OpenCase, want.OpenCase)
+	}
+	if !sameSecond(got.Warned, want.Warned) {
+		fmt.Fprintf(&b, "\n  Warned = %v, want %v (to the second)", got.Warned, want.Warned)
 	}
 	return b.String()
 }
@@ -642,10 +644,21 @@ func testForget(t *testing.T, e *env) {
 	// Update marks are not personal, but let them coexist.
 	mustMark(t, e.s, 880003001, e.now().Add(24*time.Hour))
 	keptDocs, keptClaim := forgetDocuments(t, e)
+	cases, _ := e.s.(handoff.Store)
+	if cases != nil {
+		forgetCases(t, cases)
+	}
 	e.clk.Advance(5 * time.Minute)
 
-	if before := e.scan(t); !anyContains(before, forgotten) || !anyContains(before, forgottenLabel) {
-		t.Fatalf("before Forget, no scanned entry mentions %s or %s: the harness's Scan cannot support the privacy check", forgotten, forgottenLabel)
+	before := e.scan(t)
+	if !anyContains(before, forgotten) {
+		t.Fatalf("before Forget, no scanned entry mentions %s: the harness's Scan cannot support the privacy check", forgotten)
+	}
+	// Sealed: the label is never stored in clear, even before Forget.
+	for _, entry := range before {
+		if strings.Contains(entry, forgottenLabel) || strings.Contains(entry, forgottenCaseText) {
+			t.Errorf("the store keeps a label or a case's text in clear: %s", entry)
+		}
 	}
 
 	if err := e.s.Forget(ctx, forgottenUser); err != nil {
@@ -686,6 +699,9 @@ func testForget(t *testing.T, e *env) {
 	}
 	mustSeen(t, e.s, 880003001, true)
 	checkDocuments(t, ds, keptUser, keptDocs)
+	if cases != nil {
+		checkForgottenCases(t, cases)
+	}
 	wantEntry(t, rs, keptClaim.ID, keptClaim.Due, true)
 	wantEntry(t, rs, bot.ReminderID(keptUser, "passport"), day(22), false)
 	mustAck(t, rs, keptClaim, time.Time{}) // the other resident's lease holds
@@ -701,6 +717,68 @@ func testForget(t *testing.T, e *env) {
 	again := newDocument(forgottenUser, "card")
 	mustPutDocument(t, ds, again)
 	checkDocuments(t, ds, forgottenUser, []bot.Document{again})
+}
+
+// Cases of testForget, for stores that keep hand-off cases too.
+const (
+	forgottenCase     int64 = 770001
+	keptCase          int64 = 770002
+	forgottenCaseText       = "forgotten-case-text-91c2"
+)
+
+// forgetCases gives the forgotten and the kept resident a case each, with
+// a topic, a relayed message and an audit log.
+func forgetCases(t *testing.T, s handoff.Store) {
+	t.Helper()
+	ctx := t.Context()
+	for _, c := range []struct {
+		id, resident int64
+		topic, msg   int
+	}{{forgottenCase, forgottenUser, 61, 62}, {keptCase, keptUser, 71, 72}} {
+		k := sampleCase(c.id, c.resident, "lyon")
+		k.Description = forgottenCaseText
+		if c.resident == keptUser {
+			k.Description = "kept case"
+		}
+		mustCreate(t, s, k)
+		if err := s.SetTopic(ctx, groupChat, c.topic, c.id); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.PutRelay(ctx, groupChat, c.msg, handoff.Relay{CaseID: c.id, ResidentMessageID: 5}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.AddEvent(ctx, c.id, handoff.Event{At: Start, Actor: 77, Action: "taken", Detail: "Lina"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// checkForgottenCases: Forget deleted the forgotten resident's case and
+// what is linked to it, and kept the other's.
+func checkForgottenCases(t *testing.T, s handoff.Store) {
+	t.Helper()
+	ctx := t.Context()
+	if _, err := s.Case(ctx, forgottenCase); !errors.Is(err, handoff.ErrNotFound) {
+		t.Errorf("Case of the forgotten resident after Forget: %v; want ErrNotFound", err)
+	}
+	if cs, err := s.CasesOf(ctx, forgottenUser); err != nil || len(cs) != 0 {
+		t.Errorf("CasesOf(forgotten) = %d cases, %v; want none", len(cs), err)
+	}
+	if _, err := s.CaseByTopic(ctx, groupChat, 61); !errors.Is(err, handoff.ErrNotFound) {
+		t.Errorf("topic of the forgotten case after Forget: %v", err)
+	}
+	if _, err := s.Relay(ctx, groupChat, 62); !errors.Is(err, handoff.ErrNotFound) {
+		t.Errorf("relay of the forgotten case after Forget: %v", err)
+	}
+	if c, err := s.Case(ctx, keptCase); err != nil || c.Description != "kept case" {
+		t.Errorf("the other resident's case after Forget: %+v, %v", c, err)
+	}
+	if ev, err := s.Events(ctx, keptCase); err != nil || len(ev) != 1 {
+		t.Errorf("the other case's events after Forget: %+v, %v", ev, err)
+	}
+	if id, err := s.CaseByTopic(ctx, groupChat, 71); err != nil || id != keptCase {
+		t.Errorf("the other case's topic after Forget: %d, %v", id, err)
+	}
 }
 
 // forgottenLabel is the holder label of one of the forgotten resident's
@@ -851,19 +929,23 @@ func testReopen(t *testing.T, e *env) {
 	mustSeen(t, e.s, 880004001, false)
 }
 
+// testSchemaVersion: records come back with the schema version, whatever
+// the caller set, and are sealed: no scanned entry shows what they hold.
+// (A sealed record's version is inside it; the decoders check it.)
 func testSchemaVersion(t *testing.T, e *env) {
 	const (
 		langMark  = "x-schema-probe-lang"
 		flowMark  = "schema-probe-flow"
 		labelMark = "schema-probe-label"
 	)
-	mustPutProfile(t, e.s, bot.Profile{UserID: 7700000081, ChatID: 7700000081, Lang: langMark})
+	mustPutProfile(t, e.s, bot.Profile{Schema: 7, UserID: 7700000081, ChatID: 7700000081, Lang: langMark})
 	s := newSession(bot.SessionKey{ChatID: 7700000081, UserID: 7700000081}, e.now().Add(time.Hour))
 	s.Flow = flowMark
 	s.Schema = 0 // the store sets it, whatever the caller says
 	mustSave(t, e.s, s)
 	d := newDocument(7700000081, "schema")
 	d.Label = labelMark
+	d.Schema = 9
 	mustPutDocument(t, docStore(t, e.s), d)
 
 	if p, err := e.s.Profile(t.Context(), 7700000081); err != nil || p.Schema != bot.SchemaVersion {
@@ -872,25 +954,14 @@ func testSchemaVersion(t *testing.T, e *env) {
 	if got := mustSession(t, e.s, s.Key); got.Schema != bot.SchemaVersion {
 		t.Errorf("Session().Schema = %d, want %d", got.Schema, bot.SchemaVersion)
 	}
-
-	hasSchema := e.h.HasSchema
-	if hasSchema == nil {
-		hasSchema = func(entry string, v int) bool { return strings.Contains(entry, fmt.Sprintf(`"v":%d`, v)) }
+	if got, err := docStore(t, e.s).Document(t.Context(), 7700000081, "schema"); err != nil || got.Schema != bot.SchemaVersion {
+		t.Errorf("Document().Schema = %d, %v; want %d", got.Schema, err, bot.SchemaVersion)
 	}
-	entries := e.scan(t)
-	for _, mark := range []string{langMark, flowMark, labelMark} {
-		found := false
-		for _, entry := range entries {
-			if !strings.Contains(entry, mark) {
-				continue
+	for _, entry := range e.scan(t) {
+		for _, mark := range []string{langMark, flowMark, labelMark} {
+			if strings.Contains(entry, mark) {
+				t.Errorf("a stored record shows %q in clear: %s", mark, entry)
 			}
-			found = true
-			if !hasSchema(entry, bot.SchemaVersion) {
-				t.Errorf("stored record holding %q lacks schema version %d: %s", mark, bot.SchemaVersion, entry)
-			}
-		}
-		if !found {
-			t.Errorf("no scanned entry holds %q", mark)
 		}
 	}
 }
@@ -925,6 +996,12 @@ func testContextCancelled(t *testing.T, e *env) {
 		{"SaveSession", func(ctx context.Context) error { _, err := e.s.SaveSession(ctx, sess); return err }},
 		{"DeleteSession", func(ctx context.Context) error { return e.s.DeleteSession(ctx, k) }},
 		{"SeenUpdate", func(ctx context.Context) error { _, err := e.s.SeenUpdate(ctx, 880005001); return err }},
+		{"ClaimUpdate", func(ctx context.Context) error { _, err := e.s.ClaimUpdate(ctx, 880005003, time.Minute); return err }},
+		{"ReleaseUpdate", func(ctx context.Context) error { return e.s.ReleaseUpdate(ctx, 880005003, "x") }},
+		{"SaveState", func(ctx context.Context) error {
+			_, err := e.s.SaveState(ctx, bot.StateWrite{Session: &sess, UpdateID: 880005004, Handled: e.now().Add(24 * time.Hour)})
+			return err
+		}},
 		{"MarkUpdate", func(ctx context.Context) error { return e.s.MarkUpdate(ctx, 880005002, e.now().Add(24*time.Hour)) }},
 		{"Forget", func(ctx context.Context) error { return e.s.Forget(ctx, k.UserID) }},
 		{"Documents", func(ctx context.Context) error { _, err := ds.Documents(ctx, k.UserID); return err }},
@@ -964,6 +1041,10 @@ func testContextCancelled(t *testing.T, e *env) {
 		t.Errorf("after cancelled calls, Session version = %d, want 1", s.Version)
 	}
 	mustSeen(t, e.s, 880005002, false)
+	mustSeen(t, e.s, 880005004, false)
+	if c, err := e.s.ClaimUpdate(t.Context(), 880005003, time.Minute); err != nil || c.Status != bot.ClaimGranted {
+		t.Errorf("after cancelled calls, ClaimUpdate = %+v, %v; want granted", c, err)
+	}
 	checkDocuments(t, ds, k.UserID, []bot.Document{doc})
 }
 
@@ -1015,7 +1096,7 @@ func testClosed(t *testing.T, e *env) {
 }
 
 // testStateLoader checks, for stores that implement bot.StateLoader, that
-// the one-round-trip read agrees with Profile, Session and SeenUpdate.
+// the one-round-trip read agrees with Profile, Session and ClaimUpdate.
 func testStateLoader(t *testing.T, e *env) {
 	loader, ok := e.s.(bot.StateLoader)
 	if !ok {
@@ -1024,12 +1105,16 @@ func testStateLoader(t *testing.T, e *env) {
 	ctx := context.Background()
 	const user = 7700000777
 	key := bot.SessionKey{ChatID: user, UserID: user}
-	st, err := loader.LoadState(ctx, 424242, user, key)
+	st, err := loader.LoadState(ctx, 424242, time.Minute, user, key)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.Seen || st.HasProfile || st.HasSession {
-		t.Fatalf("empty store: LoadState = %+v; want nothing", st)
+	if st.Claim.Status != bot.ClaimGranted || st.Claim.Token == "" || st.HasProfile || st.HasSession {
+		t.Fatalf("empty store: LoadState = %+v; want a granted claim and nothing else", st)
+	}
+	// The claim holds: another loader (another instance) is told so.
+	if st2, err := loader.LoadState(ctx, 424242, time.Minute, user, key); err != nil || st2.Claim.Status != bot.ClaimBusy {
+		t.Fatalf("second LoadState = %+v, %v; want ClaimBusy", st2.Claim, err)
 	}
 	p := bot.Profile{UserID: user, ChatID: user, Lang: "ar", Created: Start, LastSeen: Start}
 	if err := e.s.PutProfile(ctx, p); err != nil {
@@ -1041,14 +1126,14 @@ func testStateLoader(t *testing.T, e *env) {
 	if err := e.s.MarkUpdate(ctx, 424242, Start.Add(48*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	st, err = loader.LoadState(ctx, 424242, user, key)
+	st, err = loader.LoadState(ctx, 424242, time.Minute, user, key)
 	if err != nil {
 		t.Fatal(err)
 	}
 	wantP, _ := e.s.Profile(ctx, user)
 	wantS, _ := e.s.Session(ctx, key)
-	if !st.Seen || !st.HasProfile || !st.HasSession {
-		t.Fatalf("LoadState = %+v; want seen, profile and session", st)
+	if st.Claim.Status != bot.ClaimHandled || !st.HasProfile || !st.HasSession {
+		t.Fatalf("LoadState = %+v; want handled, profile and session", st)
 	}
 	if d := diffProfile(wantP, st.Profile); d != "" {
 		t.Errorf("LoadState profile differs from Profile's:%s", d)
@@ -1056,12 +1141,198 @@ func testStateLoader(t *testing.T, e *env) {
 	if st.Session.Version != wantS.Version || st.Session.Data["g"] != wantS.Data["g"] || st.Session.Key != key {
 		t.Errorf("LoadState session = %+v; Session = %+v", st.Session, wantS)
 	}
+	// Without an update id nothing is claimed.
+	if st, err := loader.LoadState(ctx, 0, time.Minute, user, key); err != nil || st.Claim.Status != 0 || !st.HasProfile {
+		t.Errorf("LoadState without update = %+v, %v; want no claim, the profile", st, err)
+	}
 	e.clk.Advance(2 * time.Hour) // the session expires; the mark stays
-	st, err = loader.LoadState(ctx, 424242, user, key)
+	st, err = loader.LoadState(ctx, 424242, time.Minute, user, key)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.HasSession || !st.Seen {
+	if st.HasSession || st.Claim.Status != bot.ClaimHandled {
 		t.Errorf("after expiry LoadState = %+v; want the mark but no session", st)
 	}
+}
+
+// ---- update claims ----
+
+// claimer is ClaimUpdate, or LoadState's claim for stores that have it, so
+// that both paths pass the same checks.
+type claimer struct {
+	name  string
+	claim func(ctx context.Context, id int64, lease time.Duration) (bot.UpdateClaim, error)
+}
+
+func claimers(s bot.Store) []claimer {
+	out := []claimer{{"ClaimUpdate", s.ClaimUpdate}}
+	if loader, ok := s.(bot.StateLoader); ok {
+		out = append(out, claimer{"LoadState", func(ctx context.Context, id int64, lease time.Duration) (bot.UpdateClaim, error) {
+			st, err := loader.LoadState(ctx, id, lease, 7700000888, bot.SessionKey{ChatID: 7700000888, UserID: 7700000888})
+			return st.Claim, err
+		}})
+	}
+	return out
+}
+
+func mustClaimUpdate(t *testing.T, c claimer, id int64, lease time.Duration, want bot.ClaimStatus) bot.UpdateClaim {
+	t.Helper()
+	got, err := c.claim(t.Context(), id, lease)
+	if err != nil {
+		t.Fatalf("%s(%d): %v", c.name, id, err)
+	}
+	if got.Status != want {
+		t.Fatalf("%s(%d) = %v, want %v", c.name, id, got.Status, want)
+	}
+	if want == bot.ClaimGranted && got.Token == "" {
+		t.Fatalf("%s(%d) granted without a token", c.name, id)
+	}
+	return got
+}
+
+// testClaims: a claim is exclusive until its lease ends, a release or a
+// mark; a mark makes every later claim a duplicate.
+func testClaims(t *testing.T, e *env) {
+	ctx := t.Context()
+	for i, c := range claimers(e.s) {
+		base := int64(880007000 + 100*i)
+		t.Run(c.name, func(t *testing.T) {
+			// Granted, then busy for everyone else while the lease runs.
+			first := mustClaimUpdate(t, c, base, 30*time.Second, bot.ClaimGranted)
+			mustClaimUpdate(t, c, base, 30*time.Second, bot.ClaimBusy)
+			mustSeen(t, e.s, base, false)
+
+			// Released: claimable at once, with a new token.
+			if err := e.s.ReleaseUpdate(ctx, base, first.Token); err != nil {
+				t.Fatal(err)
+			}
+			second := mustClaimUpdate(t, c, base, 30*time.Second, bot.ClaimGranted)
+			if second.Token == first.Token {
+				t.Errorf("a new claim has the old token %q", first.Token)
+			}
+			// A stale token releases nothing.
+			if err := e.s.ReleaseUpdate(ctx, base, first.Token); err != nil {
+				t.Fatal(err)
+			}
+			mustClaimUpdate(t, c, base, 30*time.Second, bot.ClaimBusy)
+
+			// Marked handled: a duplicate from then on, lease or not.
+			mustMark(t, e.s, base, e.now().Add(24*time.Hour))
+			mustClaimUpdate(t, c, base, 30*time.Second, bot.ClaimHandled)
+			if err := e.s.ReleaseUpdate(ctx, base, second.Token); err != nil {
+				t.Fatal(err)
+			}
+			mustClaimUpdate(t, c, base, 30*time.Second, bot.ClaimHandled)
+			mustSeen(t, e.s, base, true)
+
+			// A lease ends by the store's clock: a dead handler's update is
+			// taken by the next one.
+			mustClaimUpdate(t, c, base+1, 30*time.Second, bot.ClaimGranted)
+			e.clk.Advance(29 * time.Second)
+			mustClaimUpdate(t, c, base+1, 30*time.Second, bot.ClaimBusy)
+			e.clk.Advance(time.Second)
+			mustClaimUpdate(t, c, base+1, 30*time.Second, bot.ClaimGranted)
+
+			// The mark ends too.
+			mustMark(t, e.s, base+2, e.now().Add(24*time.Hour))
+			mustClaimUpdate(t, c, base+2, time.Minute, bot.ClaimHandled)
+			e.clk.Advance(24 * time.Hour)
+			mustClaimUpdate(t, c, base+2, time.Minute, bot.ClaimGranted)
+
+			// SaveState marks as MarkUpdate does.
+			mustClaimUpdate(t, c, base+3, time.Minute, bot.ClaimGranted)
+			if _, err := e.s.SaveState(ctx, bot.StateWrite{UpdateID: base + 3, Handled: e.now().Add(24 * time.Hour)}); err != nil {
+				t.Fatal(err)
+			}
+			mustClaimUpdate(t, c, base+3, time.Minute, bot.ClaimHandled)
+		})
+	}
+}
+
+// testClaimsConcurrent: of many claimers of one update at once (instances
+// receiving the same delivery), exactly one is granted.
+func testClaimsConcurrent(t *testing.T, e *env) {
+	const claimers = 16
+	for round := range int64(10) {
+		id := 880008000 + round
+		var (
+			wg      sync.WaitGroup
+			start   = make(chan struct{})
+			results [claimers]bot.UpdateClaim
+			errs    [claimers]error
+		)
+		for i := range claimers {
+			wg.Go(func() {
+				<-start
+				results[i], errs[i] = e.s.ClaimUpdate(t.Context(), id, time.Minute)
+			})
+		}
+		close(start)
+		wg.Wait()
+		granted := 0
+		for i := range claimers {
+			switch {
+			case errs[i] != nil:
+				t.Fatalf("round %d: ClaimUpdate: %v", round, errs[i])
+			case results[i].Status == bot.ClaimGranted:
+				granted++
+			case results[i].Status != bot.ClaimBusy:
+				t.Fatalf("round %d: ClaimUpdate = %v, want granted or busy", round, results[i].Status)
+			}
+		}
+		if granted != 1 {
+			t.Fatalf("round %d: %d claimers were granted the update; want exactly 1", round, granted)
+		}
+	}
+}
+
+// testSaveState: one call writes the profile, the session and the mark;
+// a session conflict leaves the session but writes the rest.
+func testSaveState(t *testing.T, e *env) {
+	ctx := t.Context()
+	const user = 7700000999
+	k := bot.SessionKey{ChatID: user, UserID: user}
+	p := bot.Profile{UserID: user, ChatID: user, Lang: "tr", Created: e.now(), LastSeen: e.now()}
+	sess := newSession(k, e.now().Add(time.Hour))
+	v, err := e.s.SaveState(ctx, bot.StateWrite{Profile: &p, Session: &sess, UpdateID: 880009001, Handled: e.now().Add(24 * time.Hour)})
+	if err != nil || v != 1 {
+		t.Fatalf("SaveState = %d, %v; want 1, nil", v, err)
+	}
+	checkProfile(t, e.s, p)
+	want := sess
+	want.Version = 1
+	if d := diffSession(want, mustSession(t, e.s, k)); d != "" {
+		t.Errorf("session after SaveState differs:%s", d)
+	}
+	mustSeen(t, e.s, 880009001, true)
+
+	// Only the profile; only the session; only the mark.
+	p.Lang = "uk"
+	if v, err := e.s.SaveState(ctx, bot.StateWrite{Profile: &p}); err != nil || v != 0 {
+		t.Fatalf("SaveState(profile) = %d, %v", v, err)
+	}
+	checkProfile(t, e.s, p)
+	sess.Version = 1
+	sess.Step = "q9"
+	if v, err := e.s.SaveState(ctx, bot.StateWrite{Session: &sess}); err != nil || v != 2 {
+		t.Fatalf("SaveState(session) = %d, %v; want 2", v, err)
+	}
+	if _, err := e.s.SaveState(ctx, bot.StateWrite{UpdateID: 880009002, Handled: e.now().Add(24 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	mustSeen(t, e.s, 880009002, true)
+
+	// A stale session: ErrConflict, and the profile and mark are written.
+	stale := sess // at version 1; stored is 2
+	stale.Step = "stale"
+	p.Lang = "es"
+	_, err = e.s.SaveState(ctx, bot.StateWrite{Profile: &p, Session: &stale, UpdateID: 880009003, Handled: e.now().Add(24 * time.Hour)})
+	if !errors.Is(err, bot.ErrConflict) {
+		t.Fatalf("SaveState with a stale session: %v; want ErrConflict", err)
+	}
+	if got := mustSession(t, e.s, k); got.Step != "q9" || got.Version != 2 {
+		t.Errorf("a conflicting SaveState wrote the session: %q at %d", got.Step, got.Version)
+	}
+	checkProfile(t, e.s, p)
+	mustSeen(t, e.s, 880009003, true)
 }

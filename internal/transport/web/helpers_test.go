@@ -21,6 +21,7 @@ import (
 	"github.com/passerelle-bot/passerelle/internal/catalog"
 	"github.com/passerelle-bot/passerelle/internal/clock"
 	"github.com/passerelle-bot/passerelle/internal/guide"
+	"github.com/passerelle-bot/passerelle/internal/seal"
 	"github.com/passerelle-bot/passerelle/internal/store/bolt"
 	"github.com/passerelle-bot/passerelle/internal/transport/web"
 	"github.com/passerelle-bot/passerelle/locales"
@@ -48,7 +49,7 @@ func newWorld(t testing.TB, cfg ...func(*web.Config)) *world {
 		t.Fatal(err)
 	}
 	w := &world{clk: clock.NewFake(workedDay), paris: paris, logs: &syncBuffer{}}
-	st, err := bolt.Open(filepath.Join(t.TempDir(), "web.db"), bolt.WithClock(w.clk.Now))
+	st, err := bolt.Open(filepath.Join(t.TempDir(), "web.db"), bolt.WithKeys(seal.Ephemeral()), bolt.WithClock(w.clk.Now))
 	if err != nil {
 		t.Fatal(err)
 	}

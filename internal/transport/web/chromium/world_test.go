@@ -33,6 +33,7 @@ import (
 	"github.com/passerelle-bot/passerelle/internal/clock"
 	"github.com/passerelle-bot/passerelle/internal/guide"
 	"github.com/passerelle-bot/passerelle/internal/handoff"
+	"github.com/passerelle-bot/passerelle/internal/seal"
 	"github.com/passerelle-bot/passerelle/internal/store/bolt"
 	"github.com/passerelle-bot/passerelle/internal/transport/telegram"
 	"github.com/passerelle-bot/passerelle/internal/transport/telegram/telegramtest"
@@ -174,7 +175,7 @@ func newWorld(t *testing.T) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := bolt.Open(filepath.Join(t.TempDir(), "b.db"), bolt.WithClock(clk.Now))
+	st, err := bolt.Open(filepath.Join(t.TempDir(), "b.db"), bolt.WithKeys(seal.Ephemeral()), bolt.WithClock(clk.Now))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -48,6 +48,10 @@ type Config struct {
 	// ReminderHour is the local hour (in Location) reminders are sent at;
 	// default DefaultReminderHour (0 counts as unset: never at midnight).
 	ReminderHour int
+	// InactiveMonths: a resident who follows no document, has no open case
+	// and sent no message for that many months is told, then forgotten
+	// (inactive.go); default DefaultInactiveMonths.
+	InactiveMonths int
 
 	Clock  clock.Clock  // default clock.Real
 	Logger *slog.Logger // default slog.Default()
@@ -110,6 +114,9 @@ func New(cfg Config) (*Bot, error) {
 	}
 	if cfg.ReminderHour <= 0 || cfg.ReminderHour > 23 {
 		cfg.ReminderHour = DefaultReminderHour
+	}
+	if cfg.InactiveMonths <= 0 {
+		cfg.InactiveMonths = DefaultInactiveMonths
 	}
 	if (cfg.Documents == nil) != (cfg.Reminders == nil) {
 		return nil, errors.New("bot: Documents and Reminders go together")

@@ -183,7 +183,7 @@ func (b *Bot) help(ctx context.Context, r *Request) error {
 }
 
 func (b *Bot) privacy(ctx context.Context, r *Request) error {
-	return r.Reply(ctx, r.P.T("privacy.body"), backRow(r.P))
+	return r.Reply(ctx, r.P.T("privacy.body")+"\n\n"+r.P.N("privacy.inactive", b.cfg.InactiveMonths), backRow(r.P))
 }
 
 // showPicker shows every shipped language by its own name. Its text is the
@@ -298,11 +298,8 @@ func (b *Bot) forgetAnswer(ctx context.Context, r *Request) error {
 	confirmed := r.Session.Flow == "forget" && r.Session.Step == "confirm"
 	switch {
 	case r.Callback.Arg == "yes" && confirmed:
-		if err := b.forgetCases(ctx, r.Update.UserID); err != nil {
-			return fmt.Errorf("forget cases: %w", err)
-		}
-		if err := b.store.Forget(ctx, r.Update.UserID); err != nil {
-			return fmt.Errorf("forget: %w", err)
+		if err := b.forgetResident(ctx, r.Update.UserID); err != nil {
+			return err
 		}
 		r.Forgotten()
 		b.log.Info("resident_forgotten", "chat_id", r.Update.ChatID)

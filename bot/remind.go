@@ -111,6 +111,9 @@ func (b *Bot) resumeReminders(ctx context.Context, userID int64) error {
 // current reminder rather than a backlog. A missing or stopped document, or
 // a resident who blocked the bot, ends the entry: unblocking resumes it.
 func (b *Bot) Notify(ctx context.Context, c reminder.Claim) (time.Time, error) {
+	if c.ID == sweepID {
+		return b.sweepInactive(ctx)
+	}
 	if rest, ok := strings.CutPrefix(c.ID, "c:"); ok {
 		id, err := strconv.ParseInt(rest, 10, 64)
 		if err != nil || !b.handoffOn() {

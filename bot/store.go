@@ -101,6 +101,12 @@ type Store interface {
 	// same. It returns the session's new version (0 without a session).
 	SaveState(ctx context.Context, w StateWrite) (int64, error)
 
+	// Profiles calls fn for every stored profile, in no given order, outside
+	// any transaction (fn may write to the store), until fn returns an
+	// error, which Profiles returns. Profiles whose data key is gone are
+	// skipped. For sweeps (storage limitation) and migrations.
+	Profiles(ctx context.Context, fn func(Profile) error) error
+
 	// Forget deletes everything stored about the resident: profile, every
 	// session of that user, documents and their reminder entries, and, in
 	// a store that also keeps hand-off cases, the resident's cases. It

@@ -90,7 +90,7 @@ func runBot(ctx context.Context, args []string, getenv func(string) string, stde
 	bc := bot.Config{
 		Store: st, Catalog: cat, Sender: routed, Logger: logger, Location: cfg.Location, Guide: g,
 		Documents: docs, Reminders: sched, ReminderHour: cfg.ReminderHour, BotUsername: client.Username(),
-		Reviewed: locales.ReviewedSet(),
+		Reviewed: locales.ReviewedSet(), InactiveMonths: cfg.InactiveMonths,
 	}
 	if partners != nil {
 		if bc.Cases, err = caseStore(st); err != nil {
@@ -105,6 +105,9 @@ func runBot(ctx context.Context, args []string, getenv func(string) string, stde
 	core.Store(b)
 	if page != nil {
 		page.SetCore(b)
+	}
+	if err := b.StartSweeps(ctx); err != nil {
+		logger.Warn("sweep_not_scheduled", "err", err)
 	}
 	if partners != nil {
 		checkGroups(ctx, partners, client, b, logger)

@@ -101,11 +101,15 @@ func runWeb(ctx context.Context, args []string, getenv func(string) string, stde
 	b, err := bot.New(bot.Config{
 		Store: st, Catalog: cat, Sender: page, Logger: logger, Location: cfg.Location, Guide: g,
 		Documents: docs, Reminders: sched, ReminderHour: cfg.ReminderHour, Reviewed: locales.ReviewedSet(),
+		InactiveMonths: cfg.InactiveMonths,
 	})
 	if err != nil {
 		return err
 	}
 	page.SetCore(b)
+	if err := b.StartSweeps(ctx); err != nil {
+		logger.Warn("sweep_not_scheduled", "err", err)
+	}
 	// Reminders of web residents wait on their page; the calendar file is
 	// their main channel.
 	reminders := reminder.NewDispatcher(sched, b, reminder.Config{

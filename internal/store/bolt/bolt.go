@@ -263,6 +263,63 @@ func (s *Store) profileTx(tx *bbolt.Tx, userID int64) (bot.Profile, error) {
 	return p, nil
 }
 
+// profilesBatch is how many profiles one read transaction of Profiles
+// reads.
+const profilesBatch = 500
+
+// Profiles calls fn for every profile, by user id in byte order, reading
+// them in batches and calling fn outside any transaction.
+func (s *Store) Profiles(ctx context.Context, fn func(bot.Profile) error) error {
+	var after []byte
+	for {
+		if err := checkCtx(ctx); err != nil {
+			return err
+		}
+		var batch []bot.Profile
+		var more bool
+		err := s.db.View(func(tx *bbolt.Tx) error {
+			c := tx.Bucket(bucketProfiles).Cursor()
+			k, _ := c.First()
+			if after != nil {
+				if k, _ = c.Seek(after); k != nil && bytes.Equal(k, after) {
+					k, _ = c.Next()
+				}
+			}
+			for ; k != nil; k, _ = c.Next() {
+				if len(batch) == profilesBatch {
+					more = true
+					return nil
+				}
+				after = append(after[:0], k...)
+				id, err := strconv.ParseInt(string(k), 10, 64)
+				if err != nil {
+					return fmt.Errorf("bolt store: malformed profile key %q", k)
+				}
+				p, err := s.profileTx(tx, id)
+				switch {
+				case errors.Is(err, bot.ErrNotFound):
+					continue // its data key is gone
+				case err != nil:
+					return err
+				}
+				batch = append(batch, p)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for _, p := range batch {
+			if err := fn(p); err != nil {
+				return err
+			}
+		}
+		if !more {
+			return nil
+		}
+	}
+}
+
 // PutProfile creates or replaces a profile, stamped with bot.SchemaVersion.
 func (s *Store) PutProfile(ctx context.Context, p bot.Profile) error {
 	if err := checkCtx(ctx); err != nil {

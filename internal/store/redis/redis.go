@@ -273,6 +273,50 @@ func (s *Store) decodeProfile(cmd *goredis.SliceCmd, userID int64) (bot.Profile,
 	return p, nil
 }
 
+// Profiles calls fn for every profile, in no given order: a SCAN of the
+// resident hashes (on a cluster, of every master), then their profiles in
+// pipelines of loadBatch.
+func (s *Store) Profiles(ctx context.Context, fn func(bot.Profile) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	var owners []int64
+	err := s.eachKey(ctx, s.tag+"*}:r", func(key string) error {
+		if owner, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimPrefix(key, s.tag), "}:r"), 10, 64); err == nil {
+			owners = append(owners, owner)
+		}
+		return nil
+	})
+	if err != nil {
+		return wrap("profiles", err)
+	}
+	for chunk := range slices.Chunk(owners, loadBatch) {
+		cmds := make([]*goredis.SliceCmd, len(chunk))
+		_, err := s.c.Pipelined(ctx, func(p goredis.Pipeliner) error {
+			for i, o := range chunk {
+				cmds[i] = p.HMGet(ctx, s.residentKey(o), keyField, profileField, profileTail)
+			}
+			return nil
+		})
+		if err != nil {
+			return wrap("profiles", err)
+		}
+		for i, cmd := range cmds {
+			p, err := s.decodeProfile(cmd, chunk[i])
+			if errors.Is(err, bot.ErrNotFound) {
+				continue // a resident hash without profile, or shredded
+			}
+			if err != nil {
+				return err
+			}
+			if err := fn(p); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 // profileSet returns the sealed profile's field and value.
 func profileSet(p bot.Profile) func(dk *seal.DataKey) ([]sealedField, error) {
 	return func(dk *seal.DataKey) ([]sealedField, error) {

@@ -111,6 +111,7 @@ func Run(t *testing.T, h Harness) {
 		{"Claims", testClaims},
 		{"ClaimsConcurrent", testClaimsConcurrent},
 		{"SaveState", testSaveState},
+		{"Profiles", testProfiles},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -1152,6 +1153,55 @@ func testStateLoader(t *testing.T, e *env) {
 	}
 	if st.HasSession || st.Claim.Status != bot.ClaimHandled {
 		t.Errorf("after expiry LoadState = %+v; want the mark but no session", st)
+	}
+}
+
+// testProfiles: Profiles visits every stored profile once, not the
+// forgotten ones, lets the callback write, and stops at its error.
+func testProfiles(t *testing.T, e *env) {
+	ctx := t.Context()
+	want := map[int64]bot.Profile{}
+	for i := range int64(600) { // more than one batch of a paging backend (bolt: 500)
+		p := bot.Profile{UserID: 7701000000 + i, ChatID: 7701000000 + i, Lang: "fr", Created: e.now(), LastSeen: e.now()}
+		mustPutProfile(t, e.s, p)
+		want[p.UserID] = p
+	}
+	for _, gone := range []int64{7701000007, 7701000500} {
+		if err := e.s.Forget(ctx, gone); err != nil {
+			t.Fatal(err)
+		}
+		delete(want, gone)
+	}
+	seen := map[int64]int{}
+	err := e.s.Profiles(ctx, func(p bot.Profile) error {
+		seen[p.UserID]++
+		if d := diffProfile(want[p.UserID], p); d != "" {
+			t.Errorf("profile %d differs:%s", p.UserID, d)
+		}
+		p.Lang = "es" // writing from the callback must not deadlock
+		return e.s.PutProfile(ctx, p)
+	})
+	if err != nil {
+		t.Fatalf("Profiles: %v", err)
+	}
+	if len(seen) != len(want) {
+		t.Errorf("Profiles visited %d profiles, want %d", len(seen), len(want))
+	}
+	for id, n := range seen {
+		if n != 1 {
+			t.Errorf("profile %d visited %d times", id, n)
+		}
+		if _, ok := want[id]; !ok {
+			t.Errorf("Profiles visited %d, which is not stored", id)
+		}
+	}
+	if p, err := e.s.Profile(ctx, 7701000001); err != nil || p.Lang != "es" {
+		t.Errorf("the callback's write: %+v, %v", p, err)
+	}
+	stop := errors.New("stop")
+	n := 0
+	if err := e.s.Profiles(ctx, func(bot.Profile) error { n++; return stop }); !errors.Is(err, stop) || n != 1 {
+		t.Errorf("Profiles with a failing callback = %v after %d calls; want its error after 1", err, n)
 	}
 }
 

@@ -1,8 +1,10 @@
 package bot_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -163,5 +165,56 @@ func TestStartSweepsOnce(t *testing.T) {
 	}
 	if again, _, _ := f.store.Get(ctx, "sweep:inactive"); !again.Due.Equal(e.Due) {
 		t.Errorf("a second start moved the sweep from %v to %v", e.Due, again.Due)
+	}
+}
+
+// TestForgetLeavesNothingReadableInTheFile: after /forget on bbolt, the raw
+// bytes of the store's files (freed pages included: no compaction ran)
+// hold neither the resident's holder label nor the text kept in their
+// session; nor did they before, in clear.
+func TestForgetLeavesNothingReadableInTheFile(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	const user = 7700002101
+	const label, typed = "mon-fils-Ilyes-52ab", "texte-tape-en-session-7c1d"
+	f.handle(t, command(user, "fr", "start"))
+	f.handle(t, press(user, "fr", "lang:fr"))
+	today := permit.DateOf(start, time.UTC)
+	if err := f.store.PutDocument(ctx, bot.Document{UserID: user, ChatID: user, ID: "1", Kind: permit.KindCST, Holder: bot.HolderChild,
+		Label: label, Expiry: today.AddDays(400), Since: today, Created: start}); err != nil {
+		t.Fatal(err)
+	}
+	k := bot.SessionKey{ChatID: user, UserID: user}
+	s, err := f.store.Session(ctx, k)
+	if err != nil {
+		s = bot.Session{Key: k}
+	}
+	s.Data = map[string]string{"gd": typed}
+	s.Expires = f.clock.Now().Add(time.Hour)
+	if _, err := f.store.SaveSession(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	raw := func() []byte {
+		var all []byte
+		for _, p := range []string{f.path, f.path + ".keys"} {
+			b, err := os.ReadFile(p)
+			if err != nil && !os.IsNotExist(err) {
+				t.Fatal(err)
+			}
+			all = append(all, b...)
+		}
+		return all
+	}
+	for _, text := range []string{label, typed} {
+		if bytes.Contains(raw(), []byte(text)) {
+			t.Errorf("before /forget the file holds %q in clear", text)
+		}
+	}
+	f.handle(t, command(user, "fr", "forget"))
+	f.handle(t, press(user, "fr", "forget:yes"))
+	for _, text := range []string{label, typed} {
+		if bytes.Contains(raw(), []byte(text)) {
+			t.Errorf("after /forget the raw file still holds %q", text)
+		}
 	}
 }

@@ -78,7 +78,9 @@ func openTest(t *testing.T, rawURL string, opts ...Option) *Store {
 func deletePrefix(t *testing.T, rawURL, prefix string) {
 	t.Helper()
 	ctx := context.Background()
-	s, err := Open(ctx, rawURL, WithPrefix(prefix), WithKeys(testKeys))
+	// Whatever master key the test left the store with (see TestRotateKey).
+	anyKey := func(c *config) { c.rotating = true }
+	s, err := Open(ctx, rawURL, WithPrefix(prefix), WithKeys(testKeys), anyKey)
 	if err != nil {
 		t.Errorf("cleanup of %s: %v", prefix, err)
 		return

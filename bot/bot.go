@@ -282,10 +282,11 @@ func (b *Bot) dedup(next Handler) Handler {
 	return HandlerFunc(func(ctx context.Context, r *Request) error {
 		id := r.Update.ID
 		if id == 0 {
-			if herr := next.Handle(ctx, r); errors.Is(herr, errRetry) {
+			herr := next.Handle(ctx, r)
+			if errors.Is(herr, errRetry) {
 				return herr
 			}
-			return b.commit(ctx, r, 0)
+			return errors.Join(herr, b.commit(ctx, r, 0))
 		}
 		lease := b.cfg.HandleLimit + claimLease
 		var claim UpdateClaim

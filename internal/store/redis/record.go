@@ -1,11 +1,13 @@
 package redis
 
-// Records: the compact, store-private encoding of bot.Profile and
-// bot.Document in the resident hash (redis.go). The bolt store keeps the
-// JSON of the bot package; here every byte counts, because Redis stores a
-// hash whose fields and values all fit in hash-max-listpack-value (64 bytes
-// by default) as one small listpack, and a single longer value turns the
-// resident's whole hash into a hashtable several times bigger.
+// Records of format 1: the compact text encoding of bot.Profile and
+// bot.Document that the resident hash (redis.go) held before values were
+// sealed. Records are now written in format 2 (binrecord.go), sealed; a
+// record of format 1 is still read, and written again in format 2 at the
+// next write. Every byte counts, because Redis stores a hash whose fields
+// and values all fit in hash-max-listpack-value (64 bytes by default) as
+// one small listpack, and a single longer value turns the resident's whole
+// hash into a hashtable several times bigger.
 //
 // A record is text: its format, "1", then fields separated by '|', with
 // trailing empty fields left out:

@@ -34,6 +34,10 @@ type Config struct {
 	Partners *handoff.Partners
 	Cases    handoff.Store
 	Groups   Groups
+	// Outbox keeps the relay copies on their way to partner groups (usually
+	// the Store itself); nil keeps them in memory, lost at exit. RunRelay
+	// sends them.
+	Outbox Outbox
 	// Reviewed lists the locales a native speaker has reviewed (see
 	// locales/STATUS.md). Other locales, except the reference, say so when
 	// chosen, and their guide results show the French names next to the
@@ -88,6 +92,8 @@ type Bot struct {
 	partners       *handoff.Partners
 	cases          handoff.Store
 	groups         Groups
+	outbox         Outbox
+	relay          relayQueue
 	unavailableMu  sync.Mutex
 	unavailableIDs map[string]bool
 	// entryLabels maps a guide entry point to the answer label leading to it.
@@ -145,7 +151,10 @@ func New(cfg Config) (*Bot, error) {
 	if cfg.FloodEvery <= 0 {
 		cfg.FloodEvery = 2 * time.Second
 	}
-	b := &Bot{cfg: cfg, store: cfg.Store, cat: cfg.Catalog, sender: cfg.Sender, guide: cfg.Guide, docs: cfg.Documents, rem: cfg.Reminders, partners: cfg.Partners, cases: cfg.Cases, groups: cfg.Groups, clock: cfg.Clock, log: cfg.Logger}
+	b := &Bot{cfg: cfg, store: cfg.Store, cat: cfg.Catalog, sender: cfg.Sender, guide: cfg.Guide, docs: cfg.Documents, rem: cfg.Reminders, partners: cfg.Partners, cases: cfg.Cases, groups: cfg.Groups, outbox: cfg.Outbox, clock: cfg.Clock, log: cfg.Logger}
+	if b.outbox == nil {
+		b.outbox = newMemOutbox(cfg.Clock)
+	}
 	b.flood = newFloodLimiter(cfg.Clock, cfg.FloodBurst, cfg.FloodEvery)
 	b.mux = b.routes()
 	b.h = chain(b.mux, b.dedup, b.recoverer, b.membership, b.floodLimit, b.state, b.languageGate)

@@ -34,8 +34,8 @@ func (b *Bot) scheduleCase(ctx context.Context, c handoff.Case) error {
 
 // caseNextTimer is when something must happen to c without anyone acting:
 // the SLA deadline of a waiting case (counted in the partner's opening
-// hours), the nudge of a silent taken case, the deletion of a closed
-// case's topic and then of its mappings.
+// hours), the nudge of a silent taken case, the deletion of everything a
+// closed case left in partner groups and then of its mappings.
 func (b *Bot) caseNextTimer(c handoff.Case) time.Time {
 	p := b.partner(c.PartnerID)
 	switch c.Status {
@@ -50,7 +50,7 @@ func (b *Bot) caseNextTimer(c handoff.Case) time.Time {
 		}
 		return handoff.NudgeAt(c, p)
 	case handoff.StatusClosed:
-		if c.TopicID != 0 {
+		if !c.Purged {
 			return c.Closed.Add(b.cfg.TopicRetention)
 		}
 		return c.Closed.Add(b.cfg.MappingRetention)
@@ -107,12 +107,6 @@ func (b *Bot) escalate(ctx context.Context, c handoff.Case, from *handoff.Partne
 	}
 	if len(cands) > 0 && from != nil {
 		b.log.Info("case_escalated", "case", c.ID, "from", from.ID, "to", cands[0].ID)
-		if c.CardMessageID != 0 {
-			s := b.staff()
-			if err := b.send(ctx, Reply{ChatID: from.ChatID, EditMessageID: c.CardMessageID, Text: b.cardText(s, c, from) + "\n\n" + s.T("case.escalated", "Partner", cands[0].Name)}); err != nil {
-				b.log.Warn("card_edit_failed", "case", c.ID, "err", err)
-			}
-		}
 		return b.forward(ctx, c, from, cands[0], 0, "escalated")
 	}
 	err = b.updateCase(ctx, &c, func(c *handoff.Case) bool {
@@ -155,20 +149,20 @@ func (b *Bot) nudge(ctx context.Context, c handoff.Case, partner *handoff.Partne
 	return b.send(ctx, Reply{ChatID: partner.ChatID, ThreadID: c.TopicID, Text: b.staff().T("case.nudge", "Alias", c.TakenAlias)})
 }
 
-// retire deletes a closed case's topic after the topic retention, then the
-// case and its mappings after the mapping retention (counts stay).
+// retire deletes, after the topic retention, everything a closed case
+// left in partner groups (every topic, card, copy and note it ever had, in
+// every group it went through), then, after the mapping retention, the
+// case and its mappings (counts stay).
 func (b *Bot) retire(ctx context.Context, c handoff.Case, partner *handoff.Partner) error {
-	if c.TopicID != 0 {
-		if partner != nil && b.groups != nil {
-			if err := b.groups.DeleteForumTopic(ctx, partner.ChatID, c.TopicID); err != nil {
-				return fmt.Errorf("delete topic: %w", err)
-			}
+	if !c.Purged {
+		if err := b.purgeArtefacts(ctx, c); err != nil {
+			return fmt.Errorf("retention: %w", err)
 		}
 		err := b.updateCase(ctx, &c, func(c *handoff.Case) bool {
-			if c.TopicID == 0 {
+			if c.Purged {
 				return false
 			}
-			c.TopicID = 0
+			c.Purged, c.TopicID, c.CardMessageID, c.SummaryMessageID = true, 0, 0, 0
 			return true
 		})
 		if errors.Is(err, errGiveUp) {
@@ -213,7 +207,7 @@ func (b *Bot) stats(ctx context.Context, r *Request, partner *handoff.Partner) e
 			takeTimes = append(takeTimes, partner.Hours.OpenBetween(c.Routed, c.Taken))
 		}
 		if c.Created.In(b.cfg.Location).Format("2006-01") == month {
-			byProblem[c.Problem]++
+			byProblem[groupProblem(c.Problem)]++
 		}
 	}
 	median := s.T("stats.none")
@@ -231,7 +225,11 @@ func (b *Bot) stats(ctx context.Context, r *Request, partner *handoff.Partner) e
 	}
 	for _, pr := range handoff.Problems() {
 		if n := byProblem[pr]; n > 0 {
-			lines = append(lines, "• "+s.T("text.label_value", "Label", HTML(s.T("help.problem."+string(pr))), "Value", n))
+			label := s.T("help.problem." + string(pr))
+			if pr.Sensitive() {
+				label = s.T("stats.sensitive")
+			}
+			lines = append(lines, "• "+s.T("text.label_value", "Label", HTML(label), "Value", n))
 		}
 	}
 	return b.send(ctx, Reply{ChatID: r.Update.ChatID, ThreadID: r.Update.ThreadID, Text: strings.Join(lines, "\n")})
@@ -241,6 +239,16 @@ func formatHours(d time.Duration) string {
 	h := int(d / time.Hour)
 	m := int(d%time.Hour) / int(time.Minute)
 	return fmt.Sprintf("%d\u00a0h\u00a0%02d", h, m) // French: "2 h 05"
+}
+
+// groupProblem is the problem as partner groups may see it: every
+// sensitive problem counts as one, so that no count in a group tells which
+// sensitive problem a neutral card hides.
+func groupProblem(p handoff.Problem) handoff.Problem {
+	if p.Sensitive() {
+		return handoff.ProblemSensitive
+	}
+	return p
 }
 
 // SmallCount is the smallest count an export shows; smaller ones read
@@ -271,9 +279,20 @@ func ExportCSV(counts []handoff.Count) string {
 
 // export answers /export with the anonymous counts as CSV.
 func (b *Bot) export(ctx context.Context, r *Request) error {
-	counts, err := b.cases.Counts(ctx)
+	stored, err := b.cases.Counts(ctx)
 	if err != nil {
 		return fmt.Errorf("load counts: %w", err)
+	}
+	merged := map[handoff.Count]int{}
+	for _, c := range stored {
+		n := c.N
+		c.Problem, c.N = groupProblem(c.Problem), 0
+		merged[c] += n
+	}
+	counts := make([]handoff.Count, 0, len(merged))
+	for c, n := range merged {
+		c.N = n
+		counts = append(counts, c)
 	}
 	text := b.staff().T("stats.export") + "\n<pre>" + html.EscapeString(ExportCSV(counts)) + "</pre>"
 	return b.send(ctx, Reply{ChatID: r.Update.ChatID, ThreadID: r.Update.ThreadID, Text: text})

@@ -339,7 +339,7 @@ func (b *Bot) unknownText(ctx context.Context, r *Request) error {
 }
 
 func (b *Bot) unsupported(ctx context.Context, r *Request) error {
-	if r.Update.Kind == KindPhoto || r.Update.Kind == KindDocument || r.Update.Kind == KindVoice {
+	if r.Update.Kind.Media() {
 		if handled, err := b.relayResident(ctx, r); handled || err != nil {
 			return err
 		}

@@ -39,7 +39,7 @@ const (
 	helpDesc    = "desc"
 	helpDescSet = "descset"
 	helpPartner = "partner" // chosen by routing, shown at consent
-	helpMedia   = "media"   // a photo or document waiting for the resident's go
+	helpMedia   = "media"   // files waiting for the resident's go ("id.form,…")
 )
 
 // MaxDescription bounds the optional description, in characters.
@@ -166,7 +166,7 @@ func (b *Bot) helpButton(ctx context.Context, r *Request) error {
 		return r.Reply(ctx, r.P.T("help.no_consent")+"\n\n"+r.P.T("guide.help.public"), []Button{{Label: r.P.T("menu.back"), Data: "menu"}})
 	case "e":
 		return b.helpEnd(ctx, r)
-	case "m": // send the waiting photo or document to the volunteers
+	case "m": // send the waiting files to the volunteers (or not)
 		return b.helpMediaAnswer(ctx, r, arg == "y")
 	case "f":
 		return b.helpFeedback(ctx, r, arg)

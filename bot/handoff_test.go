@@ -16,8 +16,10 @@ import (
 // Partner groups and people of the hand-off tests.
 const (
 	lyonChat   = -1001000000001
+	lyonRefs   = -1001000000101 // Lyon's referents' group
 	parisChat  = -1001000000002
 	natChat    = -1001000000004
+	natRefs    = -1001000000104
 	lyonRef    = 100000001 // referent of Lyon
 	lyonVol    = 100000005 // volunteer of Lyon
 	lyonVol2   = 100000006
@@ -32,6 +34,7 @@ partners:
   - id: lyon
     name: Entraide Rhône
     chat_id: -1001000000001
+    referents_chat_id: -1001000000101
     departements: [69, 01]
     languages: [fr, ar, en]
     problems: all
@@ -65,6 +68,7 @@ partners:
   - id: national
     name: Permanence nationale
     chat_id: -1001000000004
+    referents_chat_id: -1001000000104
     departements: all
     languages: [fr, en]
     problems: all
@@ -73,24 +77,35 @@ partners:
     referents: [100000031]
 `
 
-// fakeGroups is the transport's group side: topics, pins and who is a
-// member of which group.
+// fakeGroups is the transport's group side: topics, pins, deletions and
+// who is a member of which group.
 type fakeGroups struct {
 	mu      sync.Mutex
 	next    int
 	topics  map[int64][]string // chat → topic names, by creation
 	deleted map[int64][]int
+	msgDel  map[int64][]int // chat → deleted message ids
 	pinned  map[int64][]int
 	members map[int64]map[int64]string
+	bots    map[int64]bool
 }
 
 func newFakeGroups() *fakeGroups {
-	return &fakeGroups{next: 100, topics: map[int64][]string{}, deleted: map[int64][]int{}, pinned: map[int64][]int{},
+	return &fakeGroups{next: 100, topics: map[int64][]string{}, deleted: map[int64][]int{}, msgDel: map[int64][]int{}, pinned: map[int64][]int{},
 		members: map[int64]map[int64]string{
 			lyonChat:  {lyonRef: "member", lyonVol: "member", lyonVol2: "member", 100000003: "member"},
+			lyonRefs:  {lyonRef: "member"},
 			parisChat: {parisVol: "member", 100000011: "member"},
 			natChat:   {100000031: "member"},
-		}}
+			natRefs:   {100000031: "member"},
+		}, bots: map[int64]bool{}}
+}
+
+func (g *fakeGroups) DeleteMessage(ctx context.Context, chatID int64, messageID int) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.msgDel[chatID] = append(g.msgDel[chatID], messageID)
+	return nil
 }
 
 func (g *fakeGroups) CreateForumTopic(ctx context.Context, chatID int64, name string) (int, error) {
@@ -115,13 +130,19 @@ func (g *fakeGroups) PinMessage(ctx context.Context, chatID int64, messageID int
 	return nil
 }
 
-func (g *fakeGroups) MemberStatus(ctx context.Context, chatID, userID int64) (string, error) {
+func (g *fakeGroups) Member(ctx context.Context, chatID, userID int64) (bot.Membership, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if st, ok := g.members[chatID][userID]; ok {
-		return st, nil
+	st, ok := g.members[chatID][userID]
+	if !ok {
+		st = "left"
 	}
-	return "left", nil
+	// "restricted-left" stands for Telegram's restricted user who left:
+	// status restricted, is_member false.
+	if st == "restricted-left" {
+		return bot.Membership{Status: "restricted", IsBot: g.bots[userID]}, nil
+	}
+	return bot.Membership{Status: st, IsMember: st == "restricted", IsBot: g.bots[userID]}, nil
 }
 
 type handoffFixture struct {
@@ -142,13 +163,23 @@ func newHandoffFixture(t *testing.T) *handoffFixture {
 	}
 	h := &handoffFixture{fixture: f, groups: newFakeGroups(), partners: ps}
 	b, err := bot.New(bot.Config{Store: f.store, Catalog: f.cat, Sender: f.sent, Clock: f.clock,
-		Documents: f.store, Reminders: f.store, Partners: ps, Cases: f.store, Groups: h.groups, BotUsername: "passerelle_test_bot"})
+		Documents: f.store, Reminders: f.store, Partners: ps, Cases: f.store, Groups: h.groups, Outbox: f.store, BotUsername: "passerelle_test_bot"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	f.bot = b
 	f.clock.Set(wednesday10)
 	return h
+}
+
+// handle handles u, then sends what it put in the relay outbox (a worker
+// does that in the running bot).
+func (h *handoffFixture) handle(t *testing.T, u bot.Update) {
+	t.Helper()
+	h.fixture.handle(t, u)
+	if err := h.bot.FlushRelay(context.Background()); err != nil {
+		t.Fatalf("FlushRelay: %v", err)
+	}
 }
 
 func groupPress(chat, user int64, name, data string) bot.Update {
@@ -377,16 +408,18 @@ func TestRelayBothWays(t *testing.T) {
 	if c.TopicID == 0 || len(h.groups.pinned[lyonChat]) != 1 {
 		t.Fatalf("no topic or no pinned summary: %+v", c)
 	}
+	// Every copy starts with the bot's header; a text comes quoted.
+	header := h.cat.Printer("fr").T("case.copy_header", "Case", c.ID)
 	copies := func() []bot.Reply {
 		var out []bot.Reply
 		for _, r := range h.sent.to(lyonChat) {
-			if r.CopyFromChatID == residentAr && r.ThreadID == c.TopicID {
+			if r.ThreadID == c.TopicID && strings.HasPrefix(r.Text, header) {
 				out = append(out, r)
 			}
 		}
 		return out
 	}
-	if got := copies(); len(got) != 1 || got[0].CopyMessageID != 501 {
+	if got := copies(); len(got) != 1 || got[0].Text != header+"\n<blockquote>سلام</blockquote>" {
 		t.Fatalf("pending message not copied into the topic: %+v", got)
 	}
 	if got := h.sent.last(t, residentAr).Text; !strings.Contains(got, "Entraide Rhône") {
@@ -404,8 +437,14 @@ func TestRelayBothWays(t *testing.T) {
 	h.handle(t, press(residentAr, "ar", "h:m:y"))
 	h.handle(t, bot.Update{Kind: bot.KindDocument, UserID: residentAr, LanguageCode: "ar", FileID: "doc", MessageID: 504})
 	h.handle(t, bot.Update{Kind: bot.KindVoice, UserID: residentAr, LanguageCode: "ar", FileID: "voice", MessageID: 505})
-	if n := len(copies()); n != 5 {
-		t.Fatalf("copies in the topic = %d; want 5 (text, text, photo, document, voice)", n)
+	got5 := copies()
+	if len(got5) != 5 {
+		t.Fatalf("copies in the topic = %d; want 5 (text, text, photo, document, voice)", len(got5))
+	}
+	for i, msg := range []int{503, 504, 505} {
+		if r := got5[2+i]; r.CopyFromChatID != residentAr || r.CopyMessageID != msg || !r.ReplaceCaption {
+			t.Errorf("copy of file %d = %+v; want a copy with the header as caption", msg, r)
+		}
 	}
 	// The volunteer replies to a relayed message: it reaches the resident, signed.
 	rel := h.relayedID(t, c, 502)

@@ -14,10 +14,23 @@ import (
 	"github.com/passerelle-bot/passerelle/internal/handoff"
 )
 
+// Session keys of the relay flow.
+const (
+	flowRelay = "relay"
+	// helpMediaOK holds the id of the case whose volunteers the resident
+	// agreed to send files to.
+	helpMediaOK = "mediaok"
+	// mediaCaption + message id holds the cleaned caption of a file
+	// waiting for the resident's go.
+	mediaCaption = "mcap."
+)
+
 // relayResident handles what a resident with an open case sends: the
-// "leave" button, else a copy into the case's topic (media only after the
-// resident confirmed who will see it). It reports false when the resident
-// has no open case.
+// "leave" button, else their message goes to the case's topic through the
+// relay outbox. Anything that is not typed text (photo, document, voice,
+// video, video note, audio, animation, sticker, location, contact…) waits
+// for the resident's go first. It reports false when the resident has no
+// open case.
 func (b *Bot) relayResident(ctx context.Context, r *Request) (bool, error) {
 	if !b.handoffOn() || r.Profile.OpenCase == 0 {
 		return false, nil
@@ -34,102 +47,107 @@ func (b *Bot) relayResident(ctx context.Context, r *Request) (bool, error) {
 	if partner == nil {
 		return false, nil
 	}
-	if r.Update.Kind == KindPhoto || r.Update.Kind == KindDocument {
-		if r.Session.Data[helpMedia] == "" || r.Session.Flow != "relay" {
-			r.SetFlow("relay", "media")
-			r.setData(helpMedia, strconv.Itoa(r.Update.MessageID))
-			return true, r.Reply(ctx, p.T("help.media.confirm", "Partner", partner.Name),
-				[]Button{{Label: p.T("help.media.yes"), Data: "h:m:y"}, {Label: p.T("help.media.no"), Data: "h:m:n"}})
-		}
+	in := incoming(r.Update)
+	if r.Update.Kind.Media() && r.Session.Data[helpMediaOK] != strconv.FormatInt(c.ID, 10) {
+		return true, b.askMedia(ctx, r, partner, in)
 	}
-	return true, b.copyToCase(ctx, r, c, partner, r.Update.MessageID)
+	return true, b.relayIn(ctx, r, c, partner, []handoff.Incoming{in})
 }
 
-// helpMediaAnswer sends (or not) the photo or document waiting for the
-// resident's go. After a yes, later media of the case go without asking.
+// askMedia keeps a file in the session until the resident says whether it
+// may go to the volunteers (every file sent meanwhile waits with it).
+func (b *Bot) askMedia(ctx context.Context, r *Request, partner *handoff.Partner, in handoff.Incoming) error {
+	var waiting []string
+	if r.Session.Flow == flowRelay && r.Session.Step == "media" && r.Session.Data[helpMedia] != "" {
+		waiting = strings.Split(r.Session.Data[helpMedia], ",")
+	}
+	if len(waiting) >= 20 {
+		return r.Reply(ctx, r.P.T("help.media.confirm", "Partner", partner.Name), b.mediaButtons(r.P))
+	}
+	r.SetFlow(flowRelay, "media")
+	r.setData(helpMedia, strings.Join(append(waiting, encodeIncoming(in)), ","))
+	if in.Text != "" {
+		r.setData(mediaCaption+strconv.Itoa(in.Msg), in.Text)
+	}
+	if len(waiting) > 0 {
+		return nil // the question is already on screen
+	}
+	return r.Reply(ctx, r.P.T("help.media.confirm", "Partner", partner.Name), b.mediaButtons(r.P))
+}
+
+func (b *Bot) mediaButtons(p *catalog.Printer) []Button {
+	return []Button{{Label: p.T("help.media.yes"), Data: "h:m:y"}, {Label: p.T("help.media.no"), Data: "h:m:n"}}
+}
+
+// helpMediaAnswer sends (or not) the files waiting for the resident's go.
+// After a yes, later files of the same case go without asking while the
+// conversation lasts.
 func (b *Bot) helpMediaAnswer(ctx context.Context, r *Request, yes bool) error {
-	msg, err := strconv.Atoi(r.Session.Data[helpMedia])
-	if r.Session.Flow != "relay" || err != nil {
+	if r.Session.Flow != flowRelay || r.Session.Data[helpMedia] == "" {
 		return b.stale(ctx, r)
+	}
+	var waiting []handoff.Incoming
+	for _, s := range strings.Split(r.Session.Data[helpMedia], ",") {
+		if in, ok := decodeIncoming(s); ok {
+			in.Text = r.Session.Data[mediaCaption+strconv.Itoa(in.Msg)]
+			waiting = append(waiting, in)
+		}
 	}
 	c, ok, err := b.openCase(ctx, r)
 	if err != nil {
 		return err
 	}
-	if !ok {
+	if !ok || len(waiting) == 0 {
 		r.ClearFlow()
 		return b.stale(ctx, r)
 	}
+	r.ClearFlow()
 	if !yes {
-		r.ClearFlow()
 		return r.Reply(ctx, r.P.T("help.media.kept"))
 	}
-	r.SetFlow("relay", "ok")
-	r.setData(helpMedia, "ok")
+	r.SetFlow(flowRelay, "ok")
+	r.setData(helpMediaOK, strconv.FormatInt(c.ID, 10))
 	partner := b.partner(c.PartnerID)
 	if partner == nil {
 		return b.stale(ctx, r)
 	}
-	return b.copyToCase(ctx, r, c, partner, msg)
+	return b.relayIn(ctx, r, c, partner, waiting)
 }
 
-// copyToCase copies a resident's message into the case's topic, or keeps
-// its id until the case is taken and its topic exists.
-func (b *Bot) copyToCase(ctx context.Context, r *Request, c handoff.Case, partner *handoff.Partner, msgID int) error {
-	// Kept for later while the case has no topic; the check is part of
-	// the compare-and-set, so a topic opening meanwhile is seen.
+// relayIn hands the resident's messages to the relay: their text joins the
+// case (until copied), their ids join the topic's outbox queue, or wait for
+// the topic when the case has none yet. It never waits for the group: the
+// outbox worker sends at the group's pace.
+func (b *Bot) relayIn(ctx context.Context, r *Request, c handoff.Case, partner *handoff.Partner, msgs []handoff.Incoming) error {
+	now := b.clock.Now()
 	err := b.updateCase(ctx, &c, func(c *handoff.Case) bool {
-		if c.TopicID != 0 {
-			return false
+		inbox := slices.Clone(c.Inbox)
+		pending := slices.Clone(c.Pending)
+		for _, in := range msgs {
+			if !slices.ContainsFunc(inbox, func(x handoff.Incoming) bool { return x.Msg == in.Msg }) {
+				inbox = append(inbox, in)
+			}
+			if c.TopicID == 0 && !slices.Contains(pending, in.Msg) {
+				pending = append(pending, in.Msg)
+			}
 		}
-		c.Pending = append(c.Pending, msgID)
+		c.Inbox, c.Pending, c.Activity = inbox, pending, now
 		return true
 	})
-	switch {
-	case errors.Is(err, errGiveUp):
-		if err := b.copyOne(ctx, c, partner, msgID); err != nil {
-			return err
-		}
-	case err != nil:
+	if err != nil {
 		return err
 	}
-	if err := b.touch(ctx, &c); err != nil {
+	if c.TopicID != 0 {
+		for _, in := range msgs {
+			if err := b.enqueueCopy(ctx, c, in.Msg); err != nil {
+				return err
+			}
+		}
+	}
+	if err := b.scheduleCase(ctx, c); err != nil {
 		return err
 	}
 	return b.outOfHours(ctx, r, c, partner)
-}
-
-// relayTimeout bounds a copy into a partner group.
-const relayTimeout = 5 * time.Minute
-
-// copyOne copies one resident message into the topic and remembers the
-// copy, so that a volunteer's reply to it reaches the resident.
-func (b *Bot) copyOne(ctx context.Context, c handoff.Case, partner *handoff.Partner, msgID int) error {
-	// A group takes 20 messages a minute: the copy may wait in the sender
-	// longer than one update's deadline. It queues rather than drops.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), relayTimeout)
-	defer cancel()
-	copied, err := b.sender.Send(ctx, Reply{ChatID: partner.ChatID, ThreadID: c.TopicID, CopyFromChatID: c.ResidentChat, CopyMessageID: msgID})
-	if err != nil {
-		return fmt.Errorf("relay to topic: %w", err)
-	}
-	if err := b.cases.PutRelay(ctx, partner.ChatID, copied, handoff.Relay{CaseID: c.ID, ResidentMessageID: msgID}); err != nil {
-		return fmt.Errorf("record relay: %w", err)
-	}
-	return nil
-}
-
-// touch records activity on the case (for the two-day nudge).
-func (b *Bot) touch(ctx context.Context, c *handoff.Case) error {
-	now := b.clock.Now()
-	err := b.updateCase(ctx, c, func(c *handoff.Case) bool {
-		c.Activity = now
-		return true
-	})
-	if err != nil {
-		return err
-	}
-	return b.scheduleCase(ctx, *c)
 }
 
 // outOfHours tells the resident, once per closed period, when the
@@ -145,7 +163,7 @@ func (b *Bot) outOfHours(ctx context.Context, r *Request, c handoff.Case, partne
 		return nil
 	}
 	if r.Session.Flow == "" {
-		r.SetFlow("relay", "ok")
+		r.SetFlow(flowRelay, "ok")
 	}
 	r.setData("ooh", key)
 	p := r.P
@@ -170,31 +188,50 @@ func (b *Bot) relayReply(ctx context.Context, r *Request, partner *handoff.Partn
 		return fmt.Errorf("load relay: %w", err)
 	}
 	c, err := b.cases.Case(ctx, rel.CaseID)
+	if errors.Is(err, handoff.ErrNotFound) {
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("load case: %w", err)
+	}
+	ok, refusal, err := b.authorize(ctx, partner, u.ChatID, &c, u.UserID, actReply)
+	if err != nil || !ok {
+		return b.refuse(ctx, r, c.ID, refusal, err)
 	}
 	return b.toResident(ctx, r, partner, c, u.Text, u.Kind != KindText)
 }
 
+// refuse posts an authorize refusal as a reply in the group (nothing when
+// it is silent).
+func (b *Bot) refuse(ctx context.Context, r *Request, caseID int64, refusal string, err error) error {
+	if err != nil || refusal == "" {
+		return err
+	}
+	return b.note(ctx, caseID, r.Update.ChatID, r.Update.ThreadID, r.Update.MessageID, refusal)
+}
+
 // toResident sends a volunteer's message to the resident of c, signed with
 // the volunteer's alias and the partner's name, and marks it in the topic.
+// The text (or a file's caption) is cleaned like everything relayed.
 func (b *Bot) toResident(ctx context.Context, r *Request, partner *handoff.Partner, c handoff.Case, text string, copyMedia bool) error {
 	s := b.staff()
 	u := r.Update
-	if !c.Open() || c.PartnerID != partner.ID || c.TopicID != u.ThreadID {
+	if !c.Open() || c.PartnerID != partner.ID || c.TopicID != u.ThreadID || b.topicChat(c) != u.ChatID {
 		return b.send(ctx, Reply{ChatID: u.ChatID, ThreadID: u.ThreadID, ReplyToMessageID: u.MessageID, Text: s.T("case.not_sent_closed")})
-	}
-	if ok, err := b.isMember(ctx, partner, u.UserID); err != nil || !ok {
-		return err
 	}
 	alias := volunteerAlias(u.FirstName)
 	rp := b.residentPrinter(ctx, c)
 	sign := rp.T("relay.from", "Alias", alias, "Partner", partner.Name)
+	text = cleanText(text)
 	if copyMedia {
 		if err := b.residentReply(ctx, c.ResidentChat, rp, sign); err != nil {
 			return err
 		}
-		if _, err := b.sender.Send(ctx, Reply{ChatID: c.ResidentChat, CopyFromChatID: u.ChatID, CopyMessageID: u.MessageID}); err != nil {
+		cp := Reply{ChatID: c.ResidentChat, CopyFromChatID: u.ChatID, CopyMessageID: u.MessageID}
+		if u.Kind.Captioned() {
+			cp.ReplaceCaption, cp.Text = true, html.EscapeString(text)
+		}
+		if _, err := b.sender.Send(ctx, cp); err != nil {
 			return fmt.Errorf("relay to resident: %w", err)
 		}
 	} else if err := b.residentReply(ctx, c.ResidentChat, rp, sign+"\n"+ownDirection(rp, html.EscapeString(text))); err != nil {
@@ -207,12 +244,25 @@ func (b *Bot) toResident(ctx context.Context, r *Request, partner *handoff.Partn
 	return b.send(ctx, Reply{ChatID: u.ChatID, ThreadID: u.ThreadID, ReplyToMessageID: u.MessageID, Text: s.T("case.sent")})
 }
 
+// touch records activity on the case (for the two-day nudge).
+func (b *Bot) touch(ctx context.Context, c *handoff.Case) error {
+	now := b.clock.Now()
+	err := b.updateCase(ctx, c, func(c *handoff.Case) bool {
+		c.Activity = now
+		return true
+	})
+	if err != nil {
+		return err
+	}
+	return b.scheduleCase(ctx, *c)
+}
+
 // caseInTopic returns the case of the topic a command was sent in.
-func (b *Bot) caseInTopic(ctx context.Context, r *Request, partner *handoff.Partner) (handoff.Case, bool, error) {
+func (b *Bot) caseInTopic(ctx context.Context, r *Request) (handoff.Case, bool, error) {
 	if r.Update.ThreadID == 0 {
 		return handoff.Case{}, false, nil
 	}
-	id, err := b.cases.CaseByTopic(ctx, partner.ChatID, r.Update.ThreadID)
+	id, err := b.cases.CaseByTopic(ctx, r.Update.ChatID, r.Update.ThreadID)
 	if errors.Is(err, handoff.ErrNotFound) {
 		return handoff.Case{}, false, nil
 	}
@@ -229,126 +279,130 @@ func (b *Bot) caseInTopic(ctx context.Context, r *Request, partner *handoff.Part
 	return c, true, nil
 }
 
-// groupCommand handles commands in partner groups. Every one re-checks
-// membership (and the role it needs) server-side.
+// topicActions are the commands about the case of the topic they are sent
+// in, and what each asks.
+var topicActions = map[string]action{
+	"r": actReply, "summary": actSummary, "close": actClose, "release": actRelease, "transfer": actTransfer, "assign": actAssign,
+}
+
+// groupCommand handles commands in partner groups. Each one goes through
+// authorize (membership and the role it needs) before it acts.
 func (b *Bot) groupCommand(ctx context.Context, r *Request, partner *handoff.Partner) error {
 	u := r.Update
 	s := b.staff()
-	ok, err := b.isMember(ctx, partner, u.UserID)
-	if err != nil || !ok {
-		return err
-	}
 	reply := func(text string) error {
 		return b.send(ctx, Reply{ChatID: u.ChatID, ThreadID: u.ThreadID, ReplyToMessageID: u.MessageID, Text: text})
 	}
-	coordinator := slices.Contains(partner.Coordinators, u.UserID) || slices.Contains(partner.Referents, u.UserID)
 	switch u.Command {
-	case "stats":
-		if !coordinator {
-			return reply(s.T("case.coordinators_only"))
+	case "stats", "export", "pause", "resume", "link":
+		ok, refusal, err := b.authorize(ctx, partner, u.ChatID, nil, u.UserID, actCoordinate)
+		if err != nil || !ok {
+			if refusal != "" && err == nil {
+				return reply(refusal)
+			}
+			return err
 		}
-		return b.stats(ctx, r, partner)
-	case "export":
-		if !coordinator {
-			return reply(s.T("case.coordinators_only"))
-		}
-		return b.export(ctx, r)
-	case "pause", "resume":
-		if !coordinator {
-			return reply(s.T("case.coordinators_only"))
+		switch u.Command {
+		case "stats":
+			return b.stats(ctx, r, partner)
+		case "export":
+			return b.export(ctx, r)
+		case "link":
+			return reply(s.T("case.link", "Link", "https://t.me/"+b.cfg.BotUsername+"?start=p-"+partner.ID))
 		}
 		if err := b.cases.SetPaused(ctx, partner.ID, u.Command == "pause"); err != nil {
 			return fmt.Errorf("pause: %w", err)
 		}
 		return reply(s.T("case." + u.Command + "d"))
-	case "link":
-		if !coordinator {
-			return reply(s.T("case.coordinators_only"))
-		}
-		return reply(s.T("case.link", "Link", "https://t.me/"+b.cfg.BotUsername+"?start=p-"+partner.ID))
 	}
-	c, found, err := b.caseInTopic(ctx, r, partner)
+	act, ok := topicActions[u.Command]
+	if !ok {
+		return nil
+	}
+	c, found, err := b.caseInTopic(ctx, r)
 	if err != nil {
 		return err
 	}
 	if !found {
-		if slices.Contains([]string{"r", "close", "release", "transfer", "summary", "assign"}, u.Command) {
-			return reply(s.T("case.no_case_here"))
+		if _, in, err := b.member(ctx, u.ChatID, u.UserID); err != nil || !in {
+			return err
 		}
-		return nil
+		return reply(s.T("case.no_case_here"))
 	}
-	owner := c.TakenBy == u.UserID || slices.Contains(partner.Referents, u.UserID)
-	switch u.Command {
-	case "r":
+	allowed, refusal, err := b.authorize(ctx, partner, u.ChatID, &c, u.UserID, act)
+	if err != nil || !allowed {
+		return b.refuse(ctx, r, c.ID, refusal, err)
+	}
+	switch act {
+	case actReply:
 		if strings.TrimSpace(u.Args) == "" {
 			return reply(s.T("case.r_usage"))
 		}
 		return b.toResident(ctx, r, partner, c, strings.TrimSpace(u.Args), false)
-	case "summary":
-		if strings.TrimSpace(u.Args) == "" {
+	case actSummary:
+		steps := strings.TrimSpace(cleanText(u.Args))
+		if steps == "" {
 			return reply(s.T("case.summary_usage"))
 		}
-		steps := strings.TrimSpace(u.Args)
 		if err := b.updateCase(ctx, &c, func(c *handoff.Case) bool { c.Steps = steps; return true }); err != nil {
 			return err
 		}
 		if c.SummaryMessageID != 0 {
-			if err := b.send(ctx, Reply{ChatID: u.ChatID, EditMessageID: c.SummaryMessageID, Text: b.summaryText(s, c)}); err != nil {
+			if err := b.send(ctx, Reply{ChatID: b.topicChat(c), EditMessageID: c.SummaryMessageID, Text: b.summaryText(s, c)}); err != nil {
 				return err
 			}
 		}
 		return reply(s.T("case.summary_done"))
-	case "close":
-		if !owner {
-			return reply(s.T("case.owner_only"))
-		}
+	case actClose:
 		return b.closeCase(ctx, c, u.UserID, "closed")
-	case "release":
-		if !owner || c.Status != handoff.StatusTaken {
+	case actRelease:
+		if c.Status != handoff.StatusTaken {
 			return reply(s.T("case.owner_only"))
 		}
 		return b.release(ctx, c, partner, u.UserID)
-	case "transfer":
-		if !owner {
-			return reply(s.T("case.owner_only"))
-		}
+	case actTransfer:
 		to := b.partner(strings.TrimSpace(u.Args))
 		if to == nil || to.ID == partner.ID {
 			return reply(s.T("case.transfer_usage"))
 		}
 		return b.forward(ctx, c, partner, to, u.UserID, "transferred")
-	case "assign":
-		if !slices.Contains(partner.Referents, u.UserID) {
-			return reply(s.T("case.referents_only_assign"))
-		}
-		target, name, ok := b.assignTarget(ctx, r)
+	case actAssign:
+		target, name, ok := assignTarget(u)
 		if !ok {
 			return reply(s.T("case.assign_usage"))
 		}
-		return b.assign(ctx, c, partner, u.UserID, target, name)
+		return b.assign(ctx, r, c, partner, target, name)
 	}
 	return nil
 }
 
 // assignTarget reads the colleague an /assign names: by replying to one of
-// their messages in the topic.
-func (b *Bot) assignTarget(ctx context.Context, r *Request) (int64, string, bool) {
-	u := r.Update
-	if u.ReplyToUserID == 0 || u.ReplyToUserID == u.UserID || u.ReplyToMessageID == u.ThreadID {
+// their messages in the topic. A bot (this one, whose copies and notes
+// fill the topic, or another) is never a colleague.
+func assignTarget(u Update) (int64, string, bool) {
+	if u.ReplyToUserID == 0 || u.ReplyToIsBot || u.ReplyToUserID == u.UserID || u.ReplyToMessageID == u.ThreadID {
 		return 0, "", false
 	}
-	return r.Update.ReplyToUserID, r.Update.ReplyToFirstName, true
+	return u.ReplyToUserID, u.ReplyToFirstName, true
 }
 
-// assign gives a case to a named colleague (referents only).
-func (b *Bot) assign(ctx context.Context, c handoff.Case, partner *handoff.Partner, by, to int64, name string) error {
+// assign gives a case to a named colleague (referents only): a person who
+// is a member of the group where the case's topic lives (the referents'
+// group for a sensitive case), never a bot.
+func (b *Bot) assign(ctx context.Context, r *Request, c handoff.Case, partner *handoff.Partner, to int64, name string) error {
 	s := b.staff()
-	if ok, err := b.isMember(ctx, partner, to); err != nil || !ok {
+	by := r.Update.UserID
+	m, in, err := b.member(ctx, partner.Room(c.Sensitive), to)
+	if err != nil {
 		return err
+	}
+	if !in {
+		b.log.Info("assign_refused", "case", c.ID, "user_id", to, "bot", m.IsBot)
+		return b.send(ctx, Reply{ChatID: r.Update.ChatID, ThreadID: r.Update.ThreadID, ReplyToMessageID: r.Update.MessageID, Text: s.T("case.assign_usage")})
 	}
 	alias := volunteerAlias(name)
 	now := b.clock.Now()
-	err := b.updateCase(ctx, &c, func(c *handoff.Case) bool {
+	err = b.updateCase(ctx, &c, func(c *handoff.Case) bool {
 		if !c.Open() || c.PartnerID != partner.ID {
 			return false
 		}
@@ -370,7 +424,7 @@ func (b *Bot) assign(ctx context.Context, c handoff.Case, partner *handoff.Partn
 			return err
 		}
 	}
-	return b.send(ctx, Reply{ChatID: partner.ChatID, ThreadID: c.TopicID, Text: s.T("case.assigned", "Alias", alias)})
+	return b.send(ctx, Reply{ChatID: b.topicChat(c), ThreadID: c.TopicID, Text: s.T("case.assigned", "Alias", alias)})
 }
 
 // release puts a taken case back in the queue.
@@ -392,30 +446,35 @@ func (b *Bot) release(ctx context.Context, c handoff.Case, partner *handoff.Part
 	}
 	b.audit(ctx, c.ID, by, "released", "")
 	if c.CardMessageID != 0 {
-		if err := b.send(ctx, Reply{ChatID: partner.ChatID, EditMessageID: c.CardMessageID, Text: b.cardText(s, c, partner),
-			Buttons: [][]Button{{{Label: s.T("case.take"), Data: "hc:t:" + strconv.FormatInt(c.ID, 10)}}}}); err != nil {
+		if err := b.send(ctx, Reply{ChatID: partner.ChatID, EditMessageID: c.CardMessageID, Text: b.cardText(s, c, partner), Buttons: b.takeButton(c)}); err != nil {
 			b.log.Warn("card_edit_failed", "case", c.ID, "err", err)
 		}
 	}
 	if err := b.scheduleCase(ctx, c); err != nil {
 		return err
 	}
-	return b.send(ctx, Reply{ChatID: partner.ChatID, ThreadID: c.TopicID, Text: s.T("case.released")})
+	if c.TopicID == 0 {
+		return nil
+	}
+	return b.send(ctx, Reply{ChatID: b.topicChat(c), ThreadID: c.TopicID, Text: s.T("case.released")})
 }
 
 // forward sends a case to another partner (a /transfer, or an SLA
-// escalation) and tells the resident.
+// escalation with why "escalated") and tells the resident. The card left
+// behind becomes neutral; the old topic stays (recorded) until retention
+// or /forget deletes it.
 func (b *Bot) forward(ctx context.Context, c handoff.Case, from, to *handoff.Partner, by int64, why string) error {
 	s := b.staff()
 	now := b.clock.Now()
-	oldTopic := c.TopicID
+	oldCard, oldTopic, oldChat := c.CardMessageID, c.TopicID, b.topicChat(c)
 	err := b.updateCase(ctx, &c, func(c *handoff.Case) bool {
 		if !c.Open() || c.PartnerID != from.ID {
 			return false
 		}
+		oldCard, oldTopic, oldChat = c.CardMessageID, c.TopicID, b.topicChat(*c)
 		c.Tried = append(c.Tried, from.ID)
 		c.PartnerID, c.Status, c.TakenBy, c.TakenAlias, c.Routed = to.ID, handoff.StatusWaiting, 0, "", now
-		c.CardMessageID, c.TopicID, c.SummaryMessageID, c.Nudged = 0, 0, 0, false
+		c.CardMessageID, c.TopicChat, c.TopicID, c.SummaryMessageID, c.Nudged = 0, 0, 0, 0, false
 		c.Taken = time.Time{}
 		return true
 	})
@@ -427,8 +486,17 @@ func (b *Bot) forward(ctx context.Context, c handoff.Case, from, to *handoff.Par
 	}
 	b.audit(ctx, c.ID, by, why, to.ID)
 	b.log.Info("case_forwarded", "case", c.ID, "from", from.ID, "to", to.ID, "why", why)
+	what := s.T("case.forwarded_to", "Partner", to.Name)
+	if why == "escalated" {
+		what = s.T("case.escalated", "Partner", to.Name)
+	}
+	if oldCard != 0 {
+		if err := b.send(ctx, Reply{ChatID: from.ChatID, EditMessageID: oldCard, Text: b.cardEnd(c, what)}); err != nil {
+			b.log.Warn("card_edit_failed", "case", c.ID, "err", err)
+		}
+	}
 	if oldTopic != 0 {
-		if err := b.send(ctx, Reply{ChatID: from.ChatID, ThreadID: oldTopic, Text: s.T("case.forwarded_to", "Partner", to.Name)}); err != nil {
+		if err := b.send(ctx, Reply{ChatID: oldChat, ThreadID: oldTopic, Text: what}); err != nil {
 			b.log.Warn("topic_note_failed", "case", c.ID, "err", err)
 		}
 	}
@@ -442,7 +510,8 @@ func (b *Bot) forward(ctx context.Context, c handoff.Case, from, to *handoff.Par
 	return b.residentReply(ctx, c.ResidentChat, rp, rp.T("help.forwarded", "Partner", to.Name)+"\n"+b.whenRead(rp, to, now))
 }
 
-// closeCase closes a case, tells the resident and asks for feedback.
+// closeCase closes a case, turns its cards neutral, tells the resident and
+// asks for feedback. Texts still on their way to the topic are dropped.
 func (b *Bot) closeCase(ctx context.Context, c handoff.Case, by int64, why string) error {
 	s := b.staff()
 	now := b.clock.Now()
@@ -450,7 +519,7 @@ func (b *Bot) closeCase(ctx context.Context, c handoff.Case, by int64, why strin
 		if !c.Open() {
 			return false
 		}
-		c.Status, c.Closed = handoff.StatusClosed, now
+		c.Status, c.Closed, c.Inbox, c.Pending = handoff.StatusClosed, now, nil, nil
 		return true
 	})
 	if errors.Is(err, errGiveUp) {
@@ -467,19 +536,16 @@ func (b *Bot) closeCase(ctx context.Context, c handoff.Case, by int64, why strin
 	if err := b.scheduleCase(ctx, c); err != nil {
 		return err
 	}
-	if partner := b.partner(c.PartnerID); partner != nil {
+	if err := b.closeCards(ctx, c); err != nil {
+		b.log.Warn("close_cards_failed", "case", c.ID, "err", err)
+	}
+	if c.TopicID != 0 {
 		note := s.T("case.closed")
 		if why == "closed_by_resident" {
 			note = s.T("case.closed_by_resident")
 		}
-		if c.TopicID != 0 {
-			if err := b.send(ctx, Reply{ChatID: partner.ChatID, ThreadID: c.TopicID, Text: note}); err != nil {
-				b.log.Warn("topic_note_failed", "case", c.ID, "err", err)
-			}
-		} else if c.CardMessageID != 0 {
-			if err := b.send(ctx, Reply{ChatID: partner.ChatID, EditMessageID: c.CardMessageID, Text: b.cardText(s, c, partner) + "\n\n" + note}); err != nil {
-				b.log.Warn("card_edit_failed", "case", c.ID, "err", err)
-			}
+		if err := b.send(ctx, Reply{ChatID: b.topicChat(c), ThreadID: c.TopicID, Text: note}); err != nil {
+			b.log.Warn("topic_note_failed", "case", c.ID, "err", err)
 		}
 	}
 	// One message carries one markup: first remove the "leave" keyboard,
@@ -549,7 +615,8 @@ func (b *Bot) caseLines(ctx context.Context, p *catalog.Printer, userID int64) (
 	return lines, nil
 }
 
-// forgetCases deletes the resident's cases and their topics.
+// forgetCases deletes the resident's cases and everything they left in
+// every partner group they went through (topics, cards, copies, notes).
 func (b *Bot) forgetCases(ctx context.Context, userID int64) error {
 	if !b.handoffOn() {
 		return nil
@@ -559,15 +626,10 @@ func (b *Bot) forgetCases(ctx context.Context, userID int64) error {
 		return fmt.Errorf("load cases: %w", err)
 	}
 	for _, c := range cases {
-		if partner := b.partner(c.PartnerID); partner != nil && c.TopicID != 0 && b.groups != nil {
-			if err := b.groups.DeleteForumTopic(ctx, partner.ChatID, c.TopicID); err != nil {
-				b.log.Warn("topic_delete_failed", "case", c.ID, "err", err)
-			}
-		}
-		if partner := b.partner(c.PartnerID); partner != nil && c.CardMessageID != 0 && c.Open() {
-			if err := b.send(ctx, Reply{ChatID: partner.ChatID, EditMessageID: c.CardMessageID, Text: b.staff().T("case.forgotten", "Case", c.ID)}); err != nil {
-				b.log.Warn("card_edit_failed", "case", c.ID, "err", err)
-			}
+		if err := b.purgeArtefacts(ctx, c); err != nil {
+			// Deletion is best effort on Telegram's side; the store's side
+			// goes below whatever happens.
+			b.log.Warn("forget_artefacts_failed", "case", c.ID, "err", err)
 		}
 		if b.rem != nil {
 			if err := b.rem.Cancel(ctx, caseTimerID(c.ID)); err != nil {

@@ -847,6 +847,7 @@ func (b *Bot) remLabelTyped(ctx context.Context, r *Request) error {
 }
 
 // cleanLabel keeps one line of printable text.
+// Invisible characters go too (see cleanText).
 func cleanLabel(s string) string {
 	s = strings.Map(func(c rune) rune {
 		switch {
@@ -855,7 +856,7 @@ func cleanLabel(s string) string {
 		}
 		return c
 	}, s)
-	return strings.Join(strings.Fields(s), " ")
+	return strings.Join(strings.Fields(cleanText(s)), " ")
 }
 
 // looksLikeNumber flags a label with a long run of digits: an identity

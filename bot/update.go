@@ -26,9 +26,37 @@ const (
 	// left, were removed, joined, were promoted). UserID is that member (not
 	// who made the change), ChatID the group, MemberStatus the new status.
 	KindGroupMember
+	KindVideo
+	KindVideoNote
+	KindAudio
+	KindAnimation
+	KindLocation // a location or a venue
+	KindContact
 )
 
-var kindNames = [...]string{"other", "text", "command", "callback", "photo", "document", "voice", "sticker", "member", "edited", "group_member"}
+var kindNames = [...]string{"other", "text", "command", "callback", "photo", "document", "voice", "sticker", "member", "edited", "group_member",
+	"video", "video_note", "audio", "animation", "location", "contact"}
+
+// Media reports whether k is a message that is not text: a file, a
+// sticker, a location, a contact, or another kind the core does not model
+// (KindOther). A resident confirms before any of them reaches volunteers.
+func (k Kind) Media() bool {
+	switch k {
+	case KindPhoto, KindDocument, KindVoice, KindSticker, KindVideo, KindVideoNote, KindAudio, KindAnimation, KindLocation, KindContact, KindOther:
+		return true
+	}
+	return false
+}
+
+// Captioned reports whether messages of kind k carry a caption that a copy
+// can replace.
+func (k Kind) Captioned() bool {
+	switch k {
+	case KindPhoto, KindDocument, KindVoice, KindVideo, KindAudio, KindAnimation:
+		return true
+	}
+	return false
+}
 
 // String returns a short stable name, used in logs.
 func (k Kind) String() string {
@@ -72,12 +100,16 @@ type Update struct {
 	Args             string // for KindCommand: what follows the command
 	CallbackID       string // for KindCallback: to answer the query
 	Data             string // for KindCallback: the button's data (untrusted)
-	FileID           string // photo (largest size), document or voice
+	FileID           string // photo (largest size), document, voice, video, audio, animation, video note or sticker
 	ReplyToMessageID int
 	// The author of the message replied to, for /assign in partner groups.
 	ReplyToUserID    int64
 	ReplyToFirstName string
+	ReplyToIsBot     bool   // the message replied to was written by a bot (this one or another)
 	MemberStatus     string // KindMember: the bot's new status; KindGroupMember: the member's (member, left, kicked, administrator…)
+	// IsMember: for KindGroupMember with MemberStatus "restricted", whether
+	// the user is still in the group (a restricted user who left is not).
+	IsMember bool
 
 	Raw json.RawMessage // the update as received, for features the core does not model yet
 }
@@ -124,9 +156,12 @@ type Reply struct {
 	ReplyToFirstName string
 
 	// Copy: when CopyFromChatID is set, copy message CopyMessageID of that
-	// chat into ChatID (Text is ignored).
+	// chat into ChatID. Text is ignored unless ReplaceCaption is set: it is
+	// then the copy's new caption (HTML, "" for none), for a message that has
+	// one (see Kind.Captioned).
 	CopyFromChatID int64
 	CopyMessageID  int
+	ReplaceCaption bool
 
 	// File, when set, sends a file (Text is its caption): Telegram sends a
 	// document, the web page offers a download, the terminal writes it to

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -14,14 +13,16 @@ import (
 )
 
 // Groups is what the hand-off needs from the transport besides sending:
-// forum topics, pins and membership checks.
+// forum topics, pins, deletions and membership checks.
 type Groups interface {
 	CreateForumTopic(ctx context.Context, chatID int64, name string) (threadID int, err error)
+	// DeleteForumTopic and DeleteMessage wrap ErrRejected when Telegram
+	// refuses for good (already gone, too old, no right).
 	DeleteForumTopic(ctx context.Context, chatID int64, threadID int) error
+	DeleteMessage(ctx context.Context, chatID int64, messageID int) error
 	PinMessage(ctx context.Context, chatID int64, messageID int) error
-	// MemberStatus returns the user's status in the chat: creator,
-	// administrator, member, restricted, left or kicked.
-	MemberStatus(ctx context.Context, chatID, userID int64) (string, error)
+	// Member returns the user's standing in the chat.
+	Member(ctx context.Context, chatID, userID int64) (Membership, error)
 }
 
 // StaffLanguage is the language of everything posted in partner groups:
@@ -40,17 +41,30 @@ func caseTimerID(id int64) string { return "c:" + strconv.FormatInt(id, 10) }
 
 func (b *Bot) staff() *catalog.Printer { return b.cat.Printer(StaffLanguage) }
 
-// partnerByChat returns the partner whose volunteers' group is chatID.
+// partnerByChat returns the partner one of whose groups (volunteers' or
+// referents') is chatID.
 func (b *Bot) partnerByChat(chatID int64) *handoff.Partner {
 	if b.partners == nil {
 		return nil
 	}
 	for _, p := range b.partners.All() {
-		if p.ChatID == chatID {
+		if p.ChatID == chatID || p.ReferentsChatID != 0 && p.ReferentsChatID == chatID {
 			return p
 		}
 	}
 	return nil
+}
+
+// topicChat returns the group of c's topic: recorded with the topic, or
+// (records from before) the group its partner keeps its kind of case in.
+func (b *Bot) topicChat(c handoff.Case) int64 {
+	if c.TopicChat != 0 {
+		return c.TopicChat
+	}
+	if p := b.partner(c.PartnerID); p != nil {
+		return p.ChatID
+	}
+	return 0
 }
 
 // SetPartnerUnavailable marks a partner whose group is misconfigured: it
@@ -70,14 +84,20 @@ func (b *Bot) unavailable(id string) bool {
 	return b.unavailableIDs[id]
 }
 
+// takeButton is the card's Take button.
+func (b *Bot) takeButton(c handoff.Case) [][]Button {
+	return [][]Button{{{Label: b.staff().T("case.take"), Data: "hc:t:" + strconv.FormatInt(c.ID, 10)}}}
+}
+
 // postCard posts the case card in the partner's group, with the Take
-// button, and records its message id.
+// button, and records it.
 func (b *Bot) postCard(ctx context.Context, c *handoff.Case, partner *handoff.Partner) error {
-	s := b.staff()
-	text := b.cardText(s, *c, partner)
-	id, err := b.sender.Send(ctx, Reply{ChatID: partner.ChatID, Text: text, Buttons: [][]Button{{{Label: s.T("case.take"), Data: "hc:t:" + strconv.FormatInt(c.ID, 10)}}}})
+	id, err := b.sender.Send(ctx, Reply{ChatID: partner.ChatID, Text: b.cardText(b.staff(), *c, partner), Buttons: b.takeButton(*c)})
 	if err != nil {
 		return fmt.Errorf("post case card: %w", err)
+	}
+	if err := b.record(ctx, c.ID, handoff.Artefact{Chat: partner.ChatID, Message: id, Kind: handoff.ArtefactCard}); err != nil {
+		return err
 	}
 	return b.updateCase(ctx, c, func(c *handoff.Case) bool {
 		c.CardMessageID = id
@@ -86,11 +106,19 @@ func (b *Bot) postCard(ctx context.Context, c *handoff.Case, partner *handoff.Pa
 }
 
 // cardText is the case card: the summary, the priority, and for urgent
-// cases a mention of the referents so that they are notified at once.
+// cases a mention of the referents so that they are notified at once. The
+// card of a sensitive case is neutral: every member of the group sees it,
+// so it says its number, its priority and that it is for referents, and
+// nothing of the problem or of what the resident wrote.
 func (b *Bot) cardText(s *catalog.Printer, c handoff.Case, partner *handoff.Partner) string {
-	lines := []string{b.caseSummary(s, c, c.ID)}
+	var lines []string
 	if c.Sensitive {
-		lines = append(lines, s.T("case.referents_only"))
+		lines = append(lines, "<b>"+s.T("case.title", "Case", c.ID)+"</b>", s.T("case.referents_only"))
+		if c.Urgent {
+			lines = append(lines, s.T("case.urgent"))
+		}
+	} else {
+		lines = append(lines, b.caseSummary(s, c, c.ID))
 	}
 	if c.Urgent && len(partner.Referents) > 0 {
 		var refs []string
@@ -103,6 +131,12 @@ func (b *Bot) cardText(s *catalog.Printer, c handoff.Case, partner *handoff.Part
 		lines = append(lines, s.T("case.forwarded_from"))
 	}
 	return strings.Join(lines, "\n")
+}
+
+// cardEnd is the neutral card of a case that left the group (closed,
+// forwarded, deleted): its number and what happened, no detail.
+func (b *Bot) cardEnd(c handoff.Case, what string) string {
+	return "<b>" + b.staff().T("case.title", "Case", c.ID) + "</b>\n" + what
 }
 
 // updateCase applies change to a fresh copy of the case until the
@@ -134,7 +168,9 @@ func (b *Bot) updateCase(ctx context.Context, c *handoff.Case, change func(*hand
 // errGiveUp: the change no longer applies to the stored case.
 var errGiveUp = errors.New("bot: case changed meanwhile")
 
-// group handles every update from a partner group.
+// group handles every update from a partner group. Each action is
+// resolved to what it asks and on which case, then goes through the one
+// rule of authorize before anything happens.
 func (b *Bot) group(ctx context.Context, r *Request) error {
 	u := r.Update
 	partner := b.partnerByChat(u.ChatID)
@@ -145,8 +181,8 @@ func (b *Bot) group(ctx context.Context, r *Request) error {
 	r.Lang = StaffLanguage
 	switch u.Kind {
 	case KindGroupMember:
-		if u.MemberStatus == "left" || u.MemberStatus == "kicked" {
-			return b.memberLeft(ctx, partner, u.UserID)
+		if !memberStatus(u.MemberStatus, u.IsMember) {
+			return b.memberLeft(ctx, partner, u.ChatID, u.UserID)
 		}
 		return nil
 	case KindCallback:
@@ -158,28 +194,12 @@ func (b *Bot) group(ctx context.Context, r *Request) error {
 		return b.groupButton(ctx, r, partner)
 	case KindCommand:
 		return b.groupCommand(ctx, r, partner)
-	case KindText, KindPhoto, KindDocument, KindVoice:
+	case KindText, KindPhoto, KindDocument, KindVoice, KindVideo, KindAudio, KindAnimation:
 		if u.ReplyToMessageID != 0 && u.ThreadID != 0 {
 			return b.relayReply(ctx, r, partner)
 		}
 	}
 	return nil
-}
-
-// isMember checks server-side that the user belongs to the partner's group.
-func (b *Bot) isMember(ctx context.Context, partner *handoff.Partner, userID int64) (bool, error) {
-	if b.groups == nil {
-		return false, nil
-	}
-	st, err := b.groups.MemberStatus(ctx, partner.ChatID, userID)
-	if err != nil {
-		return false, fmt.Errorf("member status: %w", err)
-	}
-	switch st {
-	case "creator", "administrator", "member", "restricted":
-		return true, nil
-	}
-	return false, nil
 }
 
 // groupButton handles buttons in partner groups: hc:t:<case> (take).
@@ -192,12 +212,13 @@ func (b *Bot) groupButton(ctx context.Context, r *Request, partner *handoff.Part
 	if err != nil {
 		return nil
 	}
-	return b.take(ctx, r, partner, id, r.Update.UserID, r.Update.FirstName)
+	return b.take(ctx, r, partner, id)
 }
 
-// take gives case id to volunteer userID, atomically: of two volunteers
-// pressing at once, exactly one wins.
-func (b *Bot) take(ctx context.Context, r *Request, partner *handoff.Partner, id, userID int64, name string) error {
+// take gives case id to the volunteer who pressed Take, atomically: of two
+// volunteers pressing at once, exactly one wins.
+func (b *Bot) take(ctx context.Context, r *Request, partner *handoff.Partner, id int64) error {
+	u := r.Update
 	s := b.staff()
 	c, err := b.cases.Case(ctx, id)
 	if errors.Is(err, handoff.ErrNotFound) {
@@ -206,39 +227,37 @@ func (b *Bot) take(ctx context.Context, r *Request, partner *handoff.Partner, id
 	if err != nil {
 		return fmt.Errorf("load case: %w", err)
 	}
-	if c.PartnerID != partner.ID {
-		return nil // a card of another partner, or forged data
+	if u.ChatID != partner.ChatID {
+		return nil // cards are in the volunteers' group
 	}
-	ok, err := b.isMember(ctx, partner, userID)
+	ok, refusal, err := b.authorize(ctx, partner, u.ChatID, &c, u.UserID, actTake)
 	if err != nil {
 		return err
 	}
 	if !ok {
-		b.log.Warn("take_refused_not_member", "case", id, "user_id", userID)
+		if refusal != "" {
+			return b.note(ctx, c.ID, u.ChatID, u.ThreadID, 0, refusal)
+		}
 		return nil
 	}
-	if c.Sensitive && !slices.Contains(partner.Referents, userID) {
-		b.log.Info("take_refused_not_referent", "case", id, "user_id", userID)
-		return b.send(ctx, Reply{ChatID: partner.ChatID, ThreadID: r.Update.ThreadID, Text: s.T("case.referents_only_refused", "Case", id)})
-	}
-	alias := volunteerAlias(name)
+	alias := volunteerAlias(u.FirstName)
 	now := b.clock.Now()
 	err = b.updateCase(ctx, &c, func(c *handoff.Case) bool {
 		if c.Status != handoff.StatusWaiting || c.PartnerID != partner.ID {
 			return false
 		}
-		c.Status, c.TakenBy, c.TakenAlias, c.Taken, c.Nudged = handoff.StatusTaken, userID, alias, now, false
+		c.Status, c.TakenBy, c.TakenAlias, c.Taken, c.Nudged = handoff.StatusTaken, u.UserID, alias, now, false
 		return true
 	})
 	if errors.Is(err, errGiveUp) {
-		b.log.Info("take_lost", "case", id, "user_id", userID)
+		b.log.Info("take_lost", "case", id, "user_id", u.UserID)
 		return nil
 	}
 	if err != nil {
 		return err
 	}
-	b.log.Info("case_taken", "case", id, "partner", partner.ID, "user_id", userID)
-	b.audit(ctx, id, userID, "taken", alias)
+	b.log.Info("case_taken", "case", id, "partner", partner.ID, "user_id", u.UserID)
+	b.audit(ctx, id, u.UserID, "taken", alias)
 	if c.CardMessageID != 0 {
 		if err := b.send(ctx, Reply{ChatID: partner.ChatID, EditMessageID: c.CardMessageID, Text: b.cardText(s, c, partner) + "\n\n" + s.T("case.taken_by", "Alias", alias)}); err != nil {
 			b.log.Warn("card_edit_failed", "case", id, "err", err)
@@ -266,42 +285,51 @@ func volunteerAlias(name string) string {
 	return name
 }
 
-// openTopic creates the case's forum topic (once), posts and pins its
-// summary, and copies in what the resident sent before the claim.
+// openTopic creates the case's forum topic (once) in the partner's group
+// for its kind of case (the referents' group for a sensitive case), posts
+// and pins its summary, records both, and queues what the resident sent
+// before.
 func (b *Bot) openTopic(ctx context.Context, c *handoff.Case, partner *handoff.Partner) error {
-	if c.TopicID != 0 {
+	if c.TopicID != 0 || b.groups == nil {
 		return nil
+	}
+	room := partner.Room(c.Sensitive)
+	if room == 0 {
+		return fmt.Errorf("open topic of case %d: partner %s has no referents' group", c.ID, partner.ID)
 	}
 	s := b.staff()
-	if b.groups == nil {
-		return nil
-	}
 	name := s.T("case.topic", "Case", c.ID, "Departement", orDash(c.Departement), "Problem", HTML(s.T("help.problem."+string(c.Problem))))
-	thread, err := b.groups.CreateForumTopic(ctx, partner.ChatID, name)
+	thread, err := b.groups.CreateForumTopic(ctx, room, name)
 	if err != nil {
 		return fmt.Errorf("create topic: %w", err)
 	}
-	if err := b.cases.SetTopic(ctx, partner.ChatID, thread, c.ID); err != nil {
+	if err := b.record(ctx, c.ID, handoff.Artefact{Chat: room, Thread: thread, Kind: handoff.ArtefactTopic}); err != nil {
+		return err
+	}
+	if err := b.cases.SetTopic(ctx, room, thread, c.ID); err != nil {
 		return fmt.Errorf("map topic: %w", err)
 	}
-	msg, err := b.sender.Send(ctx, Reply{ChatID: partner.ChatID, ThreadID: thread, Text: b.summaryText(s, *c)})
+	msg, err := b.sender.Send(ctx, Reply{ChatID: room, ThreadID: thread, Text: b.summaryText(s, *c)})
 	if err != nil {
 		return fmt.Errorf("post summary: %w", err)
 	}
-	if err := b.groups.PinMessage(ctx, partner.ChatID, msg); err != nil {
+	if err := b.record(ctx, c.ID, handoff.Artefact{Chat: room, Thread: thread, Message: msg, Kind: handoff.ArtefactSummary}); err != nil {
+		return err
+	}
+	if err := b.groups.PinMessage(ctx, room, msg); err != nil {
 		b.log.Warn("pin_failed", "case", c.ID, "err", err)
 	}
 	var pending []int
 	if err := b.updateCase(ctx, c, func(c *handoff.Case) bool {
 		pending = c.Pending
-		c.TopicID, c.SummaryMessageID, c.Pending = thread, msg, nil
+		c.TopicChat, c.TopicID, c.SummaryMessageID, c.Pending = room, thread, msg, nil
 		return true
 	}); err != nil {
 		return err
 	}
 	for _, m := range pending {
-		if err := b.copyOne(ctx, *c, partner, m); err != nil {
-			b.log.Warn("pending_relay_failed", "case", c.ID, "err", err)
+		if err := b.enqueueCopy(ctx, *c, m); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -341,9 +369,12 @@ func (b *Bot) residentPrinter(ctx context.Context, c handoff.Case) *catalog.Prin
 	return b.cat.Printer(lang)
 }
 
-// memberLeft puts back in the queue the cases of a volunteer who left the
-// partner's group: nobody outside the group may keep them.
-func (b *Bot) memberLeft(ctx context.Context, partner *handoff.Partner, userID int64) error {
+// memberLeft puts back in the queue, at once, the cases held by someone who
+// left one of the partner's groups, was banned from it, or is restricted
+// and no longer in it: the cases whose topic lives in that group (the
+// referents' group for sensitive cases). Nobody outside a group may keep
+// its cases.
+func (b *Bot) memberLeft(ctx context.Context, partner *handoff.Partner, chat, userID int64) error {
 	open, err := b.cases.OpenCases(ctx, partner.ID)
 	if err != nil {
 		return fmt.Errorf("open cases: %w", err)
@@ -353,12 +384,15 @@ func (b *Bot) memberLeft(ctx context.Context, partner *handoff.Partner, userID i
 		if c.Status != handoff.StatusTaken || c.TakenBy != userID {
 			continue
 		}
+		if b.topicChat(c) != chat {
+			continue
+		}
 		alias := c.TakenAlias
 		if err := b.release(ctx, c, partner, 0); err != nil {
 			return err
 		}
 		b.log.Info("case_released_member_left", "case", c.ID, "user_id", userID)
-		if err := b.send(ctx, Reply{ChatID: partner.ChatID, Text: s.T("case.member_left", "Alias", alias, "Case", c.ID)}); err != nil {
+		if err := b.note(ctx, c.ID, partner.ChatID, 0, 0, s.T("case.member_left", "Alias", alias, "Case", c.ID)); err != nil {
 			b.log.Warn("group_note_failed", "case", c.ID, "err", err)
 		}
 	}

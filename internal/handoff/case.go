@@ -6,6 +6,7 @@
 package handoff
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"slices"
@@ -120,7 +121,11 @@ type Case struct {
 	Status    Status   `json:"status"`
 
 	// Volunteer side.
-	CardMessageID    int    `json:"card,omitempty"`    // the case card in the partner's group
+	CardMessageID int `json:"card,omitempty"` // the case card in the partner's group
+	// TopicChat is the group of TopicID: the partner's volunteers' group,
+	// or its referents' group for a sensitive case (0 in records written
+	// before it existed: the volunteers' group).
+	TopicChat        int64  `json:"tchat,omitempty"`
 	TopicID          int    `json:"topic,omitempty"`   // forum topic (message_thread_id)
 	SummaryMessageID int    `json:"summary,omitempty"` // pinned summary in the topic
 	TakenBy          int64  `json:"taken_by,omitempty"`
@@ -129,6 +134,14 @@ type Case struct {
 	// Pending holds the resident's message ids sent before the case had a
 	// topic; they are copied in when the topic opens.
 	Pending []int `json:"pending,omitempty"`
+	// Inbox holds the resident's messages on their way to the topic (how
+	// each is framed and its cleaned text or caption), from the moment they
+	// arrive until their copy is made: the relay outbox keeps ids only.
+	Inbox []Incoming `json:"inbox,omitempty"`
+	// Purged is set once retention deleted every artefact of the closed
+	// case from the partner groups; only its mappings are left until they
+	// go too.
+	Purged bool `json:"purged,omitempty"`
 
 	Created  time.Time `json:"created"`
 	Routed   time.Time `json:"routed"` // sent to the current partner
@@ -144,6 +157,56 @@ type Case struct {
 
 // Open reports whether the case still waits or is being handled.
 func (c Case) Open() bool { return c.Status == StatusWaiting || c.Status == StatusTaken }
+
+// Form says how a resident's message is framed in a partner group, so
+// that nobody can take it for the bot's own words: every copy starts with
+// a header naming the case and saying it comes from the resident.
+type Form string
+
+// The forms.
+const (
+	// FormText: a text, sent again as the header and the text quoted.
+	FormText Form = "t"
+	// FormCaption: a photo, document, video, audio, voice note or
+	// animation, copied with the header and the quoted caption as its new
+	// caption.
+	FormCaption Form = "c"
+	// FormHeader: anything else (video note, sticker, location, contact…),
+	// copied as it is after a header message.
+	FormHeader Form = "h"
+)
+
+// Incoming is one message of the resident on its way to the volunteers.
+// Its text is the cleaned text or caption; it is kept only until the copy
+// is made.
+type Incoming struct {
+	Msg  int    `json:"m"`
+	Form Form   `json:"f"`
+	Text string `json:"t,omitempty"`
+}
+
+// ArtefactKind says what a message or topic left in a group for a case is.
+type ArtefactKind string
+
+// The kinds of artefact.
+const (
+	ArtefactCard    ArtefactKind = "card"    // the case card (General thread)
+	ArtefactTopic   ArtefactKind = "topic"   // a forum topic, with everything in it
+	ArtefactSummary ArtefactKind = "summary" // the pinned summary of a topic
+	ArtefactCopy    ArtefactKind = "copy"    // a copy of a resident's message, or its header
+	ArtefactNote    ArtefactKind = "note"    // a bot note about the case outside its topic
+)
+
+// Artefact is something the bot left in a chat for a case: a message
+// (Message > 0) or a whole forum topic (Message 0, Thread > 0). Every
+// artefact is recorded with AddArtefact, in every group the case touched,
+// so that closing, retention and /forget find them all.
+type Artefact struct {
+	Chat    int64        `json:"chat"`
+	Thread  int          `json:"thread,omitempty"`
+	Message int          `json:"msg,omitempty"`
+	Kind    ArtefactKind `json:"kind"`
+}
 
 // Event is one line of a case's audit log: who did what, when. It never
 // holds message text.
@@ -187,8 +250,9 @@ type Store interface {
 	// returns the new version; otherwise ErrConflict. This compare-and-set
 	// makes claims and timers take effect once.
 	UpdateCase(ctx context.Context, c Case) (int64, error)
-	// DeleteCase removes a case, its topic and relay mappings and its
-	// audit log; counts stay. Absent is not an error.
+	// DeleteCase removes a case, its topic and relay mappings, its
+	// artefacts record and its audit log; counts stay. Absent is not an
+	// error.
 	DeleteCase(ctx context.Context, id int64) error
 	// CasesOf returns the resident's cases, oldest first.
 	CasesOf(ctx context.Context, residentID int64) ([]Case, error)
@@ -207,6 +271,14 @@ type Store interface {
 	PutRelay(ctx context.Context, chatID int64, msgID int, r Relay) error
 	Relay(ctx context.Context, chatID int64, msgID int) (Relay, error)
 
+	// AddArtefact records a in the case's artefacts (a set: adding it again
+	// changes nothing); Artefacts returns them, ordered by chat, thread and
+	// message; RemoveArtefacts forgets those given (once deleted from
+	// Telegram). DeleteCase removes the record with the case.
+	AddArtefact(ctx context.Context, caseID int64, a Artefact) error
+	Artefacts(ctx context.Context, caseID int64) ([]Artefact, error)
+	RemoveArtefacts(ctx context.Context, caseID int64, as []Artefact) error
+
 	// AddEvent appends to a case's audit log; Events returns it in order.
 	AddEvent(ctx context.Context, caseID int64, e Event) error
 	Events(ctx context.Context, caseID int64) ([]Event, error)
@@ -218,4 +290,10 @@ type Store interface {
 	// Paused reads it (false when never set).
 	SetPaused(ctx context.Context, partnerID string, paused bool) error
 	Paused(ctx context.Context, partnerID string) (bool, error)
+}
+
+// CompareArtefacts orders artefacts by chat, thread, message and kind.
+func CompareArtefacts(a, b Artefact) int {
+	return cmp.Or(cmp.Compare(a.Chat, b.Chat), cmp.Compare(a.Thread, b.Thread),
+		cmp.Compare(a.Message, b.Message), cmp.Compare(a.Kind, b.Kind))
 }

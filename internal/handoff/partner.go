@@ -45,7 +45,12 @@ type Partner struct {
 	ID     string // slug: lower-case letters, digits and hyphens
 	Name   string // public name, shown to residents
 	ChatID int64  // the volunteers' Telegram supergroup (negative, -100…)
-	Active bool   // false: never routed to (the file's default is true)
+	// ReferentsChatID is a second forum supergroup where only the
+	// partner's referents (and the colleagues they assign) are members: the
+	// topics of sensitive cases live there, since every member of a forum
+	// sees every topic. 0: the partner gets no sensitive case.
+	ReferentsChatID int64
+	Active          bool // false: never routed to (the file's default is true)
 
 	// AllDepartements is true when the partner covers all of France;
 	// otherwise Departements lists the codes it covers ("69", "2A").
@@ -106,12 +111,22 @@ func (p *Partner) Speaks(lang string) bool {
 }
 
 // Takes reports whether p takes cases of problem pb. No partner takes a
-// value that is not one of the Problem constants.
+// value that is not one of the Problem constants, and a sensitive problem
+// only goes to a partner with a referents' group (ReferentsChatID).
 func (p *Partner) Takes(pb Problem) bool {
-	if !pb.Valid() {
+	if !pb.Valid() || pb.Sensitive() && p.ReferentsChatID == 0 {
 		return false
 	}
 	return p.AllProblems || slices.Contains(p.Problems, pb)
+}
+
+// Room returns the group where the topic of a case lives: the referents'
+// group for a sensitive case, the volunteers' group otherwise.
+func (p *Partner) Room(sensitive bool) int64 {
+	if sensitive {
+		return p.ReferentsChatID
+	}
+	return p.ChatID
 }
 
 // Specialised reports whether p lists pb explicitly rather than taking
@@ -274,7 +289,7 @@ func (l *loader) fail(n *yaml.Node, where, format string, args ...any) {
 
 var (
 	fileFields      = []string{"partners", "fallback"}
-	partnerFields   = []string{"id", "name", "chat_id", "active", "departements", "languages", "problems", "hours", "sla_hours", "urgent_sla_hours", "capacity", "referents", "coordinators", "contact", "emergency"}
+	partnerFields   = []string{"id", "name", "chat_id", "referents_chat_id", "active", "departements", "languages", "problems", "hours", "sla_hours", "urgent_sla_hours", "capacity", "referents", "coordinators", "contact", "emergency"}
 	hoursFields     = []string{"timezone", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "closures"}
 	closureFields   = []string{"from", "to", "note"}
 	contactFields   = []string{"address", "hours", "phone", "url"}
@@ -326,6 +341,11 @@ func (l *loader) file(doc *yaml.Node) *Partners {
 			l.fail(item, fmt.Sprintf("partner %q", p.ID), "chat_id %d is already the group of partner %q; each partner needs its own group", p.ChatID, other)
 		} else {
 			chats[p.ChatID] = p.ID
+		}
+		if other, dup := chats[p.ReferentsChatID]; dup && p.ReferentsChatID != 0 {
+			l.fail(item, fmt.Sprintf("partner %q", p.ID), "referents_chat_id %d is already a group of partner %q; the referents need a group of their own", p.ReferentsChatID, other)
+		} else if p.ReferentsChatID != 0 {
+			chats[p.ReferentsChatID] = p.ID
 		}
 		all = append(all, p)
 	}
@@ -404,6 +424,18 @@ func (l *loader) partner(n *yaml.Node, i int) *Partner {
 				l.fail(v, where, "chat_id %d is a basic group; convert it to a supergroup with topics (its id starts with -100)", id)
 			default:
 				p.ChatID = id
+			}
+		}
+	}
+	if v := f["referents_chat_id"]; !isNull(v) {
+		if id, ok := l.int(v, where+": referents_chat_id"); ok {
+			switch {
+			case id >= 0:
+				l.fail(v, where, "referents_chat_id %d: a group's id is negative, like -1001234567890", id)
+			case id > -1_000_000_000_000:
+				l.fail(v, where, "referents_chat_id %d is a basic group; convert it to a supergroup with topics (its id starts with -100)", id)
+			default:
+				p.ReferentsChatID = id
 			}
 		}
 	}

@@ -77,8 +77,16 @@ func TestLoadPartnersBase(t *testing.T) {
 	if !slices.Equal(p.Languages, []string{"fr", "ar", "en"}) {
 		t.Errorf("languages = %v", p.Languages)
 	}
-	if !p.AllProblems || !p.Takes(handoff.ProblemOQTF) || p.Takes("nonsense") {
+	if !p.AllProblems || !p.Takes(handoff.ProblemLogin) || p.Takes("nonsense") {
 		t.Errorf("problems: all = %v", p.AllProblems)
+	}
+	if p.ReferentsChatID != 0 || p.Takes(handoff.ProblemOQTF) || p.Takes(handoff.ProblemSensitive) {
+		t.Errorf("without referents_chat_id the partner takes sensitive cases (room %d)", p.ReferentsChatID)
+	}
+	withRoom := load(t, partnerYAML([2]string{"referents_chat_id", "-1001000000101"}))
+	if q, _ := withRoom.Get("entraide-rhone"); q.ReferentsChatID != -1001000000101 || !q.Takes(handoff.ProblemOQTF) ||
+		q.Room(true) != -1001000000101 || q.Room(false) != -1001000000001 {
+		t.Errorf("with referents_chat_id: %+v", q)
 	}
 	if p.SLA != handoff.DefaultSLA || p.UrgentSLA != handoff.DefaultUrgentSLA {
 		t.Errorf("SLA = %v, %v; want the defaults", p.SLA, p.UrgentSLA)
@@ -239,6 +247,9 @@ func TestLoadPartnersErrors(t *testing.T) {
 		{"positive chat id", partnerYAML([2]string{"chat_id", "1001000000001"}), []string{"line 4", "chat_id 1001000000001: a group's id is negative"}},
 		{"basic group", partnerYAML([2]string{"chat_id", "-123456789"}), []string{"basic group"}},
 		{"chat id not a number", partnerYAML([2]string{"chat_id", "lyon"}), []string{`chat_id: want a whole number, got "lyon"`}},
+		{"referents' group positive", partnerYAML([2]string{"referents_chat_id", "12"}), []string{"referents_chat_id 12: a group's id is negative"}},
+		{"referents' group basic", partnerYAML([2]string{"referents_chat_id", "-12345"}), []string{"referents_chat_id -12345 is a basic group"}},
+		{"referents' group is the volunteers' group", partnerYAML([2]string{"referents_chat_id", "-1001000000001"}), []string{"referents_chat_id -1001000000001 is already a group of partner \"entraide-rhone\""}},
 		{"active not a bool", partnerYAML([2]string{"active", "maybe"}), []string{"active: want true or false"}},
 		{"unknown département", partnerYAML([2]string{"departements", "[69, 20, 99, Lyon]"}),
 			[]string{`unknown département "20"`, `unknown département "99"`, `unknown département "Lyon"`}},

@@ -49,6 +49,7 @@ partners:
   - id: national
     name: Permanence nationale (fictional)
     chat_id: -1001000000004
+    referents_chat_id: -1001000000104
     departements: all
     languages: [fr, en, ar]
     problems: all
@@ -177,6 +178,9 @@ func TestRoute(t *testing.T) {
 		{"partner taking only some problems: taken", base,
 			handoff.RouteRequest{Departement: "33", Lang: "es", Problem: handoff.ProblemLogin},
 			nil, []string{"gironde", "national"}},
+		{"sensitive problem: only partners with a referents' group", base,
+			handoff.RouteRequest{Departement: "69", Lang: "ar", Problem: handoff.ProblemSensitive},
+			nil, []string{"national"}},
 		{"partner taking only some problems: not taken", base,
 			handoff.RouteRequest{Departement: "33", Lang: "es", Problem: handoff.ProblemOQTF},
 			nil, []string{"national"}},

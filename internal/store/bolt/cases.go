@@ -23,6 +23,7 @@ import (
 //	case_topics:    <chatID>/<topicID>         → <caseKey>
 //	case_relays:    <chatID>/<messageID>       → handoff.Relay as JSON
 //	case_links:     <caseKey>/t|r/<chat>/<id>  → empty (what DeleteCase removes)
+//	case_artefacts: <caseKey>/<chat>/<thread>/<msg>/<kind> → handoff.Artefact as JSON (ids only, in clear)
 //	case_events:    <caseKey>/<seq>            → handoff.Event as JSON, sealed with the resident's key
 //	case_counts:    <month>/<dep>/<problem>    → count as decimal text
 //	partner_paused: <partnerID>                → "1"
@@ -54,12 +55,13 @@ var (
 	bucketCaseTopics   = []byte("case_topics")
 	bucketCaseRelays   = []byte("case_relays")
 	bucketCaseLinks    = []byte("case_links")
+	bucketCaseArts     = []byte("case_artefacts")
 	bucketCaseEvents   = []byte("case_events")
 	bucketCaseCounts   = []byte("case_counts")
 	bucketPaused       = []byte("partner_paused")
 
 	caseBuckets = [][]byte{bucketCases, bucketCaseResident, bucketCasePartner, bucketCaseTopics,
-		bucketCaseRelays, bucketCaseLinks, bucketCaseEvents, bucketCaseCounts, bucketPaused}
+		bucketCaseRelays, bucketCaseLinks, bucketCaseArts, bucketCaseEvents, bucketCaseCounts, bucketPaused}
 )
 
 func caseKey(id int64) []byte { return fmt.Appendf(nil, "%020d", id) }
@@ -314,13 +316,69 @@ func deleteCaseTx(tx *bbolt.Tx, key []byte) error {
 			return err
 		}
 	}
-	events := tx.Bucket(bucketCaseEvents)
-	for _, k := range keysWithPrefix(events, prefix) {
-		if err := events.Delete(k); err != nil {
-			return err
+	for _, name := range [][]byte{bucketCaseEvents, bucketCaseArts} {
+		b := tx.Bucket(name)
+		if b == nil {
+			continue // a file from before the bucket existed
+		}
+		for _, k := range keysWithPrefix(b, prefix) {
+			if err := b.Delete(k); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
+}
+
+func artefactKey(caseID int64, a handoff.Artefact) []byte {
+	return fmt.Appendf(caseKey(caseID), "/%d/%d/%d/%s", a.Chat, a.Thread, a.Message, a.Kind)
+}
+
+// AddArtefact records something the bot left in a chat for a case.
+func (s *Store) AddArtefact(ctx context.Context, caseID int64, a handoff.Artefact) error {
+	v, err := json.Marshal(a)
+	if err != nil {
+		return fmt.Errorf("bolt store: encode artefact: %w", err)
+	}
+	return s.caseTx(ctx, func(tx *bbolt.Tx) error {
+		return tx.Bucket(bucketCaseArts).Put(artefactKey(caseID, a), v)
+	})
+}
+
+// Artefacts returns the case's artefacts by chat, thread and message.
+func (s *Store) Artefacts(ctx context.Context, caseID int64) ([]handoff.Artefact, error) {
+	var out []handoff.Artefact
+	err := s.caseView(ctx, func(tx *bbolt.Tx) error {
+		b := tx.Bucket(bucketCaseArts)
+		if b == nil {
+			return nil
+		}
+		prefix := append(caseKey(caseID), '/')
+		c := b.Cursor()
+		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+			var a handoff.Artefact
+			if err := json.Unmarshal(v, &a); err != nil {
+				return fmt.Errorf("bolt store: artefact: %w", err)
+			}
+			out = append(out, a)
+		}
+		return nil
+	})
+	slices.SortFunc(out, handoff.CompareArtefacts)
+	return out, err
+}
+
+// RemoveArtefacts forgets artefacts of a case.
+func (s *Store) RemoveArtefacts(ctx context.Context, caseID int64, as []handoff.Artefact) error {
+	return s.caseTx(ctx, func(tx *bbolt.Tx) error {
+		b := tx.Bucket(bucketCaseArts)
+		for _, a := range as {
+			if err := b.Delete(artefactKey(caseID, a)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // forgetCases deletes every case of the resident (Forget).

@@ -14,6 +14,8 @@ package redis
 //	                              with the same key, oldest first
 //	P:{P:cC}:links        set     "t|G|topicID" and "r|G|messageID": the
 //	                              mappings DeleteCase removes
+//	P:{P:cC}:art          set     "chat|thread|message|kind": the case's
+//	                              artefacts in partner groups
 //	P:{P:uU}:cases        set     ids of U's cases (CasesOf), in the
 //	                              resident's slot: Forget deletes it too
 //	P:{P:pQ}:cases        set     ids of cases routed to Q (OpenCases)
@@ -85,6 +87,7 @@ func (s *Store) hashTag(name string) string { return s.prefix + ":{" + s.prefix 
 func (s *Store) caseKey(id int64) string       { return s.hashTag("c" + strconv.FormatInt(id, 10)) }
 func (s *Store) caseEventsKey(id int64) string { return s.caseKey(id) + ":ev" }
 func (s *Store) caseLinksKey(id int64) string  { return s.caseKey(id) + ":links" }
+func (s *Store) caseArtsKey(id int64) string   { return s.caseKey(id) + ":art" }
 
 // residentCasesKey is in the resident's slot (userTag), with the
 // resident's other keys.
@@ -176,13 +179,13 @@ redis.call('HSET', KEYS[1], 'rec', ARGV[2], 'ver', ver + 1, 'partner', ARGV[3], 
 return {ver + 1, old}
 `)
 
-// caseDeleteScript deletes a case's record, audit log and links, and
-// returns the links it found.
+// caseDeleteScript deletes a case's record, audit log, links and
+// artefacts, and returns the links it found.
 //
-//	KEYS case hash, audit log, links
+//	KEYS case hash, audit log, links, artefacts
 var caseDeleteScript = goredis.NewScript(`
 local links = redis.call('SMEMBERS', KEYS[3])
-redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4])
 return links
 `)
 
@@ -446,7 +449,7 @@ func (s *Store) DeleteCase(ctx context.Context, id int64) error {
 	if err := s.unmap(ctx, id, links); err != nil {
 		return err
 	}
-	keys := []string{s.caseKey(id), s.caseEventsKey(id), s.caseLinksKey(id)}
+	keys := []string{s.caseKey(id), s.caseEventsKey(id), s.caseLinksKey(id), s.caseArtsKey(id)}
 	last, err := caseDeleteScript.Run(ctx, s.c, keys).StringSlice()
 	if err != nil {
 		return wrap("delete case", err)
@@ -704,6 +707,63 @@ func (s *Store) Relay(ctx context.Context, chatID int64, msgID int) (handoff.Rel
 		return handoff.Relay{}, fmt.Errorf("redis store: relay %d/%d: malformed %q", chatID, msgID, v)
 	}
 	return handoff.Relay{CaseID: id, ResidentMessageID: m}, nil
+}
+
+// ---- artefacts ----
+
+func artefactMember(a handoff.Artefact) string {
+	return strconv.FormatInt(a.Chat, 10) + "|" + strconv.Itoa(a.Thread) + "|" + strconv.Itoa(a.Message) + "|" + string(a.Kind)
+}
+
+// AddArtefact records something the bot left in a chat for a case (SADD in
+// the case's slot).
+func (s *Store) AddArtefact(ctx context.Context, caseID int64, a handoff.Artefact) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return wrap("add artefact", s.c.SAdd(ctx, s.caseArtsKey(caseID), artefactMember(a)).Err())
+}
+
+// Artefacts returns the case's artefacts by chat, thread and message.
+func (s *Store) Artefacts(ctx context.Context, caseID int64) ([]handoff.Artefact, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	members, err := s.c.SMembers(ctx, s.caseArtsKey(caseID)).Result()
+	if err != nil {
+		return nil, wrap("artefacts", err)
+	}
+	out := make([]handoff.Artefact, 0, len(members))
+	for _, m := range members {
+		f := strings.SplitN(m, "|", 4)
+		if len(f) != 4 {
+			return nil, fmt.Errorf("redis store: artefact of case %d: malformed %q", caseID, m)
+		}
+		chat, err1 := strconv.ParseInt(f[0], 10, 64)
+		thread, err2 := strconv.Atoi(f[1])
+		msg, err3 := strconv.Atoi(f[2])
+		if err := errors.Join(err1, err2, err3); err != nil {
+			return nil, fmt.Errorf("redis store: artefact of case %d: %w", caseID, err)
+		}
+		out = append(out, handoff.Artefact{Chat: chat, Thread: thread, Message: msg, Kind: handoff.ArtefactKind(f[3])})
+	}
+	slices.SortFunc(out, handoff.CompareArtefacts)
+	return out, nil
+}
+
+// RemoveArtefacts forgets artefacts of a case (SREM).
+func (s *Store) RemoveArtefacts(ctx context.Context, caseID int64, as []handoff.Artefact) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if len(as) == 0 {
+		return nil
+	}
+	members := make([]any, len(as))
+	for i, a := range as {
+		members[i] = artefactMember(a)
+	}
+	return wrap("remove artefacts", s.c.SRem(ctx, s.caseArtsKey(caseID), members...).Err())
 }
 
 // ---- audit log ----

@@ -96,6 +96,7 @@ func Decode(raw []byte, botUsername string) (bot.Update, error) {
 		}
 		fillUser(&u, member)
 		u.MemberStatus = m.NewChatMember.Status
+		u.IsMember = m.NewChatMember.IsMember
 	}
 	return u, nil
 }
@@ -124,7 +125,7 @@ func fillMessage(u *bot.Update, m *tgbotapi.Message, ex *extraMessage, botUserna
 	if m.ReplyToMessage != nil {
 		u.ReplyToMessageID = m.ReplyToMessage.MessageID
 		if f := m.ReplyToMessage.From; f != nil {
-			u.ReplyToUserID, u.ReplyToFirstName = f.ID, f.FirstName
+			u.ReplyToUserID, u.ReplyToFirstName, u.ReplyToIsBot = f.ID, f.FirstName, f.IsBot
 		}
 	}
 	if ex != nil {
@@ -144,6 +145,10 @@ func fillMessage(u *bot.Update, m *tgbotapi.Message, ex *extraMessage, botUserna
 			}
 		}
 		u.FileID = best.FileID
+	case m.Animation != nil: // before the document Telegram sends with it
+		u.Kind = bot.KindAnimation
+		u.Text = m.Caption
+		u.FileID = m.Animation.FileID
 	case m.Document != nil:
 		u.Kind = bot.KindDocument
 		u.Text = m.Caption
@@ -152,8 +157,24 @@ func fillMessage(u *bot.Update, m *tgbotapi.Message, ex *extraMessage, botUserna
 		u.Kind = bot.KindVoice
 		u.Text = m.Caption
 		u.FileID = m.Voice.FileID
+	case m.Video != nil:
+		u.Kind = bot.KindVideo
+		u.Text = m.Caption
+		u.FileID = m.Video.FileID
+	case m.VideoNote != nil:
+		u.Kind = bot.KindVideoNote
+		u.FileID = m.VideoNote.FileID
+	case m.Audio != nil:
+		u.Kind = bot.KindAudio
+		u.Text = m.Caption
+		u.FileID = m.Audio.FileID
+	case m.Location != nil || m.Venue != nil:
+		u.Kind = bot.KindLocation
+	case m.Contact != nil:
+		u.Kind = bot.KindContact
 	case m.Sticker != nil:
 		u.Kind = bot.KindSticker
+		u.FileID = m.Sticker.FileID
 	default:
 		u.Kind = bot.KindOther
 		u.Text = m.Caption

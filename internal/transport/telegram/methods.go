@@ -3,12 +3,16 @@ package telegram
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"slices"
 	"sort"
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
+
+	"github.com/passerelle-bot/passerelle/bot"
 )
 
 // AnswerCallback answers callback query id, with text shown to the user as
@@ -22,12 +26,25 @@ func (c *Client) AnswerCallback(ctx context.Context, id, text string) error {
 	return err
 }
 
-// DeleteMessage deletes message messageID of chatID.
+// DeleteMessage deletes message messageID of chatID. A message Telegram
+// refuses to delete (already gone, too old) gives an error wrapping
+// bot.ErrRejected.
 func (c *Client) DeleteMessage(ctx context.Context, chatID int64, messageID int) error {
 	p := tgbotapi.Params{}
 	p.AddNonZero64("chat_id", c.resolveChat(chatID))
 	p.AddNonZero("message_id", messageID)
 	_, err := c.request(ctx, "deleteMessage", p)
+	return rejected(err)
+}
+
+// rejected wraps bot.ErrRejected around a 400 or 403 answer: the request
+// will never succeed as it is (the message or topic is gone, the bot lost
+// its rights), as opposed to a failure worth retrying.
+func rejected(err error) error {
+	var ae *APIError
+	if errors.As(err, &ae) && (ae.Code == http.StatusBadRequest || ae.Code == http.StatusForbidden) {
+		return fmt.Errorf("%w: %w", bot.ErrRejected, err)
+	}
 	return err
 }
 
@@ -56,7 +73,7 @@ func (c *Client) DeleteForumTopic(ctx context.Context, chatID int64, threadID in
 	p.AddNonZero64("chat_id", c.resolveChat(chatID))
 	p.AddNonZero("message_thread_id", threadID)
 	_, err := c.request(ctx, "deleteForumTopic", p)
-	return err
+	return rejected(err)
 }
 
 // SetDescriptions sets the bot's description (shown before a chat starts)
@@ -194,12 +211,26 @@ func (c *Client) MemberStatus(ctx context.Context, chatID, userID int64) (string
 	return m.Status, err
 }
 
+// Member returns userID's standing in chatID: its status, whether a
+// restricted user is still in the group, and whether the user is a bot.
+func (c *Client) Member(ctx context.Context, chatID, userID int64) (bot.Membership, error) {
+	m, err := c.member(ctx, chatID, userID)
+	if err != nil {
+		return bot.Membership{}, err
+	}
+	return bot.Membership{Status: m.Status, IsMember: m.IsMember, IsBot: m.User.IsBot}, nil
+}
+
 // chatMember is the part of a ChatMember the bot reads.
 type chatMember struct {
-	Status            string `json:"status"`
-	CanManageTopics   bool   `json:"can_manage_topics"`
-	CanDeleteMessages bool   `json:"can_delete_messages"`
-	CanPinMessages    bool   `json:"can_pin_messages"`
+	Status   string `json:"status"`
+	IsMember bool   `json:"is_member"` // restricted only
+	User     struct {
+		IsBot bool `json:"is_bot"`
+	} `json:"user"`
+	CanManageTopics   bool `json:"can_manage_topics"`
+	CanDeleteMessages bool `json:"can_delete_messages"`
+	CanPinMessages    bool `json:"can_pin_messages"`
 }
 
 func (c *Client) member(ctx context.Context, chatID, userID int64) (chatMember, error) {

@@ -185,6 +185,10 @@ func buildReply(r bot.Reply) (string, tgbotapi.Params, error) {
 		p.AddNonZero64("from_chat_id", r.CopyFromChatID)
 		p.AddNonZero("message_id", r.CopyMessageID)
 		p.AddNonZero("message_thread_id", r.ThreadID)
+		if r.ReplaceCaption {
+			p["caption"] = r.Text
+			p["parse_mode"] = tgbotapi.ModeHTML
+		}
 		if r.ReplyToMessageID != 0 {
 			addJSON("reply_parameters", replyParameters(r.ReplyToMessageID))
 		}

@@ -49,7 +49,7 @@ return seq
 //
 //	KEYS[1] queue, KEYS[2] lease; ARGV[1] lease in milliseconds
 //
-// It returns {1, item}, {0, ''} when the queue is empty, or {-1, ms} when
+// It returns {1, item}, {0, ”} when the queue is empty, or {-1, ms} when
 // the first item is leased for ms more milliseconds.
 var outboxClaimScript = goredis.NewScript(`
 local head = redis.call('LINDEX', KEYS[1], 0)

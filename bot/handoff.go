@@ -372,7 +372,7 @@ func (b *Bot) helpDraft(ctx context.Context, r *Request) (handoff.Case, error) {
 func (b *Bot) route(ctx context.Context, c handoff.Case, preferred string, skip []string) ([]*handoff.Partner, error) {
 	var stateErr error
 	state := func(id string) handoff.PartnerState {
-		st := handoff.PartnerState{Unavailable: b.unavailable(id)}
+		st := handoff.PartnerState{Unavailable: b.unavailable(id, c.Problem)}
 		open, err := b.cases.OpenCases(ctx, id)
 		if err != nil {
 			stateErr = err

@@ -391,7 +391,8 @@ func (b *Bot) deliverCopy(ctx context.Context, it OutboxItem) error {
 	if i := slices.IndexFunc(c.Inbox, func(in handoff.Incoming) bool { return in.Msg == it.Message }); i >= 0 {
 		in = c.Inbox[i]
 	}
-	sctx, cancel := context.WithTimeout(ctx, relaySendLimit)
+	// A send under way finishes even when the worker is told to stop.
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), relaySendLimit)
 	defer cancel()
 	for _, rep := range b.copyReplies(c, in, it.Chat, it.Thread) {
 		id, err := b.sender.Send(sctx, rep)

@@ -78,10 +78,18 @@ func (b *Bot) SetPartnerUnavailable(id string) {
 	b.unavailableIDs[id] = true
 }
 
-func (b *Bot) unavailable(id string) bool {
+// SetReferentsUnavailable marks a partner whose referents' group is
+// misconfigured: it gets no sensitive case until the process restarts.
+func (b *Bot) SetReferentsUnavailable(id string) {
+	b.SetPartnerUnavailable("referents:" + id)
+}
+
+// unavailable reports whether partner id may not receive a case of
+// problem pr now.
+func (b *Bot) unavailable(id string, pr handoff.Problem) bool {
 	b.unavailableMu.Lock()
 	defer b.unavailableMu.Unlock()
-	return b.unavailableIDs[id]
+	return b.unavailableIDs[id] || pr.Sensitive() && b.unavailableIDs["referents:"+id]
 }
 
 // takeButton is the card's Take button.

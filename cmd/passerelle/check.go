@@ -49,6 +49,11 @@ func runCheck(ctx context.Context, args []string, getenv func(string) string, st
 			fallback = "fallback " + fb.ID
 		}
 		fmt.Fprintf(stdout, "partners: ok (%d partners, %s)\n", len(ps.All()), fallback)
+		for _, p := range ps.All() {
+			if p.Active && p.ReferentsChatID == 0 {
+				fmt.Fprintf(stdout, "  note: %s has no referents_chat_id, so it receives no sensitive case (OQTF, illness, violence, minors)\n", p.ID)
+			}
+		}
 	}
 
 	var fsys fs.FS = locales.FS

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"html"
 	"io"
 	"log/slog"
 	"os"
@@ -25,9 +26,11 @@ import (
 )
 
 const (
-	e2eLyon  = -1001000000001
-	e2eParis = -1001000000002
-	e2eNat   = -1001000000004
+	e2eLyon     = -1001000000001
+	e2eLyonRefs = -1001000000101 // Lyon's referents' group
+	e2eParis    = -1001000000002
+	e2eNat      = -1001000000004
+	e2eNatRefs  = -1001000000104
 )
 
 const e2ePartners = `
@@ -36,6 +39,7 @@ partners:
   - id: lyon
     name: Entraide Rhône
     chat_id: -1001000000001
+    referents_chat_id: -1001000000101
     departements: [69]
     languages: [fr, ar]
     problems: all
@@ -61,6 +65,7 @@ partners:
   - id: national
     name: Permanence nationale
     chat_id: -1001000000004
+    referents_chat_id: -1001000000104
     departements: all
     languages: [fr]
     problems: all
@@ -77,22 +82,43 @@ type handoffWorld struct {
 	disp *reminder.Dispatcher
 	cat  *catalog.Catalog
 	st   *bolt.Store
+	bot  *bot.Bot
+}
+
+// worldOptions changes how newHandoffWorldWith builds the world.
+type worldOptions struct {
+	notForum []int64 // groups that are not forums
+	// limits: the Telegram transport runs on the world's fake clock with
+	// Telegram's default limits, and the fake Bot API enforces its flood
+	// limits on the same clock.
+	limits bool
 }
 
 func newHandoffWorld(t *testing.T, now time.Time, notForum ...int64) *handoffWorld {
+	return newHandoffWorldWith(t, now, worldOptions{notForum: notForum})
+}
+
+func newHandoffWorldWith(t *testing.T, now time.Time, o worldOptions) *handoffWorld {
 	t.Helper()
-	w := &handoffWorld{srv: telegramtest.NewServer(t), clk: clock.NewFake(now)}
+	w := &handoffWorld{clk: clock.NewFake(now)}
+	if o.limits {
+		w.srv = telegramtest.NewServer(t, telegramtest.WithFloodLimits(0), telegramtest.WithNow(w.clk.Now))
+	} else {
+		w.srv = telegramtest.NewServer(t)
+	}
 	rights := telegramtest.ChatAdminRights{CanManageChat: true, CanDeleteMessages: true, CanPinMessages: true, CanManageTopics: true}
 	for _, g := range []struct {
 		id    int64
 		title string
-	}{{e2eLyon, "Entraide Rhône – bénévoles"}, {e2eParis, "Paris Est – bénévoles"}, {e2eNat, "National"}} {
-		w.srv.AddGroup(g.id, g.title, !slices.Contains(notForum, g.id), rights)
+	}{{e2eLyon, "Entraide Rhône – bénévoles"}, {e2eLyonRefs, "Entraide Rhône – référents"}, {e2eParis, "Paris Est – bénévoles"},
+		{e2eNat, "National"}, {e2eNatRefs, "National – référents"}} {
+		w.srv.AddGroup(g.id, g.title, !slices.Contains(o.notForum, g.id), rights)
 	}
 	for _, m := range []struct {
 		chat int64
 		u    telegramtest.User
-	}{{e2eLyon, lina}, {e2eLyon, marc}, {e2eLyon, remi}, {e2eLyon, coord}, {e2eParis, paul}} {
+	}{{e2eLyon, lina}, {e2eLyon, marc}, {e2eLyon, remi}, {e2eLyon, coord}, {e2eLyonRefs, remi}, {e2eParis, paul},
+		{e2eNat, nadia}, {e2eNatRefs, nadia}} {
 		w.srv.SetMember(m.chat, m.u, "member")
 	}
 	path := filepath.Join(t.TempDir(), "partners.yaml")
@@ -120,7 +146,11 @@ func newHandoffWorld(t *testing.T, now time.Time, notForum ...int64) *handoffWor
 	if err != nil {
 		t.Fatal(err)
 	}
-	client, err := telegram.New(ctx, telegram.Config{Token: w.srv.Token(), APIURL: w.srv.APIURL(), Logger: logger, ChatInterval: -1, GroupPerMinute: -1, PollTimeout: time.Second})
+	tc := telegram.Config{Token: w.srv.Token(), APIURL: w.srv.APIURL(), Logger: logger, ChatInterval: -1, GroupPerMinute: -1, PollTimeout: time.Second}
+	if o.limits {
+		tc.Clock, tc.ChatInterval, tc.GroupPerMinute = w.clk, 0, 0 // Telegram's defaults, on the fake clock
+	}
+	client, err := telegram.New(ctx, tc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,13 +162,20 @@ func newHandoffWorld(t *testing.T, now time.Time, notForum ...int64) *handoffWor
 	if err != nil {
 		t.Fatal(err)
 	}
-	paris, _ := time.LoadLocation("Europe/Paris")
-	b, err := bot.New(bot.Config{Store: st, Catalog: cat, Sender: client.Sender(), Logger: logger, Clock: w.clk, Location: paris, Guide: g,
-		Documents: docs, Reminders: sched, Partners: partners, Cases: cases, Groups: client, BotUsername: client.Username()})
+	outbox, err := outboxOf(st)
 	if err != nil {
 		t.Fatal(err)
 	}
+	paris, _ := time.LoadLocation("Europe/Paris")
+	b, err := bot.New(bot.Config{Store: st, Catalog: cat, Sender: client.Sender(), Logger: logger, Clock: w.clk, Location: paris, Guide: g,
+		Documents: docs, Reminders: sched, Partners: partners, Cases: cases, Groups: client, Outbox: outbox, BotUsername: client.Username()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.bot = b
 	checkGroups(ctx, partners, client, b, logger)
+	relayDone := make(chan struct{})
+	go func() { defer close(relayDone); _ = b.RunRelay(ctx) }()
 	w.disp = reminder.NewDispatcher(sched, b, reminder.Config{Clock: w.clk, Location: paris, Logger: logger})
 	updates := bot.NewDispatcher(b, bot.DispatcherConfig{Logger: logger, Clock: clock.Real{}})
 	pollDone := make(chan struct{})
@@ -147,6 +184,7 @@ func newHandoffWorld(t *testing.T, now time.Time, notForum ...int64) *handoffWor
 		cancel()
 		<-pollDone
 		_ = updates.Close(context.Background())
+		<-relayDone
 		st.Close()
 	})
 	w.srv.WaitPolling(t, wait)
@@ -160,6 +198,7 @@ var (
 	remi  = telegramtest.User{ID: 200000001, FirstName: "Rémi"}
 	coord = telegramtest.User{ID: 200000003, FirstName: "Coord"}
 	paul  = telegramtest.User{ID: 200000015, FirstName: "Paul"}
+	nadia = telegramtest.User{ID: 200000031, FirstName: "Nadia"} // national's referent
 	eve   = telegramtest.User{ID: 200000099, FirstName: "Eve"}
 )
 
@@ -188,6 +227,53 @@ func (w *handoffWorld) last(t *testing.T, chat int64) telegramtest.Message {
 		t.Fatalf("nothing sent to %d", chat)
 	}
 	return msgs[len(msgs)-1]
+}
+
+// copiesIn returns the messages of thread in chat that carry copies of
+// case id's resident messages: each starts with the bot's header.
+func (w *handoffWorld) copiesIn(chat int64, thread int, id int64) []telegramtest.Message {
+	header := stripTags(w.t("fr", "case.copy_header", "Case", id))
+	var out []telegramtest.Message
+	for _, m := range w.srv.Messages(chat) {
+		if m.ThreadID == thread && !m.Deleted && strings.HasPrefix(m.PlainText, header) {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// waitCopies waits until thread holds n copies of case id's messages.
+func (w *handoffWorld) waitCopies(t *testing.T, chat int64, thread int, id int64, n int) []telegramtest.Message {
+	t.Helper()
+	deadline := time.After(wait)
+	for {
+		changed := w.srv.Changed()
+		if got := w.copiesIn(chat, thread, id); len(got) >= n {
+			return got
+		}
+		select {
+		case <-changed:
+		case <-deadline:
+			t.Fatalf("topic %d of chat %d: %d copies after %v; want %d", thread, chat, len(w.copiesIn(chat, thread, id)), wait, n)
+		}
+	}
+}
+
+// stripTags removes the HTML tags of a catalog text, as Telegram shows it.
+func stripTags(s string) string {
+	var b strings.Builder
+	in := false
+	for _, r := range s {
+		switch {
+		case r == '<':
+			in = true
+		case r == '>':
+			in = false
+		case !in:
+			b.WriteRune(r)
+		}
+	}
+	return html.UnescapeString(b.String())
 }
 
 // intake asks for help as an Arabic-speaking resident of the Rhône.
@@ -276,12 +362,7 @@ func TestHandoffEndToEnd(t *testing.T) {
 	w.press(t, amina, amina.ID, w.t("ar", "help.media.yes"))
 	w.do(t, w.srv.SendDocument(amina, ""))
 	w.do(t, w.srv.SendVoice(amina))
-	var copies []telegramtest.Message
-	for _, m := range w.srv.Messages(e2eLyon) {
-		if m.ThreadID == thread && m.CopiedFrom == amina.ID {
-			copies = append(copies, m)
-		}
-	}
+	copies := w.waitCopies(t, e2eLyon, thread, c.ID, 5)
 	media := map[string]int{}
 	for _, m := range copies {
 		media[m.Media]++

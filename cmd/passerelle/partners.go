@@ -37,13 +37,24 @@ func caseStore(st bot.Store) (handoff.Store, error) {
 	return cs, nil
 }
 
+// outboxOf returns the store's relay outbox.
+func outboxOf(st bot.Store) (bot.Outbox, error) {
+	ob, ok := st.(bot.Outbox)
+	if !ok {
+		return nil, fmt.Errorf("store %T does not implement bot.Outbox, so it cannot keep the relay copies PASSERELLE_PARTNERS needs (the bolt and Redis stores both do)", st)
+	}
+	return ob, nil
+}
+
 // groupChecker is the transport's check of a partner group.
 type groupChecker interface {
 	CheckGroup(ctx context.Context, chatID int64) error
 }
 
-// checkGroups checks each partner's group and marks a misconfigured
-// partner unavailable, with a log line that says what to fix.
+// checkGroups checks each partner's groups and marks a misconfigured
+// partner unavailable (for every case when its volunteers' group is
+// wrong, for sensitive cases when its referents' group is), with a log
+// line that says what to fix.
 func checkGroups(ctx context.Context, ps *handoff.Partners, gc groupChecker, b *bot.Bot, logger *slog.Logger) {
 	for _, p := range ps.All() {
 		if !p.Active {
@@ -53,6 +64,12 @@ func checkGroups(ctx context.Context, ps *handoff.Partners, gc groupChecker, b *
 			b.SetPartnerUnavailable(p.ID)
 			logger.Error("partner_unavailable", "partner", p.ID, "chat_id", p.ChatID, "reason", err.Error())
 			continue
+		}
+		if p.ReferentsChatID != 0 {
+			if err := gc.CheckGroup(ctx, p.ReferentsChatID); err != nil {
+				b.SetReferentsUnavailable(p.ID)
+				logger.Error("partner_referents_group_unavailable", "partner", p.ID, "chat_id", p.ReferentsChatID, "reason", err.Error())
+			}
 		}
 		logger.Info("partner_ready", "partner", p.ID)
 	}

@@ -96,6 +96,9 @@ func runBot(ctx context.Context, args []string, getenv func(string) string, stde
 		if bc.Cases, err = caseStore(st); err != nil {
 			return err
 		}
+		if bc.Outbox, err = outboxOf(st); err != nil {
+			return err
+		}
 		bc.Partners, bc.Groups = partners, client
 	}
 	b, err := bot.New(bc)
@@ -122,6 +125,15 @@ func runBot(ctx context.Context, args []string, getenv func(string) string, stde
 	go func() {
 		defer close(remDone)
 		_ = reminders.Run(remCtx) // returns nil when remCtx ends
+	}()
+	// Relay copies leave the update path: the outbox worker sends them at
+	// each group's pace.
+	relayCtx, stopRelay := context.WithCancel(ctx)
+	defer stopRelay()
+	relayDone := make(chan struct{})
+	go func() {
+		defer close(relayDone)
+		_ = b.RunRelay(relayCtx) // returns nil when relayCtx ends
 	}()
 	disp := bot.NewDispatcher(b, bot.DispatcherConfig{Logger: logger, Clock: clock.Real{}})
 
@@ -217,12 +229,19 @@ func runBot(ctx context.Context, args []string, getenv func(string) string, stde
 	if err := disp.Close(grace); err != nil {
 		logger.Warn("updates_left_unhandled", "err", err)
 	}
-	// A reminder claimed but not sent comes back after its lease.
+	// A reminder claimed but not sent comes back after its lease; so does
+	// a relay copy, from the outbox.
 	stopReminders()
+	stopRelay()
 	select {
 	case <-remDone:
 	case <-grace.Done():
 		logger.Warn("reminders_not_stopped")
+	}
+	select {
+	case <-relayDone:
+	case <-grace.Done():
+		logger.Warn("relay_not_stopped")
 	}
 	if err := sender.Flush(grace); err != nil {
 		logger.Warn("sends_left_unflushed", "err", err)

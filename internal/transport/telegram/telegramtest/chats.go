@@ -14,6 +14,7 @@ type User struct {
 	FirstName    string // "Test" when empty
 	LanguageCode string // IETF tag as Telegram sends it, e.g. "fa"; may be empty
 	Username     string // without "@"; may be empty
+	IsBot        bool   // another bot (is_bot in every object naming it)
 }
 
 func (u User) firstName() string {
@@ -62,8 +63,9 @@ type Message struct {
 	// RemoveKeyboard is true when the bot sent ReplyKeyboardRemove.
 	RemoveKeyboard bool
 	// Media is the kind of file a copied message carries: "photo",
-	// "document" or "voice"; "" for a text message. Text is then the
-	// caption.
+	// "document", "voice", "video", "video_note", "audio", "animation",
+	// "sticker", "location" or "contact"; "" for a text message. Text is
+	// then the caption (empty for kinds without one).
 	Media string
 	// FileID is the file_id of that file (the largest size of a photo).
 	FileID string
@@ -166,42 +168,88 @@ type userMsg struct {
 	deleted  bool
 }
 
-// media is the file of a message: a photo, a document or a voice note.
+// media is what a message carries besides text: a photo, a document, a
+// voice note, a video, a video note, an audio file, an animation (with
+// the document Telegram sends along), a sticker, a location or a contact.
 type media struct {
-	photo    []apiPhotoSize
-	document *apiDocument
-	voice    *apiVoice
+	photo     []apiPhotoSize
+	document  *apiDocument
+	voice     *apiVoice
+	video     *apiVideo
+	videoNote *apiVideoNote
+	audio     *apiAudio
+	animation *apiAnimation
+	sticker   *apiSticker
+	location  *apiLocation
+	contact   *apiContact
 }
 
-// kind returns "photo", "document", "voice", or "" for none.
+// kind returns "photo", "document", "voice", "video", "video_note",
+// "audio", "animation", "sticker", "location", "contact", or "" for none.
 func (m media) kind() string {
 	switch {
 	case m.photo != nil:
 		return "photo"
+	case m.animation != nil:
+		return "animation"
 	case m.document != nil:
 		return "document"
 	case m.voice != nil:
 		return "voice"
+	case m.video != nil:
+		return "video"
+	case m.videoNote != nil:
+		return "video_note"
+	case m.audio != nil:
+		return "audio"
+	case m.sticker != nil:
+		return "sticker"
+	case m.location != nil:
+		return "location"
+	case m.contact != nil:
+		return "contact"
 	}
 	return ""
 }
 
-// fileID returns the file_id of the file (the largest photo size).
+// captioned reports whether the kind carries a caption.
+func (m media) captioned() bool {
+	switch m.kind() {
+	case "photo", "animation", "document", "voice", "video", "audio":
+		return true
+	}
+	return false
+}
+
+// fileID returns the file_id of the file (the largest photo size), "" for
+// a location or a contact.
 func (m media) fileID() string {
 	switch {
 	case len(m.photo) > 0:
 		return m.photo[len(m.photo)-1].FileID
+	case m.animation != nil:
+		return m.animation.FileID
 	case m.document != nil:
 		return m.document.FileID
 	case m.voice != nil:
 		return m.voice.FileID
+	case m.video != nil:
+		return m.video.FileID
+	case m.videoNote != nil:
+		return m.videoNote.FileID
+	case m.audio != nil:
+		return m.audio.FileID
+	case m.sticker != nil:
+		return m.sticker.FileID
 	}
 	return ""
 }
 
-// put sets the file fields of am.
+// put sets the media fields of am.
 func (m media) put(am *apiMessage) {
 	am.Photo, am.Document, am.Voice = m.photo, m.document, m.voice
+	am.Video, am.VideoNote, am.Audio, am.Animation = m.video, m.videoNote, m.audio, m.animation
+	am.Sticker, am.Location, am.Contact = m.sticker, m.location, m.contact
 }
 
 // topicInfo describes the service message that created a forum topic; its
@@ -475,6 +523,58 @@ type apiVoice struct {
 	FileSize     int    `json:"file_size,omitempty"`
 }
 
+type apiVideo struct {
+	FileID       string `json:"file_id"`
+	FileUniqueID string `json:"file_unique_id"`
+	Width        int    `json:"width"`
+	Height       int    `json:"height"`
+	Duration     int    `json:"duration"`
+	MimeType     string `json:"mime_type,omitempty"`
+}
+
+type apiVideoNote struct {
+	FileID       string `json:"file_id"`
+	FileUniqueID string `json:"file_unique_id"`
+	Length       int    `json:"length"`
+	Duration     int    `json:"duration"`
+}
+
+type apiAudio struct {
+	FileID       string `json:"file_id"`
+	FileUniqueID string `json:"file_unique_id"`
+	Duration     int    `json:"duration"`
+	MimeType     string `json:"mime_type,omitempty"`
+}
+
+type apiAnimation struct {
+	FileID       string `json:"file_id"`
+	FileUniqueID string `json:"file_unique_id"`
+	Width        int    `json:"width"`
+	Height       int    `json:"height"`
+	Duration     int    `json:"duration"`
+}
+
+type apiSticker struct {
+	FileID       string `json:"file_id"`
+	FileUniqueID string `json:"file_unique_id"`
+	Type         string `json:"type"`
+	Width        int    `json:"width"`
+	Height       int    `json:"height"`
+	IsAnimated   bool   `json:"is_animated"`
+	IsVideo      bool   `json:"is_video"`
+	Emoji        string `json:"emoji,omitempty"`
+}
+
+type apiLocation struct {
+	Latitude  float64 `json:"latitude"`
+	Longitude float64 `json:"longitude"`
+}
+
+type apiContact struct {
+	PhoneNumber string `json:"phone_number"`
+	FirstName   string `json:"first_name"`
+}
+
 type apiForumTopicCreated struct {
 	Name      string `json:"name"`
 	IconColor int    `json:"icon_color"`
@@ -494,6 +594,13 @@ type apiMessage struct {
 	Photo             []apiPhotoSize        `json:"photo,omitempty"`
 	Document          *apiDocument          `json:"document,omitempty"`
 	Voice             *apiVoice             `json:"voice,omitempty"`
+	Video             *apiVideo             `json:"video,omitempty"`
+	VideoNote         *apiVideoNote         `json:"video_note,omitempty"`
+	Audio             *apiAudio             `json:"audio,omitempty"`
+	Animation         *apiAnimation         `json:"animation,omitempty"`
+	Sticker           *apiSticker           `json:"sticker,omitempty"`
+	Location          *apiLocation          `json:"location,omitempty"`
+	Contact           *apiContact           `json:"contact,omitempty"`
 	Caption           string                `json:"caption,omitempty"`
 	CaptionEntities   []entity              `json:"caption_entities,omitempty"`
 	ForumTopicCreated *apiForumTopicCreated `json:"forum_topic_created,omitempty"`
@@ -501,7 +608,7 @@ type apiMessage struct {
 }
 
 func apiUserOf(u User) *apiUser {
-	return &apiUser{ID: u.ID, FirstName: u.firstName(), Username: u.Username, LanguageCode: u.LanguageCode}
+	return &apiUser{ID: u.ID, IsBot: u.IsBot, FirstName: u.firstName(), Username: u.Username, LanguageCode: u.LanguageCode}
 }
 
 func (s *Server) botUser() *apiUser {
@@ -660,6 +767,40 @@ func (s *Server) newVoiceLocked() *apiVoice {
 		FileID: fmt.Sprintf("AwACAgQAAxkBAAI%06d-v", n), FileUniqueID: fmt.Sprintf("AgAD%06dv", n),
 		Duration: 4, MimeType: "audio/ogg", FileSize: 7421,
 	}
+}
+
+// newMediaLocked makes a new file of kind: "video", "video_note",
+// "audio", "animation", "sticker", "location" or "contact" (the others
+// have their own constructors).
+func (s *Server) newMediaLocked(kind string) media {
+	s.nextFileID++
+	n := s.nextFileID
+	id := func(tag string) (string, string) {
+		return fmt.Sprintf("BAACAgQAAxkBAAI%06d-%s", n, tag), fmt.Sprintf("AgAD%06d%s", n, tag)
+	}
+	switch kind {
+	case "video":
+		f, u := id("vid")
+		return media{video: &apiVideo{FileID: f, FileUniqueID: u, Width: 640, Height: 360, Duration: 9, MimeType: "video/mp4"}}
+	case "video_note":
+		f, u := id("vn")
+		return media{videoNote: &apiVideoNote{FileID: f, FileUniqueID: u, Length: 240, Duration: 6}}
+	case "audio":
+		f, u := id("aud")
+		return media{audio: &apiAudio{FileID: f, FileUniqueID: u, Duration: 31, MimeType: "audio/mpeg"}}
+	case "animation":
+		f, u := id("gif")
+		return media{animation: &apiAnimation{FileID: f, FileUniqueID: u, Width: 320, Height: 240, Duration: 2},
+			document: &apiDocument{FileID: f, FileUniqueID: u, FileName: "animation.mp4", MimeType: "video/mp4", FileSize: 9000}}
+	case "sticker":
+		f, u := id("stk")
+		return media{sticker: &apiSticker{FileID: f, FileUniqueID: u, Type: "regular", Width: 512, Height: 512, Emoji: "🙏"}}
+	case "location":
+		return media{location: &apiLocation{Latitude: 45.7578, Longitude: 4.832}}
+	case "contact":
+		return media{contact: &apiContact{PhoneNumber: "+33699000001", FirstName: "Contact"}}
+	}
+	panic("telegramtest: unknown media kind " + kind)
 }
 
 func (s *Server) newPhotoLocked() []apiPhotoSize {

@@ -471,7 +471,7 @@ func (s *Server) copyMessage(_ context.Context, rq *request) (any, *apiError) {
 		return nil, badRequest("message to copy not found")
 	}
 	pm := ""
-	if hasCaption && file.kind() != "" {
+	if hasCaption && file.captioned() {
 		text, plain, ents, pm = caption, capPlain, capEnts, parseMode
 	}
 	cs := s.chatLocked(chatID)
@@ -910,7 +910,15 @@ func (s *Server) getChatMember(_ context.Context, rq *request) (any, *apiError) 
 // memberStatuses are the ChatMember statuses SetMember accepts.
 var memberStatuses = map[string]bool{
 	"creator": true, "administrator": true, "member": true, "restricted": true, "left": true, "kicked": true,
+	RestrictedLeft: true,
 }
+
+// RestrictedLeft is the status SetMember takes for a user who was
+// restricted and left the group: Telegram still answers "restricted", with
+// is_member false.
+const RestrictedLeft = "restricted_left"
+
+const restrictedLeft = RestrictedLeft
 
 // memberStatus returns userID's status in a group: as set, else "left" if
 // SetMember was used for the chat, else "member".
@@ -973,6 +981,9 @@ func memberObject(status string, u User) any {
 	case "restricted":
 		// Muted but still in the group.
 		return restrictedMember{Status: status, User: au, IsMember: true}
+	case restrictedLeft:
+		// Restricted, then left: Telegram keeps the status.
+		return restrictedMember{Status: "restricted", User: au, IsMember: false}
 	case "kicked":
 		return chatMember{Status: status, User: au, UntilDate: &zero}
 	}
@@ -981,7 +992,7 @@ func memberObject(status string, u User) any {
 
 // SetMember sets u's status in the group chatID: "creator",
 // "administrator", "member", "restricted" (muted, still in the group),
-// "left" or "kicked". getChatMember then answers it. Once SetMember was used
+// RestrictedLeft (restricted, then left), "left" or "kicked". getChatMember then answers it. Once SetMember was used
 // for a chat, users never set there (nor seen writing there) are "left";
 // in other chats unknown users stay "member". It makes the chat known (as a
 // supergroup unless it is a basic group) and does not inject any update: see
@@ -990,7 +1001,7 @@ func memberObject(status string, u User) any {
 func (s *Server) SetMember(chatID int64, u User, status string) {
 	s.tb.Helper()
 	if !memberStatuses[status] {
-		s.tb.Fatalf("telegramtest: SetMember(%d, %d, %q): status must be creator, administrator, member, restricted, left or kicked", chatID, u.ID, status)
+		s.tb.Fatalf("telegramtest: SetMember(%d, %d, %q): status must be creator, administrator, member, restricted, %s, left or kicked", chatID, u.ID, status, RestrictedLeft)
 		return
 	}
 	if chatID > 0 || u.ID == BotID {
@@ -1007,7 +1018,8 @@ func (s *Server) SetMember(chatID int64, u User, status string) {
 }
 
 // MemberStatus returns userID's status in chatID as getChatMember answers
-// it, or "" for a chat the server does not know.
+// it (RestrictedLeft for a restricted user who left), or "" for a chat the
+// server does not know.
 func (s *Server) MemberStatus(chatID, userID int64) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -225,6 +225,29 @@ func (s *Server) SendVoice(u User) int64 {
 	return s.userMessageLocked(cs, um)
 }
 
+// SendMedia injects a message of kind "video", "video_note", "audio",
+// "animation", "sticker", "location" or "contact" from u in the private
+// chat with the bot, with caption ("" for none; kinds without a caption
+// ignore it), and returns its update_id. An unknown kind fails the test.
+func (s *Server) SendMedia(u User, kind, caption string) int64 {
+	s.tb.Helper()
+	switch kind {
+	case "video", "video_note", "audio", "animation", "sticker", "location", "contact":
+	default:
+		s.tb.Fatalf("telegramtest: SendMedia(%q): unknown kind", kind)
+		return 0
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cs := s.privateChatLocked(u)
+	m := s.newMediaLocked(kind)
+	if !m.captioned() {
+		caption = ""
+	}
+	um := &userMsg{id: cs.newMsgID(), from: u, caption: caption, media: m, date: time.Now().Unix()}
+	return s.userMessageLocked(cs, um)
+}
+
 // TapKeyboard makes u tap the button labelled label of the reply keyboard
 // the bot shows in the private chat with u (see ReplyKeyboard): it injects
 // the button's text as a message, like SendText, and returns its update_id.
@@ -500,25 +523,41 @@ func (s *Server) Unblock(u User) int64 {
 }
 
 // LeaveGroup makes u leave the group chatID: u's status becomes "left"
-// and a chat_member update (old status → "left", from = u) is injected; its
-// update_id is returned. As on Telegram the update exists only if the bot
-// asked for "chat_member" in allowed_updates and is an administrator of the
-// group (for a group registered with AddGroup: with some right); otherwise
-// it is dropped, and WaitDelivered on it fails saying why.
+// ("restricted" with is_member false if u was restricted, as Telegram
+// keeps it) and a chat_member update (old status → new, from = u) is
+// injected; its update_id is returned. As on Telegram the update exists
+// only if the bot asked for "chat_member" in allowed_updates and is an
+// administrator of the group (for a group registered with AddGroup: with
+// some right); otherwise it is dropped, and WaitDelivered on it fails
+// saying why.
 func (s *Server) LeaveGroup(chatID int64, u User) int64 {
+	return s.memberChange(chatID, u, "left")
+}
+
+// BanFromGroup makes an administrator ban u from the group chatID: u's
+// status becomes "kicked" and a chat_member update is injected, as for
+// LeaveGroup.
+func (s *Server) BanFromGroup(chatID int64, u User) int64 {
+	return s.memberChange(chatID, u, "kicked")
+}
+
+func (s *Server) memberChange(chatID int64, u User, status string) int64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.noteUserLocked(u)
 	cs := s.groupLocked(chatID)
 	old := cs.memberStatus(u.ID)
-	cs.members[u.ID] = "left"
+	if status == "left" && old == "restricted" {
+		status = restrictedLeft
+	}
+	cs.members[u.ID] = status
 	body := struct {
 		Chat          apiChat  `json:"chat"`
 		From          *apiUser `json:"from"`
 		Date          int64    `json:"date"`
 		OldChatMember any      `json:"old_chat_member"`
 		NewChatMember any      `json:"new_chat_member"`
-	}{s.chatObjLocked(cs), apiUserOf(u), time.Now().Unix(), memberObject(old, u), memberObject("left", u)}
+	}{s.chatObjLocked(cs), apiUserOf(u), time.Now().Unix(), memberObject(old, u), memberObject(status, u)}
 	if cs.added && !cs.admin {
 		id := s.nextUpdateID
 		s.nextUpdateID++

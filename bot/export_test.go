@@ -1,4 +1,9 @@
 package bot
 
+import "github.com/passerelle-bot/passerelle/internal/clock"
+
 // Mux exposes the routes to tests, which add handlers that panic or block.
 func (b *Bot) Mux() *Mux { return b.mux }
+
+// NewMemOutbox is the in-memory outbox, for the conformance suite.
+func NewMemOutbox(clk clock.Clock) Outbox { return newMemOutbox(clk) }

@@ -46,7 +46,7 @@ type Outbox interface {
 	// OutboxRetry keeps item seq first in chat's queue and leases it for after:
 	// the next OutboxClaim returns it once that time has passed.
 	OutboxRetry(ctx context.Context, chat int64, seq int64, after time.Duration) error
-	// OutboxChats lists the chats whose queue may not be empty (a chat whose
+	// OutboxChats lists, sorted, the chats whose queue may not be empty (a chat whose
 	// queue OutboxClaim found empty leaves the list).
 	OutboxChats(ctx context.Context) ([]int64, error)
 }

@@ -49,6 +49,7 @@ func RunCases(t *testing.T, h CasesHarness) {
 		{"EventsInOrder", testCaseEvents},
 		{"CountsSurviveDelete", testCaseCounts},
 		{"Paused", testCasePaused},
+		{"Artefacts", testCaseArtefacts},
 		{"DeleteLeavesNothing", testCaseDelete},
 		{"Persistence", testCasePersistence},
 	}
@@ -291,6 +292,51 @@ func testCaseTopicsRelays(t *testing.T, _ CasesHarness, s handoff.Store) {
 	}
 }
 
+// testCaseArtefacts: the record of what a case left in partner groups is
+// a set, ordered by chat, thread and message, kept apart per case, and
+// forgets what RemoveArtefacts names.
+func testCaseArtefacts(t *testing.T, _ CasesHarness, s handoff.Store) {
+	ctx := t.Context()
+	mustCreate(t, s, sampleCase(8, 4101, "lyon"))
+	mustCreate(t, s, sampleCase(9, 4102, "lyon"))
+	card := handoff.Artefact{Chat: -1001000000001, Message: 11, Kind: handoff.ArtefactCard}
+	topic := handoff.Artefact{Chat: -1001000000101, Thread: 120, Kind: handoff.ArtefactTopic}
+	copy1 := handoff.Artefact{Chat: -1001000000101, Thread: 120, Message: 125, Kind: handoff.ArtefactCopy}
+	oldCard := handoff.Artefact{Chat: -1001000000002, Message: 7, Kind: handoff.ArtefactCard}
+	note := handoff.Artefact{Chat: -1001000000001, Message: 30, Kind: handoff.ArtefactNote}
+	for _, a := range []handoff.Artefact{copy1, card, topic, oldCard, note, card} { // card twice
+		if err := s.AddArtefact(ctx, 8, a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.AddArtefact(ctx, 9, handoff.Artefact{Chat: -1001000000001, Message: 40, Kind: handoff.ArtefactCard}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Artefacts(ctx, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []handoff.Artefact{topic, copy1, oldCard, card, note} // chat ids are negative
+	if !slices.Equal(got, want) {
+		t.Errorf("Artefacts = %+v\nwant %+v (a set, by chat, thread, message)", got, want)
+	}
+	if err := s.RemoveArtefacts(ctx, 8, []handoff.Artefact{topic, copy1, {Chat: 1, Message: 1, Kind: handoff.ArtefactNote}}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.Artefacts(ctx, 8); !slices.Equal(got, []handoff.Artefact{oldCard, card, note}) {
+		t.Errorf("after RemoveArtefacts: %+v", got)
+	}
+	if got, _ := s.Artefacts(ctx, 9); len(got) != 1 || got[0].Message != 40 {
+		t.Errorf("case 9's artefacts changed: %+v", got)
+	}
+	if got, err := s.Artefacts(ctx, 99); err != nil || len(got) != 0 {
+		t.Errorf("Artefacts(unknown case) = %+v, %v", got, err)
+	}
+	if err := s.RemoveArtefacts(ctx, 8, nil); err != nil {
+		t.Errorf("RemoveArtefacts(nothing) = %v", err)
+	}
+}
+
 func testCaseEvents(t *testing.T, _ CasesHarness, s handoff.Store) {
 	ctx := t.Context()
 	mustCreate(t, s, sampleCase(6, 4001, "lyon"))
@@ -392,6 +438,9 @@ func testCaseDelete(t *testing.T, h CasesHarness, s handoff.Store) {
 			}
 		}
 	}
+	if err := s.AddArtefact(ctx, 31, handoff.Artefact{Chat: -100123, Thread: 4242, Kind: handoff.ArtefactTopic}); err != nil {
+		t.Fatal(err)
+	}
 	if err := s.DeleteCase(ctx, 31); err != nil {
 		t.Fatal(err)
 	}
@@ -409,6 +458,9 @@ func testCaseDelete(t *testing.T, h CasesHarness, s handoff.Store) {
 	}
 	if ev, _ := s.Events(ctx, 31); len(ev) != 0 {
 		t.Errorf("events after delete: %+v", ev)
+	}
+	if as, _ := s.Artefacts(ctx, 31); len(as) != 0 {
+		t.Errorf("artefacts after delete: %+v", as)
 	}
 	if mine, _ := s.CasesOf(ctx, resident); len(mine) != 0 {
 		t.Errorf("CasesOf after delete: %v", ids(mine))

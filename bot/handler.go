@@ -56,7 +56,7 @@ func (m *Mux) Callback(prefix string, h Handler) { m.callbacks[prefix] = h }
 // Text routes free text.
 func (m *Mux) Text(h Handler) { m.text = h }
 
-// Media routes photos, documents, voice messages and stickers.
+// Media routes every message that is not text (see Kind.Media).
 func (m *Mux) Media(h Handler) { m.media = h }
 
 // Fallback routes unknown commands and buttons.
@@ -91,7 +91,8 @@ func (m *Mux) route(r *Request) Handler {
 		return m.fallback
 	case KindText:
 		return m.text
-	case KindPhoto, KindDocument, KindVoice, KindSticker, KindOther:
+	}
+	if u.Kind.Media() {
 		return m.media
 	}
 	return nil

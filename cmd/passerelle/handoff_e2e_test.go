@@ -79,6 +79,7 @@ partners:
 type handoffWorld struct {
 	srv  *telegramtest.Server
 	clk  *clock.Fake
+	tclk *clock.Fake // the transport's clock, with worldOptions.limits (else nil)
 	disp *reminder.Dispatcher
 	cat  *catalog.Catalog
 	st   *bolt.Store
@@ -88,9 +89,9 @@ type handoffWorld struct {
 // worldOptions changes how newHandoffWorldWith builds the world.
 type worldOptions struct {
 	notForum []int64 // groups that are not forums
-	// limits: the Telegram transport runs on the world's fake clock with
-	// Telegram's default limits, and the fake Bot API enforces its flood
-	// limits on the same clock.
+	// limits: the Telegram transport applies Telegram's default limits on
+	// a fake clock of its own (tclk), and the fake Bot API enforces its
+	// flood limits on the same clock.
 	limits bool
 }
 
@@ -102,7 +103,8 @@ func newHandoffWorldWith(t *testing.T, now time.Time, o worldOptions) *handoffWo
 	t.Helper()
 	w := &handoffWorld{clk: clock.NewFake(now)}
 	if o.limits {
-		w.srv = telegramtest.NewServer(t, telegramtest.WithFloodLimits(0), telegramtest.WithNow(w.clk.Now))
+		w.tclk = clock.NewFake(now)
+		w.srv = telegramtest.NewServer(t, telegramtest.WithFloodLimits(0), telegramtest.WithNow(w.tclk.Now))
 	} else {
 		w.srv = telegramtest.NewServer(t)
 	}
@@ -148,7 +150,7 @@ func newHandoffWorldWith(t *testing.T, now time.Time, o worldOptions) *handoffWo
 	}
 	tc := telegram.Config{Token: w.srv.Token(), APIURL: w.srv.APIURL(), Logger: logger, ChatInterval: -1, GroupPerMinute: -1, PollTimeout: time.Second}
 	if o.limits {
-		tc.Clock, tc.ChatInterval, tc.GroupPerMinute = w.clk, 0, 0 // Telegram's defaults, on the fake clock
+		tc.Clock, tc.ChatInterval, tc.GroupPerMinute = w.tclk, 0, 0 // Telegram's defaults, on the transport's clock
 	}
 	client, err := telegram.New(ctx, tc)
 	if err != nil {

@@ -429,6 +429,20 @@ func (s *Server) WaitMessages(tb testing.TB, chatID int64, n int, timeout time.D
 	return got
 }
 
+// LastUserMessageID returns the id of the latest message users (not the
+// bot) sent in chatID through the Send* helpers, 0 if none.
+func (s *Server) LastUserMessageID(chatID int64) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	last := 0
+	if cs := s.chats[chatID]; cs != nil {
+		for id := range cs.userMsgs {
+			last = max(last, id)
+		}
+	}
+	return last
+}
+
 // Topics returns the forum topics created in chatID, in creation order.
 func (s *Server) Topics(chatID int64) []Topic {
 	s.mu.Lock()

@@ -73,13 +73,19 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	f := &fixture{sent: newRecorder(), clock: clock.NewFake(start), path: t.TempDir() + "/test.db"}
 	cat, err := catalog.Load(locales.FS)
 	if err != nil {
 		t.Fatal(err)
 	}
 	cat.SetMissing(func(lang, id string, err error) { t.Errorf("catalog fallback: %s %s: %v", lang, id, err) })
-	f.cat = cat
+	return newFixtureWith(t, cat)
+}
+
+// newFixtureWith is newFixture with a catalog loaded already (loading
+// one takes most of a fixture's time).
+func newFixtureWith(t *testing.T, cat *catalog.Catalog) *fixture {
+	t.Helper()
+	f := &fixture{sent: newRecorder(), clock: clock.NewFake(start), path: t.TempDir() + "/test.db", cat: cat}
 	f.open(t)
 	return f
 }

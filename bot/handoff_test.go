@@ -156,7 +156,11 @@ var wednesday10 = time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
 
 func newHandoffFixture(t *testing.T) *handoffFixture {
 	t.Helper()
-	f := newFixture(t)
+	return handoffFixtureOf(t, newFixture(t))
+}
+
+func handoffFixtureOf(t *testing.T, f *fixture) *handoffFixture {
+	t.Helper()
 	ps, err := handoff.LoadPartners(strings.NewReader(testPartners))
 	if err != nil {
 		t.Fatal(err)

@@ -72,7 +72,53 @@ func TestDecode(t *testing.T) {
 		{
 			name: "sticker",
 			raw:  `{"update_id":11,"message":{"message_id":1,"chat":{"id":1,"type":"private"},"sticker":{"file_id":"st"}}}`,
-			want: bot.Update{ID: 11, Kind: bot.KindSticker, ChatID: 1, ChatType: bot.ChatPrivate, MessageID: 1},
+			want: bot.Update{ID: 11, Kind: bot.KindSticker, ChatID: 1, ChatType: bot.ChatPrivate, MessageID: 1, FileID: "st"},
+		},
+		{
+			name: "video with caption",
+			raw:  `{"update_id":31,"message":{"message_id":1,"chat":{"id":1,"type":"private"},"video":{"file_id":"vid","file_unique_id":"u","width":1,"height":1,"duration":2},"caption":"recto"}}`,
+			want: bot.Update{ID: 31, Kind: bot.KindVideo, ChatID: 1, ChatType: bot.ChatPrivate, MessageID: 1, FileID: "vid", Text: "recto"},
+		},
+		{
+			name: "video note",
+			raw:  `{"update_id":32,"message":{"message_id":1,"chat":{"id":1,"type":"private"},"video_note":{"file_id":"vn","file_unique_id":"u","length":240,"duration":2}}}`,
+			want: bot.Update{ID: 32, Kind: bot.KindVideoNote, ChatID: 1, ChatType: bot.ChatPrivate, MessageID: 1, FileID: "vn"},
+		},
+		{
+			name: "audio",
+			raw:  `{"update_id":33,"message":{"message_id":1,"chat":{"id":1,"type":"private"},"audio":{"file_id":"au","file_unique_id":"u","duration":2}}}`,
+			want: bot.Update{ID: 33, Kind: bot.KindAudio, ChatID: 1, ChatType: bot.ChatPrivate, MessageID: 1, FileID: "au"},
+		},
+		{
+			name: "animation comes with a document",
+			raw:  `{"update_id":34,"message":{"message_id":1,"chat":{"id":1,"type":"private"},"animation":{"file_id":"gif","file_unique_id":"u","width":1,"height":1,"duration":1},"document":{"file_id":"gif","file_unique_id":"u"}}}`,
+			want: bot.Update{ID: 34, Kind: bot.KindAnimation, ChatID: 1, ChatType: bot.ChatPrivate, MessageID: 1, FileID: "gif"},
+		},
+		{
+			name: "location",
+			raw:  `{"update_id":35,"message":{"message_id":1,"chat":{"id":1,"type":"private"},"location":{"latitude":45.75,"longitude":4.83}}}`,
+			want: bot.Update{ID: 35, Kind: bot.KindLocation, ChatID: 1, ChatType: bot.ChatPrivate, MessageID: 1},
+		},
+		{
+			name: "contact",
+			raw:  `{"update_id":36,"message":{"message_id":1,"chat":{"id":1,"type":"private"},"contact":{"phone_number":"+33600000000","first_name":"A"}}}`,
+			want: bot.Update{ID: 36, Kind: bot.KindContact, ChatID: 1, ChatType: bot.ChatPrivate, MessageID: 1},
+		},
+		{
+			name: "reply to a bot's message",
+			raw:  `{"update_id":37,"message":{"message_id":12,"from":{"id":42,"first_name":"Rémi"},"chat":{"id":-1001,"type":"supergroup"},"reply_to_message":{"message_id":10,"from":{"id":777,"is_bot":true,"first_name":"Passerelle"},"chat":{"id":-1001,"type":"supergroup"}},"text":"/assign"}}`,
+			want: bot.Update{ID: 37, Kind: bot.KindCommand, ChatID: -1001, ChatType: bot.ChatSupergroup, UserID: 42, FirstName: "Rémi", MessageID: 12,
+				ReplyToMessageID: 10, ReplyToUserID: 777, ReplyToFirstName: "Passerelle", ReplyToIsBot: true, Text: "/assign", Command: "assign"},
+		},
+		{
+			name: "restricted member who left",
+			raw:  `{"update_id":38,"chat_member":{"chat":{"id":-100,"type":"supergroup"},"from":{"id":2},"old_chat_member":{"user":{"id":2},"status":"restricted","is_member":true},"new_chat_member":{"user":{"id":2},"status":"restricted","is_member":false}}}`,
+			want: bot.Update{ID: 38, Kind: bot.KindGroupMember, ChatID: -100, ChatType: bot.ChatSupergroup, UserID: 2, MemberStatus: "restricted"},
+		},
+		{
+			name: "restricted member still in",
+			raw:  `{"update_id":39,"chat_member":{"chat":{"id":-100,"type":"supergroup"},"from":{"id":1},"old_chat_member":{"user":{"id":2},"status":"member"},"new_chat_member":{"user":{"id":2},"status":"restricted","is_member":true}}}`,
+			want: bot.Update{ID: 39, Kind: bot.KindGroupMember, ChatID: -100, ChatType: bot.ChatSupergroup, UserID: 2, MemberStatus: "restricted", IsMember: true},
 		},
 		{
 			name: "edited command is not a command",

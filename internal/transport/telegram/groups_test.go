@@ -204,3 +204,94 @@ func TestMembersAndLeaving(t *testing.T) {
 	}
 	e.s.RequireNoSpecErrors(t)
 }
+
+// Member tells the core what a strict membership needs: a restricted user
+// who left the group (Telegram keeps "restricted", with is_member false)
+// and a bot are told apart from members.
+func TestMemberStrict(t *testing.T) {
+	e := newEnv(t, nil)
+	e.s.AddGroup(partnerForum, "Partner", true, telegramtest.ChatAdminRights{CanManageTopics: true, CanPinMessages: true, CanDeleteMessages: true})
+	muted := telegramtest.User{ID: 5353, FirstName: "Muted"}
+	gone := telegramtest.User{ID: 5454, FirstName: "Gone"}
+	helper := telegramtest.User{ID: 5555, FirstName: "Helper", IsBot: true}
+	e.s.SetMember(partnerForum, volunteer, "member")
+	e.s.SetMember(partnerForum, muted, "restricted")
+	e.s.SetMember(partnerForum, gone, telegramtest.RestrictedLeft)
+	e.s.SetMember(partnerForum, helper, "member")
+	ctx := context.Background()
+	for _, tt := range []struct {
+		u      telegramtest.User
+		want   bot.Membership
+		member bool
+	}{
+		{volunteer, bot.Membership{Status: "member"}, true},
+		{muted, bot.Membership{Status: "restricted", IsMember: true}, true},
+		{gone, bot.Membership{Status: "restricted"}, false},
+		{helper, bot.Membership{Status: "member", IsBot: true}, false},
+		{referent, bot.Membership{Status: "left"}, false},
+	} {
+		got, err := e.c.Member(ctx, partnerForum, tt.u.ID)
+		if err != nil || got != tt.want || got.Member() != tt.member {
+			t.Errorf("Member(%s) = %+v, %v (member %v); want %+v (member %v)", tt.u.FirstName, got, err, got.Member(), tt.want, tt.member)
+		}
+	}
+	e.s.RequireNoSpecErrors(t)
+}
+
+// Deleting what is already gone is a refusal for good (bot.ErrRejected),
+// not a failure to retry.
+func TestDeleteGoneIsRejected(t *testing.T) {
+	e := newEnv(t, nil)
+	e.s.AddGroup(partnerForum, "Partner", true, telegramtest.ChatAdminRights{CanManageTopics: true, CanPinMessages: true, CanDeleteMessages: true})
+	ctx := context.Background()
+	thread, err := e.c.CreateForumTopic(ctx, partnerForum, "Case 5")
+	if err != nil {
+		t.Fatal(err)
+	}
+	card, err := e.c.Sender().Send(ctx, bot.Reply{ChatID: partnerForum, Text: "Dossier #5"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.c.DeleteMessage(ctx, partnerForum, card); err != nil {
+		t.Fatalf("DeleteMessage: %v", err)
+	}
+	if err := e.c.DeleteForumTopic(ctx, partnerForum, thread); err != nil {
+		t.Fatalf("DeleteForumTopic: %v", err)
+	}
+	if err := e.c.DeleteMessage(ctx, partnerForum, card); !errors.Is(err, bot.ErrRejected) {
+		t.Errorf("DeleteMessage again = %v; want ErrRejected", err)
+	}
+	if err := e.c.DeleteForumTopic(ctx, partnerForum, thread); !errors.Is(err, bot.ErrRejected) {
+		t.Errorf("DeleteForumTopic again = %v; want ErrRejected", err)
+	}
+	e.s.RequireNoSpecErrors(t)
+}
+
+// A copy with ReplaceCaption carries the new caption in HTML; other kinds
+// of copies keep their own.
+func TestCopyWithNewCaption(t *testing.T) {
+	e := newEnv(t, nil)
+	e.s.AddGroup(partnerForum, "Partner", true, telegramtest.ChatAdminRights{CanManageTopics: true, CanPinMessages: true, CanDeleteMessages: true})
+	s, ctx := e.c.Sender(), context.Background()
+	thread, err := e.c.CreateForumTopic(ctx, partnerForum, "Case 6")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.s.SendPhoto(resident, "\u202Etexte")
+	e.s.SendMedia(resident, "location", "")
+	if _, err := s.Send(ctx, bot.Reply{ChatID: partnerForum, ThreadID: thread, CopyFromChatID: resident.ID, CopyMessageID: 1,
+		ReplaceCaption: true, Text: "💬 <b>Dossier #6</b>\n<blockquote>texte</blockquote>"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Send(ctx, bot.Reply{ChatID: partnerForum, ThreadID: thread, CopyFromChatID: resident.ID, CopyMessageID: 2}); err != nil {
+		t.Fatal(err)
+	}
+	m := e.s.Messages(partnerForum)
+	if len(m) != 2 || m[0].Media != "photo" || m[0].PlainText != "💬 Dossier #6\ntexte" || m[1].Media != "location" {
+		t.Errorf("copies = %+v", m)
+	}
+	if c := e.s.Calls("copyMessage")[1]; c.Params["caption"] != "" || c.Params["parse_mode"] != "" {
+		t.Errorf("a copy without ReplaceCaption sent a caption: %v", c.Params)
+	}
+	e.s.RequireNoSpecErrors(t)
+}

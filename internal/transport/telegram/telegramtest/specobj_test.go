@@ -229,13 +229,20 @@ func TestGeneratedUpdatesMatchSpec(t *testing.T) {
 	s.Block(reza)
 	s.Unblock(reza)
 	s.LeaveGroup(partnerGroup, vol)
+	for _, kind := range []string{"video", "video_note", "audio", "animation", "sticker", "location", "contact"} {
+		s.SendMedia(alice, kind, "caption")
+	}
+	s.SetMember(partnerGroup, coord, "restricted")
+	s.LeaveGroup(partnerGroup, coord) // restricted, is_member false
+	s.BanFromGroup(partnerGroup, reza)
+	s.SendGroupText(partnerGroup, 100, telegramtest.User{ID: 999001, FirstName: "OtherBot", IsBot: true}, "automatic")
 	mustOK(t, postForm(t, s, "sendMessage", url.Values{"chat_id": {itoa(alice.ID)}, "text": {"Choose"}, "reply_markup": {keyboard([]map[string]string{{"text": "A", "callback_data": "a"}})}}), nil)
 	if _, err := s.PressButton(alice, alice.ID, "A"); err != nil {
 		t.Fatal(err)
 	}
 	ups := rawUpdates(t, s, nil)
-	if len(ups) != 11 {
-		t.Fatalf("%d updates; want 11", len(ups))
+	if len(ups) != 21 {
+		t.Fatalf("%d updates; want 21", len(ups))
 	}
 	for _, u := range ups {
 		checkObject(t, "Update", u)

@@ -163,6 +163,7 @@ func (b *Bot) retire(ctx context.Context, c handoff.Case, partner *handoff.Partn
 				return false
 			}
 			c.Purged, c.TopicID, c.CardMessageID, c.SummaryMessageID = true, 0, 0, 0
+			c.Inbox, c.Pending = nil, nil
 			return true
 		})
 		if errors.Is(err, errGiveUp) {

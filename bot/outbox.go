@@ -341,7 +341,8 @@ func (b *Bot) FlushRelay(ctx context.Context) error {
 // artefacts deletion needs), takes it off the queue (Done), then forgets
 // the message's text. A message whose case moved meanwhile follows it: to
 // the case's new topic, or back to the messages waiting for one; a case
-// closed or deleted drops it. On error the item stays queued.
+// deleted, or closed without a topic, drops it. On error the item stays
+// queued.
 func (b *Bot) deliverCopy(ctx context.Context, it OutboxItem) error {
 	done := func() error {
 		if err := b.outbox.OutboxDone(ctx, it.Chat, it.Seq); err != nil {
@@ -356,13 +357,15 @@ func (b *Bot) deliverCopy(ctx context.Context, it OutboxItem) error {
 	if err != nil {
 		return fmt.Errorf("load case: %w", err)
 	}
-	if !c.Open() {
+	if !c.Open() && (c.TopicID == 0 || c.Purged) {
+		// Closed with nowhere to go: a message sent just before the close
+		// still reaches the topic, which stays until retention.
 		if err := done(); err != nil {
 			return err
 		}
 		return b.dropIncoming(ctx, &c, it.Message)
 	}
-	if c.TopicID == 0 {
+	if c.Open() && c.TopicID == 0 {
 		// Forwarded meanwhile: it waits for the next topic.
 		err := b.updateCase(ctx, &c, func(c *handoff.Case) bool {
 			if c.TopicID != 0 {

@@ -362,7 +362,9 @@ func (b *Bot) groupCommand(ctx context.Context, r *Request, partner *handoff.Par
 		return b.release(ctx, c, partner, u.UserID)
 	case actTransfer:
 		to := b.partner(strings.TrimSpace(u.Args))
-		if to == nil || to.ID == partner.ID {
+		if to == nil || to.ID == partner.ID || !to.Takes(c.Problem) {
+			// A partner that does not take the problem (for a sensitive
+			// case: one without a referents' group) cannot receive it.
 			return reply(s.T("case.transfer_usage"))
 		}
 		return b.forward(ctx, c, partner, to, u.UserID, "transferred")
@@ -511,7 +513,8 @@ func (b *Bot) forward(ctx context.Context, c handoff.Case, from, to *handoff.Par
 }
 
 // closeCase closes a case, turns its cards neutral, tells the resident and
-// asks for feedback. Texts still on their way to the topic are dropped.
+// asks for feedback. Messages still on their way go into the topic, which
+// stays until retention; with no topic they are dropped.
 func (b *Bot) closeCase(ctx context.Context, c handoff.Case, by int64, why string) error {
 	s := b.staff()
 	now := b.clock.Now()
@@ -519,7 +522,10 @@ func (b *Bot) closeCase(ctx context.Context, c handoff.Case, by int64, why strin
 		if !c.Open() {
 			return false
 		}
-		c.Status, c.Closed, c.Inbox, c.Pending = handoff.StatusClosed, now, nil, nil
+		c.Status, c.Closed = handoff.StatusClosed, now
+		if c.TopicID == 0 {
+			c.Inbox, c.Pending = nil, nil
+		}
 		return true
 	})
 	if errors.Is(err, errGiveUp) {

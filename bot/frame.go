@@ -116,7 +116,10 @@ func chunks(text string, n int) []string {
 // comes right after a header message. The last reply is the copy itself.
 func (b *Bot) copyReplies(c handoff.Case, in handoff.Incoming, chat int64, thread int) []Reply {
 	header := b.staff().T("case.copy_header", "Case", c.ID)
-	base := Reply{ChatID: chat, ThreadID: thread}
+	// The bulk lane: the bot's own replies in the group (a note, a card)
+	// go before copies waiting for the group's limit, so that they never
+	// wait long in an update's handling.
+	base := Reply{ChatID: chat, ThreadID: thread, Lane: LaneBulk}
 	text := func(t string) Reply { r := base; r.Text = t; return r }
 	cp := base
 	cp.CopyFromChatID, cp.CopyMessageID = c.ResidentChat, in.Msg

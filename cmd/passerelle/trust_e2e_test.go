@@ -84,6 +84,7 @@ func (w *handoffWorld) leaks(chat int64, secrets ...string) []string {
 // reply, /r, /summary and /close change nothing and reach nobody, even
 // from inside the referents' group; a referent can do all of it.
 func TestSensitiveCaseOnlyReferents(t *testing.T) {
+	t.Parallel()
 	w := newHandoffWorld(t, wednesday10)
 	// Marc, a volunteer, was added to the referents' group by mistake.
 	w.srv.SetMember(e2eLyonRefs, marc, "member")
@@ -243,6 +244,7 @@ func (w *handoffWorld) groupsClean(t *testing.T, c handoff.Case, secrets []strin
 // and a close, /forget leaves no card, topic, copy or note in any of the
 // groups the case went through.
 func TestForgetAfterTransferEscalationClose(t *testing.T) {
+	t.Parallel()
 	w := newHandoffWorld(t, wednesday10)
 	c, secrets := w.throughThreeGroups(t)
 	w.do(t, w.srv.SendText(amina, "/forget"))
@@ -258,6 +260,7 @@ func TestForgetAfterTransferEscalationClose(t *testing.T) {
 // same case has left nothing in any group; 91 days after, nothing in the
 // store either (counts stay).
 func TestRetentionAfterTransferEscalationClose(t *testing.T) {
+	t.Parallel()
 	w := newHandoffWorld(t, wednesday10)
 	ctx := context.Background()
 	c, secrets := w.throughThreeGroups(t)
@@ -292,6 +295,7 @@ func TestRetentionAfterTransferEscalationClose(t *testing.T) {
 // it); then the copies arrive complete, in order, once, and within
 // Telegram's 20 messages a minute (the fake Bot API enforces it: no 429).
 func TestRelayBurstPacedInOrderOnce(t *testing.T) {
+	t.Parallel()
 	// Friday 27 November 2026, 16:00: Lyon is open; the burst comes on
 	// Saturday, when it is closed, so the resident gets an automatic answer.
 	friday := time.Date(2026, 11, 27, 15, 0, 0, 0, time.UTC)
@@ -384,6 +388,7 @@ func advanceWhileWaiting(clk *clock.Fake) (stop func()) {
 // Take changes nothing, and leaving while holding a case releases it at
 // once; so does a ban.
 func TestRegressionExMemberRestricted(t *testing.T) {
+	t.Parallel()
 	w := newHandoffWorld(t, wednesday10)
 	ctx := context.Background()
 	c := w.intakeWith(t, amina, "no_api", "")
@@ -418,6 +423,7 @@ func TestRegressionExMemberRestricted(t *testing.T) {
 // TestRegressionAssignToBot: /assign in reply to the bot's own message (a
 // copy) or to another bot's never makes a bot the assignee.
 func TestRegressionAssignToBot(t *testing.T) {
+	t.Parallel()
 	w := newHandoffWorld(t, wednesday10)
 	ctx := context.Background()
 	c := w.intakeWith(t, amina, "no_api", "")
@@ -454,6 +460,7 @@ func TestRegressionAssignToBot(t *testing.T) {
 // it reaches the volunteers; what is sent meanwhile waits with it; "No"
 // sends none of it; "Yes" sends them, framed.
 func TestRegressionVoiceWithoutConfirmation(t *testing.T) {
+	t.Parallel()
 	w := newHandoffWorld(t, wednesday10)
 	c := w.intakeWith(t, amina, "no_api", "")
 	w.press(t, lina, e2eLyon, w.t("fr", "case.take"))
@@ -524,6 +531,7 @@ func TestRegressionVoiceWithoutConfirmation(t *testing.T) {
 // a quotation, without the invisible characters; a volunteer's /r loses
 // them too on the way to the resident.
 func TestRegressionTypedFakeBotNote(t *testing.T) {
+	t.Parallel()
 	w := newHandoffWorld(t, wednesday10)
 	c := w.intakeWith(t, amina, "no_api", "")
 	w.press(t, lina, e2eLyon, w.t("fr", "case.take"))

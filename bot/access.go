@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/passerelle-bot/passerelle/internal/handoff"
 )
@@ -108,6 +109,9 @@ func (b *Bot) authorize(ctx context.Context, partner *handoff.Partner, chat int6
 		return true, "", nil
 	}
 	if c.PartnerID != partner.ID {
+		if a == actReply && slices.Contains(c.Tried, partner.ID) {
+			return false, s.T("case.not_sent_closed"), nil // forwarded since
+		}
 		return false, "", nil // a card of another partner, or forged data
 	}
 	holder := c.TakenBy != 0 && c.TakenBy == userID

@@ -108,6 +108,9 @@ func (b *Bot) purgeArtefacts(ctx context.Context, c handoff.Case) error {
 		err := b.groups.DeleteForumTopic(ctx, a.Chat, a.Thread)
 		switch {
 		case err == nil, errors.Is(err, ErrRejected): // deleted, or gone already
+			if err != nil {
+				b.log.Warn("artefact_delete_rejected", "case", c.ID, "chat_id", a.Chat, "kind", string(a.Kind), "err", err)
+			}
 			deleted[thread{a.Chat, a.Thread}] = true
 			gone = append(gone, a)
 		default:
@@ -128,7 +131,9 @@ func (b *Bot) purgeArtefacts(ctx context.Context, c handoff.Case) error {
 		case err == nil:
 			gone = append(gone, a)
 		case errors.Is(err, ErrRejected):
-			// Too old or already gone: a card or a note becomes neutral.
+			// Too old, already gone, or no right: a card or a note becomes
+			// neutral.
+			b.log.Warn("artefact_delete_rejected", "case", c.ID, "chat_id", a.Chat, "kind", string(a.Kind), "err", err)
 			if a.Kind == handoff.ArtefactCard || a.Kind == handoff.ArtefactNote {
 				if err := b.send(ctx, Reply{ChatID: a.Chat, EditMessageID: a.Message, Text: neutral}); err != nil {
 					b.log.Warn("artefact_neutral_edit_failed", "case", c.ID, "chat_id", a.Chat, "err", err)

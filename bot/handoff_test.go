@@ -789,6 +789,9 @@ func TestTopicCommands(t *testing.T) {
 	if len(h.sent.to(residentAr)) != n {
 		t.Error("the old partner's topic still reaches the resident")
 	}
+	if last := h.sent.last(t, lyonChat).Text; last != h.cat.Printer("fr").T("case.not_sent_closed") {
+		t.Errorf("the old partner's volunteer is not told the case left: %q", last)
+	}
 }
 
 func TestPauseAndResume(t *testing.T) {

@@ -19,7 +19,7 @@ func outboxHarness(rawURL string) storetest.OutboxHarness {
 			if err := old.(*Store).Close(); err != nil {
 				t.Fatalf("Close: %v", err)
 			}
-			s, err := Open(t.Context(), rawURL, WithPrefix(prefix), WithClock(clk.Now))
+			s, err := Open(t.Context(), rawURL, WithPrefix(prefix), WithKeys(testKeys), WithClock(clk.Now))
 			if err != nil {
 				t.Fatalf("reopen: %v", err)
 			}

@@ -207,7 +207,7 @@ func newWorld(t *testing.T) *world {
 	b, err := bot.New(bot.Config{
 		Store: st, Catalog: cat, Sender: bot.NewRouter(client.Sender(), bot.Route{Owns: page.Owns, Sender: page}),
 		Logger: logger, Clock: clk, Location: paris, Guide: g, Documents: st, Reminders: st, ReminderHour: 10,
-		Partners: partners, Cases: st, Groups: client, BotUsername: client.Username(),
+		Partners: partners, Cases: st, Outbox: st, Groups: client, BotUsername: client.Username(),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -216,6 +216,8 @@ func newWorld(t *testing.T) *world {
 	updates := bot.NewDispatcher(b, bot.DispatcherConfig{Logger: logger, Clock: clock.Real{}})
 	pollDone := make(chan struct{})
 	go func() { defer close(pollDone); _ = client.Poll(ctx, updates) }()
+	relayDone := make(chan struct{}) // relay copies leave through the outbox worker
+	go func() { defer close(relayDone); _ = b.RunRelay(ctx) }()
 	hs := httptest.NewServer(page)
 	_, port, _ := net.SplitHostPort(hs.Listener.Addr().String())
 	w.base = "http://localhost:" + port
@@ -225,6 +227,7 @@ func newWorld(t *testing.T) *world {
 		cancel()
 		<-pollDone
 		_ = updates.Close(context.Background())
+		<-relayDone
 		st.Close()
 	})
 	w.tg.WaitPolling(t, 10*time.Second)

@@ -22,8 +22,8 @@ func runChat(ctx context.Context, args []string, getenv func(string) string, std
 	lang := fs.String("lang", "", "your language code, as Telegram would send it (e.g. fr, ar)")
 	storeURL := fs.String("store", "", "store URL (default: a temporary embedded store, removed at exit)")
 	user := fs.Int64("user", 1, "resident's user id")
-	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("%w: %w", errUsage, err)
+	if help, err := parseFlags(fs, args); help || err != nil {
+		return err
 	}
 	keys, err := loadKey(getenv, "PASSERELLE_DATA_KEY")
 	if err != nil {

@@ -21,6 +21,23 @@ var dateRE = regexp.MustCompile(`\d{2}/\d{2}/\d{4}`)
 
 func noEnv(string) string { return "" }
 
+// The operator identity tests run with.
+const (
+	testOperatorName    = "Association Test"
+	testOperatorContact = "contact@asso.example"
+)
+
+// runEnv is the smallest environment `run` and `check` accept.
+func runEnv() map[string]string {
+	return map[string]string{
+		"TELEGRAM_BOT_TOKEN":          "123456:TEST-token_abcdefghijklmnopqrstuvw",
+		"PASSERELLE_OPERATOR_NAME":    testOperatorName,
+		"PASSERELLE_OPERATOR_CONTACT": testOperatorContact,
+	}
+}
+
+func envOf(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
 // TestChatTranscripts runs `passerelle chat` with piped scripts and
 // compares the output with golden transcripts (dates masked). Refresh with
 // go test ./cmd/passerelle -run TestChatTranscripts -update.
@@ -96,7 +113,7 @@ func TestCheckLocalesDir(t *testing.T) {
 	}
 
 	out.Reset()
-	if err := run(context.Background(), []string{"check"}, noEnv, strings.NewReader(""), &out, &out); err != nil {
+	if err := run(context.Background(), []string{"check"}, envOf(runEnv()), strings.NewReader(""), &out, &out); err != nil {
 		t.Errorf("check of the shipped catalogs failed: %v\n%s", err, out.String())
 	}
 	files, _ := fs.Glob(locales.FS, "active.*.toml")
@@ -136,7 +153,8 @@ func TestUnknownCommand(t *testing.T) {
 
 func TestCheckPartnersFile(t *testing.T) {
 	var out bytes.Buffer
-	env := map[string]string{"PASSERELLE_PARTNERS": "../../partners.example.yaml"}
+	env := runEnv()
+	env["PASSERELLE_PARTNERS"] = "../../partners.example.yaml"
 	if err := run(context.Background(), []string{"check"}, func(k string) string { return env[k] }, strings.NewReader(""), &out, &out); err != nil {
 		t.Fatalf("check of partners.example.yaml failed: %v\n%s", err, out.String())
 	}
@@ -153,7 +171,7 @@ func TestCheckPartnersFile(t *testing.T) {
 	if err := run(context.Background(), []string{"check"}, func(k string) string { return env[k] }, strings.NewReader(""), &out, &out); err == nil {
 		t.Fatalf("check passed a broken partners file:\n%s", out.String())
 	}
-	for _, want := range []string{"partners: problems", "departments", "chat_id"} {
+	for _, want := range []string{"partners: 1 problem", "departments", "chat_id"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("check output lacks %q:\n%s", want, out.String())
 		}

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -22,37 +24,51 @@ var errCheck = errors.New("check failed")
 // found. It exits non-zero on any problem.
 func runCheck(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fset := newFlags("check", stderr)
-	dir := fset.String("locales", "", "check the catalogs in this directory instead of the built-in ones")
-	if err := fset.Parse(args); err != nil {
-		return fmt.Errorf("%w: %w", errUsage, err)
+	dir := fset.String("locales", "", "check only the catalogs in this directory (for translators), not the configuration")
+	connect := fset.Bool("connect", false, "also open the store and the listen address")
+	if help, err := parseFlags(fset, args); help || err != nil {
+		return err
 	}
 	failed := false
-	cfg, err := loadConfig(getenv)
-	if err != nil {
-		failed = true
-		fmt.Fprintf(stdout, "configuration: problems\n%s\n", indent(err.Error()))
-	} else {
-		fmt.Fprintln(stdout, "configuration: ok")
-	}
-	if !checkDataKey(stdout, getenv, cfg) {
-		failed = true
-	}
-	switch ps, err := loadPartners(cfg.Partners); {
-	case err != nil:
-		failed = true
-		fmt.Fprintf(stdout, "partners: problems\n%s\n", indent(err.Error()))
-	case ps == nil:
-		fmt.Fprintln(stdout, "partners: none (PASSERELLE_PARTNERS is not set: no hand-off to volunteers)")
-	default:
-		fallback := "no fallback"
-		if fb, ok := ps.Fallback(); ok {
-			fallback = "fallback " + fb.ID
+	report := func(section string, problems []error, ok string) {
+		if len(problems) == 0 {
+			fmt.Fprintf(stdout, "%s: %s\n", section, ok)
+			return
 		}
-		fmt.Fprintf(stdout, "partners: ok (%d partners, %s)\n", len(ps.All()), fallback)
-		for _, p := range ps.All() {
-			if p.Active && p.ReferentsChatID == 0 {
-				fmt.Fprintf(stdout, "  note: %s has no referents_chat_id, so it receives no sensitive case (OQTF, illness, violence, minors)\n", p.ID)
+		failed = true
+		fmt.Fprintf(stdout, "%s: %d %s\n", section, len(problems), plural(len(problems), "problem", "problems"))
+		for _, p := range problems {
+			fmt.Fprintf(stdout, "%s\n", indent(p.Error()))
+		}
+	}
+	if *dir == "" {
+		// What run reads; with --locales, only the catalogs (for translators).
+		cfg, err := loadConfig(getenv)
+		problems := append(splitErrors(err), splitErrors(cfg.requireForRun())...)
+		report("configuration", problems, "ok")
+		if *connect && err == nil {
+			report("store", checkStoreConnect(ctx, cfg.Store), "ok (reachable)")
+			report("listen", checkListenConnect(cfg.Listen), "ok (free)")
+		}
+		switch ps, err := loadPartners(cfg.Partners); {
+		case err != nil:
+			report("partners", splitErrors(err), "")
+		case ps == nil:
+			fmt.Fprintln(stdout, "partners: none (PASSERELLE_PARTNERS is not set: no hand-off to volunteers)")
+		default:
+			fallback := "no fallback"
+			if fb, ok := ps.Fallback(); ok {
+				fallback = "fallback " + fb.ID
 			}
+			fmt.Fprintf(stdout, "partners: ok (%d partners, %s)\n", len(ps.All()), fallback)
+			for _, p := range ps.All() {
+				if p.Active && p.ReferentsChatID == 0 {
+					fmt.Fprintf(stdout, "  note: %s has no referents_chat_id, so it receives no sensitive case (OQTF, illness, violence, minors)\n", p.ID)
+				}
+			}
+		}
+		if !checkDataKey(stdout, getenv, cfg) {
+			failed = true
 		}
 	}
 
@@ -144,6 +160,65 @@ func mustGuide(cat *catalog.Catalog) (*guide.Guide, error) {
 		return nil, fmt.Errorf("guide tree: %w (run passerelle check)", errors.Join(problems...))
 	}
 	return g, nil
+}
+
+// splitErrors returns the problems inside a joined error, one per line.
+func splitErrors(err error) []error {
+	if err == nil {
+		return nil
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []error
+		for _, e := range j.Unwrap() {
+			out = append(out, splitErrors(e)...)
+		}
+		return out
+	}
+	return []error{err}
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// checkStoreConnect opens the store as run would, then closes it.
+func checkStoreConnect(ctx context.Context, u string) []error {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if path, ok := strings.CutPrefix(u, "bolt:"); ok {
+		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+			// Do not create the store: check that it could be.
+			f, err := os.CreateTemp(filepath.Dir(path), ".passerelle-check-*")
+			if err != nil {
+				return []error{fmt.Errorf("PASSERELLE_STORE: %s does not exist and cannot be created: %w", path, err)}
+			}
+			f.Close()
+			os.Remove(f.Name())
+			return nil
+		}
+	}
+	st, err := openStore(ctx, u)
+	if err != nil {
+		return []error{fmt.Errorf("PASSERELLE_STORE: cannot open: %w", err)}
+	}
+	defer st.Close()
+	if _, err := st.SeenUpdate(ctx, 0); err != nil {
+		return []error{fmt.Errorf("PASSERELLE_STORE: opened but cannot read: %w", err)}
+	}
+	return nil
+}
+
+// checkListenConnect binds the listen address and releases it.
+func checkListenConnect(addr string) []error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return []error{fmt.Errorf("PASSERELLE_LISTEN %s: cannot listen (is the bot already running, or the port taken?): %w", addr, err)}
+	}
+	ln.Close()
+	return nil
 }
 
 func indent(s string) string {

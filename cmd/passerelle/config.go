@@ -3,13 +3,18 @@ package main
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/passerelle-bot/passerelle/internal/reminder"
 	"github.com/passerelle-bot/passerelle/internal/seal"
+	"github.com/passerelle-bot/passerelle/internal/store/redis"
 	"github.com/passerelle-bot/passerelle/internal/transport/web"
 )
 
@@ -39,6 +44,16 @@ type config struct {
 	// InactiveMonths: a resident with nothing followed, no open case and
 	// no message for that long is told, then forgotten.
 	InactiveMonths int
+	// The operator (the controller of the residents' data), named in
+	// /privacy and /start; run refuses to start without name and contact.
+	Operator operatorIdentity
+}
+
+// operatorIdentity is who runs this deployment.
+type operatorIdentity struct {
+	Name    string // PASSERELLE_OPERATOR_NAME
+	Contact string // PASSERELLE_OPERATOR_CONTACT: an e-mail address, a URL or a Telegram @username
+	DPO     string // PASSERELLE_OPERATOR_DPO: the data protection officer's contact, optional
 }
 
 // loadConfig reads and validates every variable, reporting all problems at
@@ -52,8 +67,32 @@ func loadConfig(getenv func(string) string) (config, error) {
 		WebhookSecret: strings.TrimSpace(getenv("PASSERELLE_WEBHOOK_SECRET")),
 		Listen:        orDefault(getenv("PASSERELLE_LISTEN"), ":8080"),
 		Partners:      strings.TrimSpace(getenv("PASSERELLE_PARTNERS")),
+		Operator: operatorIdentity{
+			Name:    strings.TrimSpace(getenv("PASSERELLE_OPERATOR_NAME")),
+			Contact: strings.TrimSpace(getenv("PASSERELLE_OPERATOR_CONTACT")),
+			DPO:     strings.TrimSpace(getenv("PASSERELLE_OPERATOR_DPO")),
+		},
 	}
 	var errs []error
+	if c.Token != "" && !tokenRE.MatchString(c.Token) {
+		// Never print the token itself.
+		errs = append(errs, errors.New("TELEGRAM_BOT_TOKEN: not shaped like a bot token (digits, a colon, then at least 20 of A-Z a-z 0-9 _ -, as @BotFather gives it)"))
+	}
+	if err := checkStoreURL(c.Store); err != nil {
+		errs = append(errs, fmt.Errorf("PASSERELLE_STORE: %w", err))
+	}
+	if err := checkListen(c.Listen); err != nil {
+		errs = append(errs, fmt.Errorf("PASSERELLE_LISTEN: %w", err))
+	}
+	for _, f := range []struct{ name, v string }{
+		{"PASSERELLE_OPERATOR_NAME", c.Operator.Name},
+		{"PASSERELLE_OPERATOR_CONTACT", c.Operator.Contact},
+		{"PASSERELLE_OPERATOR_DPO", c.Operator.DPO},
+	} {
+		if len([]rune(f.v)) > maxOperatorField || strings.ContainsAny(f.v, "\r\n") {
+			errs = append(errs, fmt.Errorf("%s: at most %d characters, on one line", f.name, maxOperatorField))
+		}
+	}
 	if u, err := url.Parse(c.APIURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		errs = append(errs, fmt.Errorf("TELEGRAM_API_URL: want an http(s) URL, got %q", c.APIURL))
 	}
@@ -122,6 +161,74 @@ func loadConfig(getenv func(string) string) (config, error) {
 		c.Admins = append(c.Admins, id)
 	}
 	return c, errors.Join(errs...)
+}
+
+// maxOperatorField bounds each operator identity variable: they are shown
+// in every resident's privacy notice.
+const maxOperatorField = 120
+
+// tokenRE is the shape of a bot token from @BotFather: the bot's id, a
+// colon and a secret.
+var tokenRE = regexp.MustCompile(`^[0-9]{1,20}:[A-Za-z0-9_-]{20,}$`)
+
+// requireForRun returns what run needs beyond a valid configuration: the
+// token and the operator's identity. check reports them too.
+func (c config) requireForRun() error {
+	var errs []error
+	if c.Token == "" {
+		errs = append(errs, errors.New("TELEGRAM_BOT_TOKEN is not set: create a bot with @BotFather (see README.md), or try `passerelle chat`, which needs no token"))
+	}
+	if c.Operator.Name == "" {
+		errs = append(errs, errors.New("PASSERELLE_OPERATOR_NAME is not set: the privacy notice must name who runs this service (e.g. the association's name)"))
+	}
+	if c.Operator.Contact == "" {
+		errs = append(errs, errors.New("PASSERELLE_OPERATOR_CONTACT is not set: residents must be able to reach whoever runs this service (an e-mail address, a web page or a Telegram @username)"))
+	}
+	return errors.Join(errs...)
+}
+
+// checkStoreURL checks the form of a PASSERELLE_STORE URL without
+// connecting.
+func checkStoreURL(u string) error {
+	switch {
+	case strings.HasPrefix(u, "bolt:"):
+		path := strings.TrimPrefix(u, "bolt:")
+		if path == "" {
+			return errors.New("bolt needs a file path, e.g. bolt:passerelle.db")
+		}
+		if fi, err := os.Stat(filepath.Dir(path)); err != nil || !fi.IsDir() {
+			return fmt.Errorf("bolt: directory %s does not exist", filepath.Dir(path))
+		}
+		return nil
+	case strings.HasPrefix(u, "redis://"), strings.HasPrefix(u, "rediss://"), strings.HasPrefix(u, "redis-cluster://"):
+		parsed, err := url.Parse(u)
+		if err != nil {
+			return errors.New("malformed Redis URL (check its syntax; the password is not shown)")
+		}
+		q := parsed.Query()
+		q.Del("prefix")
+		parsed.RawQuery = q.Encode()
+		if _, err := redis.ParseURL(parsed.String()); err != nil {
+			return errors.New("malformed Redis URL (check host, port, database number and options; the password is not shown)")
+		}
+		return nil
+	}
+	return errors.New("unknown kind: want bolt:PATH, redis://, rediss:// or redis-cluster://")
+}
+
+// checkListen checks a host:port listen address without binding it.
+func checkListen(addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("want [host]:port such as :8080 or 127.0.0.1:8080, got %q", addr)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("port %q is not a number from 0 to 65535", port)
+	}
+	if host != "" && net.ParseIP(host) == nil && strings.ContainsAny(host, " /:") {
+		return fmt.Errorf("host %q is neither an IP address nor a name", host)
+	}
+	return nil
 }
 
 func orDefault(v, def string) string {

@@ -109,6 +109,9 @@ func baseEnv(t *testing.T, srv *telegramtest.Server, store string) map[string]st
 		"PASSERELLE_LISTEN":    freeAddr(t),
 		"PASSERELLE_SEND_RATE": "1000",
 		"PASSERELLE_DATA_KEY":  testDataKey,
+
+		"PASSERELLE_OPERATOR_NAME":    testOperatorName,
+		"PASSERELLE_OPERATOR_CONTACT": testOperatorContact,
 	}
 }
 
@@ -374,6 +377,9 @@ func TestTokenNeverLogged(t *testing.T) {
 		"TELEGRAM_API_URL":   "http://" + freeAddr(t),
 		"PASSERELLE_STORE":   "bolt:" + filepath.Join(t.TempDir(), "t.db"),
 		"PASSERELLE_LISTEN":  freeAddr(t),
+
+		"PASSERELLE_OPERATOR_NAME":    testOperatorName,
+		"PASSERELLE_OPERATOR_CONTACT": testOperatorContact,
 	}
 	var logs syncBuffer
 	err := run(context.Background(), []string{"run"}, func(k string) string { return env[k] }, strings.NewReader(""), io.Discard, &logs)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -12,7 +13,11 @@ import (
 
 // runHealth asks a running bot on PASSERELLE_LISTEN for /healthz; it is the
 // container's health check (the image has no shell and no curl).
-func runHealth(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
+func runHealth(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := newFlags("health", stderr)
+	if help, err := parseFlags(fs, args); help || err != nil {
+		return err
+	}
 	addr := orDefault(getenv("PASSERELLE_LISTEN"), ":8080")
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
@@ -38,4 +43,17 @@ func runHealth(ctx context.Context, getenv func(string) string, stdout io.Writer
 	}
 	fmt.Fprintln(stdout, strings.TrimSpace(string(body)))
 	return nil
+}
+
+// healthHandler answers /healthz while the process lives, with the build
+// version and the uptime, as JSON.
+func healthHandler(started time.Time) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(struct {
+			Status  string `json:"status"`
+			Version string `json:"version"`
+			Uptime  int64  `json:"uptime_seconds"`
+		}{"ok", buildVersion(), int64(time.Since(started).Seconds())})
+	})
 }

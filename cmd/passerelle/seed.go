@@ -29,8 +29,8 @@ func runSeed(ctx context.Context, args []string, getenv func(string) string, std
 	n := fs.Int("n", 1000, "number of synthetic residents")
 	storeURL := fs.String("store", "", "store URL (required), e.g. redis://127.0.0.1:6379/0?prefix=load or bolt:load.db")
 	workers := fs.Int("workers", 16, "concurrent writers")
-	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("%w: %w", errUsage, err)
+	if help, err := parseFlags(fs, args); help || err != nil {
+		return err
 	}
 	if *storeURL == "" || *n <= 0 || *workers <= 0 {
 		fs.Usage()

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"runtime"
 	"sync/atomic"
 	"time"
 
@@ -27,20 +28,22 @@ const shutdownGrace = 10 * time.Second
 // runBot runs the Telegram bot until ctx is cancelled.
 func runBot(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
 	fs := newFlags("run", stderr)
-	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("%w: %w", errUsage, err)
+	if help, err := parseFlags(fs, args); help || err != nil {
+		return err
 	}
 	cfg, err := loadConfig(getenv)
 	if err != nil {
 		return fmt.Errorf("configuration:\n%w", err)
 	}
-	if cfg.Token == "" {
-		return errors.New("TELEGRAM_BOT_TOKEN is not set: create a bot with @BotFather (see README.md), or try `passerelle chat`, which needs no token")
+	if err := cfg.requireForRun(); err != nil {
+		return fmt.Errorf("configuration:\n%w", err)
 	}
 	if cfg.DataKey == nil {
 		return errNoDataKey
 	}
 	logger := slog.New(slog.NewJSONHandler(stderr, nil))
+	started := time.Now()
+	logger.Info("starting", "version", buildVersion(), "go", runtime.Version())
 
 	st, err := openStore(ctx, cfg.Store, cfg.DataKey)
 	if err != nil {
@@ -149,7 +152,7 @@ func runBot(ctx context.Context, args []string, getenv func(string) string, stde
 
 	var ready atomic.Bool
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
+	mux.Handle("GET /healthz", healthHandler(started))
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		if !ready.Load() {
 			http.Error(w, "not ready", http.StatusServiceUnavailable)

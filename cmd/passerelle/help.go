@@ -1,0 +1,104 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// commandHelp documents each subcommand: a one-line summary for the
+// command list, and the text `passerelle help COMMAND` shows above its
+// flags. Keep it true: TestHelpEveryCommand runs every entry.
+var commandHelp = []struct {
+	name, summary, text string
+}{
+	{"run", "run the Telegram bot (the default command)", `Runs the bot on Telegram, by long polling or, with PASSERELLE_WEBHOOK_URL,
+by webhook; serves /healthz, /readyz and /metrics on PASSERELLE_LISTEN and
+sends the reminders. Needs TELEGRAM_BOT_TOKEN and the operator's identity
+(PASSERELLE_OPERATOR_NAME, PASSERELLE_OPERATOR_CONTACT). Configuration is
+read from the environment: see README.md, or run 'passerelle check'.`},
+	{"chat", "talk to the bot in this terminal; no token, no Redis", `Runs the same bot in this terminal: type a message, a /command, or the
+number of a button; /quit leaves. With --partners, the terminal also plays
+the partner groups: '@vol TEXT' speaks as a volunteer in the partner's
+group or in the case's topic (see README.md, "Try the hand-off in a
+terminal"). With --as-volunteer PARTNER, this terminal is only that
+partner's volunteer, on a store another chat shares (--store).`},
+	{"check", "check the configuration, the partners file, the catalogs and the guide", `Checks every variable 'run' reads, the partners file, the catalogs and
+the guide tree; prints one line per problem and exits non-zero when there
+is one. --connect also opens the store and the listen address.`},
+	{"migrate", "copy a store into another (e.g. bolt to Redis)", `Copies residents, sessions, documents, the reminder schedule, hand-off
+cases (with topics, relays, audit logs, counts and paused partners) from
+one store into another, then compares both and prints what differs. Stop
+the bot first; the destination should be empty (--force to merge).`},
+	{"seed", "fill a store with synthetic residents for load tests", `Fills a store with N synthetic residents, each with one tracked card and
+its reminder entry. On Redis it prints used_memory per resident.`},
+	{"health", "ask the running bot whether it is alive (container health check)", `Asks the bot running on PASSERELLE_LISTEN for /healthz and prints its
+answer (version and uptime); exits non-zero when it does not answer.`},
+	{"version", "print the version, the commit and the Go toolchain", `Prints the version stamped at build time (-ldflags "-X main.version=…"),
+else the one the Go toolchain recorded, with the commit.`},
+	{"help", "show this list, or a command's flags: passerelle help COMMAND", `Shows the list of commands, or the usage of one.`},
+}
+
+// synopses adds the arguments after "passerelle NAME" in usage lines.
+var synopses = map[string]string{
+	"chat":    "[--lang CODE] [--store URL] [--partners FILE | --as-volunteer PARTNER]",
+	"check":   "[--locales DIR] [--connect]",
+	"migrate": "--from URL --to URL [--force]",
+	"seed":    "-n N --store URL",
+	"help":    "[COMMAND]",
+}
+
+// usage is the list of commands.
+func usage() string {
+	var b strings.Builder
+	b.WriteString("usage: passerelle [command] [flags]\n\ncommands:\n")
+	for _, c := range commandHelp {
+		fmt.Fprintf(&b, "  %-8s %s\n", c.name, c.summary)
+	}
+	b.WriteString("\nRun 'passerelle help COMMAND' for a command's flags. Configuration is read\nfrom the environment; see README.md.\n")
+	return b.String()
+}
+
+// printCommandHelp prints a command's usage line, text and flags.
+func printCommandHelp(w io.Writer, name string, fs *flag.FlagSet) {
+	fmt.Fprintf(w, "usage: passerelle %s", name)
+	if s := synopses[name]; s != "" {
+		fmt.Fprint(w, " "+s)
+	}
+	fmt.Fprintln(w)
+	for _, c := range commandHelp {
+		if c.name == name {
+			fmt.Fprintf(w, "\n%s\n", c.text)
+		}
+	}
+	n := 0
+	fs.VisitAll(func(*flag.Flag) { n++ })
+	if n > 0 {
+		fmt.Fprintln(w, "\nflags:")
+		fs.PrintDefaults()
+	}
+}
+
+// runHelp prints the command list, or the usage of one command by asking
+// the command itself (so its real flags are shown).
+func runHelp(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout io.Writer) error {
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		fmt.Fprint(stdout, usage())
+		return nil
+	}
+	name := args[0]
+	for _, c := range commandHelp {
+		if c.name != name {
+			continue
+		}
+		if name == "help" {
+			fmt.Fprint(stdout, usage())
+			return nil
+		}
+		return dispatch(ctx, name, []string{"-h"}, getenv, stdin, stdout, stdout)
+	}
+	fmt.Fprint(stdout, usage())
+	return fmt.Errorf("%w: unknown command %q", errUsage, name)
+}

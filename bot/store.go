@@ -35,6 +35,9 @@ type Profile struct {
 	// deleted for inactivity (zero: never). It counts only while it is
 	// after LastSeen: writing again starts a new period.
 	Warned time.Time `json:"warned,omitzero"`
+	// News: the resident asked for service news (/privacy; off by
+	// default): outages, rule changes, maintenance (the operator's /notice).
+	News bool `json:"news,omitempty"`
 }
 
 // SessionKey identifies a conversation: one user in one chat.
@@ -153,6 +156,18 @@ type StateLoader interface {
 	// would (absent ones leave HasProfile or HasSession false). Errors are
 	// transport errors.
 	LoadState(ctx context.Context, updateID int64, lease time.Duration, userID int64, k SessionKey) (LoadedState, error)
+}
+
+// Lister is an optional extension of Store, DocumentStore included, that
+// lists what it keeps: `passerelle migrate` copies and compares stores
+// with it, and the operator's /notice finds the residents who asked for
+// service news. Both stores implement it (storetest checks).
+type Lister interface {
+	// EachProfile calls fn for every stored profile, in no set order. An
+	// error from fn stops the walk and is returned. fn may call the store.
+	EachProfile(ctx context.Context, fn func(Profile) error) error
+	// EachDocument calls fn for every tracked document, like EachProfile.
+	EachDocument(ctx context.Context, fn func(Document) error) error
 }
 
 // LoadedState is what StateLoader reads.

@@ -48,6 +48,8 @@ func dispatch(ctx context.Context, cmd string, args []string, getenv func(string
 		return runKeygen(stdout)
 	case "rotate-key":
 		return runRotateKey(ctx, args, getenv, stdout, stderr)
+	case "migrate":
+		return runMigrate(ctx, args, getenv, stdout, stderr)
 	case "version":
 		return runVersion(args, stdout, stderr)
 	case "help":

@@ -297,3 +297,28 @@ func CompareArtefacts(a, b Artefact) int {
 	return cmp.Or(cmp.Compare(a.Chat, b.Chat), cmp.Compare(a.Thread, b.Thread),
 		cmp.Compare(a.Message, b.Message), cmp.Compare(a.Kind, b.Kind))
 }
+
+// Exporter is an optional extension of Store for `passerelle migrate`:
+// what a case leaves besides its record, and the store-wide state that
+// outlives cases. Both stores implement it (storetest checks).
+type Exporter interface {
+	// Links returns the forum topics and relayed copies mapped to a case
+	// (by SetTopic and PutRelay, and not deleted since).
+	Links(ctx context.Context, caseID int64) ([]Link, error)
+	// PausedPartners returns the ids of the partners that paused intake.
+	PausedPartners(ctx context.Context) ([]string, error)
+	// AddCount adds c.N to the anonymous count of c's month, département
+	// and problem.
+	AddCount(ctx context.Context, c Count) error
+	// EnsureCaseID makes NextCaseID return only ids above id.
+	EnsureCaseID(ctx context.Context, id int64) error
+}
+
+// Link is one mapping of a case: a forum topic (Topic != 0) or a message
+// copied into a group (Message != 0, with its Relay).
+type Link struct {
+	ChatID  int64
+	Topic   int
+	Message int
+	Relay   Relay
+}

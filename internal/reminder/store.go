@@ -55,3 +55,15 @@ type Store interface {
 	// Get returns entry id, or ok false when absent.
 	Get(ctx context.Context, id string) (e Entry, ok bool, err error)
 }
+
+// Lister is an optional extension of Store, for `passerelle migrate` and
+// the operator's metrics. Both stores implement it (storetest checks).
+type Lister interface {
+	// Entries calls fn for every entry, leased or not, in no set order.
+	// An error from fn stops the walk and is returned.
+	Entries(ctx context.Context, fn func(Entry) error) error
+	// Backlog counts the entries due at or before now that no dispatcher
+	// holds, and returns the earliest due time among them (zero when
+	// there is none).
+	Backlog(ctx context.Context, now time.Time) (due int, oldest time.Time, err error)
+}

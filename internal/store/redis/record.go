@@ -21,7 +21,7 @@ package redis
 //   - Dates are YYYYMMDD; an absent optional date is empty.
 //   - chat is empty when it equals the user id, which is in the key (the
 //     document id is in the field name).
-//   - flags (profile): "b" when Blocked. case: OpenCase, empty for 0.
+//   - flags (profile): "b" when Blocked, then "n" when News. case: OpenCase, empty for 0.
 //   - class (document): one character each for the kind, the mention and
 //     the holder (the code tables below), then "x" when FirstMultiYear and
 //     "s" when Stopped. A value that has no code is written as '~' and its
@@ -282,6 +282,9 @@ func encodeProfileText(p bot.Profile) string {
 	if p.Blocked {
 		flags = "b"
 	}
+	if p.News {
+		flags += "n"
+	}
 	openCase := ""
 	if p.OpenCase != 0 {
 		openCase = strconv.FormatInt(p.OpenCase, 10)
@@ -304,12 +307,15 @@ func decodeProfileText(userID int64, v string) (bot.Profile, error) {
 	p.LastSeen, errs[1] = parseTime(f[1])
 	p.Lang, errs[2] = unescapeField(f[2])
 	p.ChatID, errs[3] = parseChat(f[3], userID)
-	switch f[4] {
-	case "":
-	case "b":
-		p.Blocked = true
-	default:
-		errs[4] = fmt.Errorf("unknown flags %q", f[4])
+	for _, c := range f[4] {
+		switch c {
+		case 'b':
+			p.Blocked = true
+		case 'n':
+			p.News = true
+		default:
+			errs[4] = fmt.Errorf("unknown flags %q", f[4])
+		}
 	}
 	if f[5] != "" {
 		p.OpenCase, errs[5] = strconv.ParseInt(f[5], 10, 64)

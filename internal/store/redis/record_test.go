@@ -140,7 +140,7 @@ func TestRecordCoversFields(t *testing.T) {
 		}
 		return names
 	}
-	profile := []string{"Schema", "UserID", "ChatID", "Lang", "Created", "LastSeen", "Blocked", "Partner", "OpenCase", "Warned"}
+	profile := []string{"Schema", "UserID", "ChatID", "Lang", "Created", "LastSeen", "Blocked", "Partner", "OpenCase", "Warned", "News"}
 	document := []string{"Schema", "UserID", "ChatID", "ID", "Kind", "Mention", "Holder", "Label",
 		"Expiry", "Filed", "APIExpiry", "Arrival", "FirstMultiYear", "Since", "Stopped", "Created"}
 	if got := fields(bot.Profile{}); !slices.Equal(got, profile) {

@@ -52,6 +52,7 @@ func RunCases(t *testing.T, h CasesHarness) {
 		{"Artefacts", testCaseArtefacts},
 		{"DeleteLeavesNothing", testCaseDelete},
 		{"Persistence", testCasePersistence},
+		{"Exporter", testCaseExporter},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -59,6 +59,7 @@ func RunReminders(t *testing.T, h ReminderHarness) {
 		{"ClaimLimitZero", testRemLimitZero},
 		{"ContextCancelled", testRemContextCancelled},
 		{"DispatcherRestart", testRemDispatcherRestart},
+		{"Lister", testRemLister},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -112,6 +112,7 @@ func Run(t *testing.T, h Harness) {
 		{"ClaimsConcurrent", testClaimsConcurrent},
 		{"SaveState", testSaveState},
 		{"Profiles", testProfiles},
+		{"Lister", testLister},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -45,6 +45,15 @@ type Config struct {
 	Reviewed map[string]bool
 	// BotUsername (without "@") builds referral links.
 	BotUsername string
+	// Operator is who runs the service, named in /privacy and /start.
+	Operator Operator
+	// Admins are the Telegram user ids allowed the operator's commands
+	// (/status, /partners, /notice) in a private chat with the bot.
+	Admins []int64
+	// Status, if set, gives /status the process side (version, queues,
+	// errors); Observer, if set, is told about every update (metrics).
+	Status   StatusReporter
+	Observer Observer
 	// Retention of a closed case's topic, then of its mappings and audit
 	// log. Defaults: DefaultTopicRetention and DefaultMappingRetention.
 	TopicRetention   time.Duration
@@ -96,6 +105,8 @@ type Bot struct {
 	relay          relayQueue
 	unavailableMu  sync.Mutex
 	unavailableIDs map[string]bool
+	unavailableWhy map[string]string // why a partner is unavailable, for /partners
+	notices        sync.WaitGroup    // service notices being sent
 	// entryLabels maps a guide entry point to the answer label leading to it.
 	entryLabels map[string]string
 	h           Handler
@@ -168,11 +179,26 @@ func (b *Bot) Handle(ctx context.Context, u Update) (err error) {
 	ctx, cancel := context.WithTimeout(ctx, b.cfg.HandleLimit)
 	defer cancel()
 	r := &Request{Update: u, bot: b}
+	if o := b.cfg.Observer; o != nil {
+		start := b.clock.Now()
+		o.UpdateReceived(u.Kind)
+		defer func() { // runs after the recover below
+			outcome := r.outcome
+			switch {
+			case err != nil:
+				outcome = OutcomeRetry
+			case outcome == "":
+				outcome = OutcomeOK
+			}
+			o.UpdateHandled(u.Kind, outcome, b.clock.Now().Sub(start))
+		}()
+	}
 	defer func() {
 		// Last resort: the recoverer middleware handles panics of flows;
 		// this one only keeps the process alive if middleware itself fails.
 		if v := recover(); v != nil {
 			b.log.Error("middleware_panic", "update_id", u.ID, "panic", fmt.Sprint(v))
+			r.outcome = OutcomePanic
 			err = nil
 		}
 	}()
@@ -248,6 +274,7 @@ func (b *Bot) recoverer(next Handler) Handler {
 		defer func() {
 			if v := recover(); v != nil {
 				b.log.Error("handler_panic", "update_id", r.Update.ID, "chat_id", r.Update.ChatID, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+				r.outcome = OutcomePanic
 				err = nil
 				b.apologize(ctx, r)
 			}
@@ -255,6 +282,7 @@ func (b *Bot) recoverer(next Handler) Handler {
 		err = next.Handle(ctx, r)
 		if err != nil && !errors.Is(err, errRetry) {
 			b.log.Error("handler_error", "update_id", r.Update.ID, "chat_id", r.Update.ChatID, "err", err)
+			r.outcome = OutcomeError
 			b.apologize(ctx, r)
 			return nil
 		}
@@ -313,6 +341,7 @@ func (b *Bot) dedup(next Handler) Handler {
 			return fmt.Errorf("%w: claim update: %w", errRetry, err)
 		case claim.Status == ClaimHandled:
 			b.log.Debug("update_duplicate", "update_id", id)
+			r.outcome = OutcomeDuplicate
 			return nil
 		case claim.Status != ClaimGranted:
 			// Another instance is handling it: once it is done, a later
@@ -396,11 +425,13 @@ func (b *Bot) membership(next Handler) Handler {
 			}
 			return nil
 		case u.Kind == KindEdited:
+			r.outcome = OutcomeIgnored
 			return nil
 		case !u.Private() && b.handoffOn() && b.partnerByChat(u.ChatID) != nil:
 			return b.group(ctx, r)
 		case !u.Private():
 			b.log.Debug("update_ignored", "update_id", u.ID, "chat_type", string(u.ChatType), "kind", u.Kind.String())
+			r.outcome = OutcomeIgnored
 			return nil
 		case u.UserID == 0:
 			return nil
@@ -416,9 +447,11 @@ func (b *Bot) floodLimit(next Handler) Handler {
 		case floodAllow:
 			return next.Handle(ctx, r)
 		case floodWarn:
+			r.outcome = OutcomeFlooded
 			b.log.Info("flood_limited", "update_id", r.Update.ID, "chat_id", r.Update.ChatID)
 			return b.send(ctx, Reply{ChatID: r.Update.ChatID, Text: b.printerFor(r).T("input.flood")})
 		default:
+			r.outcome = OutcomeFlooded
 			return nil
 		}
 	})

@@ -44,6 +44,7 @@ func (b *Bot) routes() *Mux {
 	b.guideRoutes(m)
 	b.reminderRoutes(m)
 	b.handoffRoutes(m)
+	b.operatorRoutes(m)
 	return m
 }
 
@@ -152,6 +153,9 @@ func (b *Bot) welcome(ctx context.Context, r *Request) error {
 		// "Coming soon: help from volunteers" is true only without partners.
 		text += "\n\n" + p.T("welcome.soon")
 	}
+	if op := b.cfg.Operator; op.Name != "" {
+		text += "\n\n" + p.T("welcome.operator", "Name", op.Name, "Contact", orDash(op.Contact))
+	}
 	return r.Reply(ctx, text, b.menuRows(p)...)
 }
 
@@ -183,7 +187,15 @@ func (b *Bot) help(ctx context.Context, r *Request) error {
 }
 
 func (b *Bot) privacy(ctx context.Context, r *Request) error {
-	return r.Reply(ctx, r.P.T("privacy.body")+"\n\n"+r.P.N("privacy.inactive", b.cfg.InactiveMonths), backRow(r.P))
+	text := r.P.T("privacy.body") + "\n\n" + r.P.N("privacy.inactive", b.cfg.InactiveMonths)
+	if op := b.operatorLines(r.P); op != "" {
+		text += "\n\n" + op
+	}
+	news := r.P.T("privacy.news.off")
+	if r.Profile.News {
+		news = r.P.T("privacy.news.on")
+	}
+	return r.Reply(ctx, text+"\n\n"+news, newsRow(r.P, r.Profile.News), backRow(r.P))
 }
 
 // showPicker shows every shipped language by its own name. Its text is the
@@ -247,9 +259,14 @@ func (b *Bot) myData(ctx context.Context, r *Request) error {
 	} else {
 		lines = append(lines, p.T("mydata.language_unset"))
 	}
+	news := p.T("mydata.news_off")
+	if prof.News {
+		news = p.T("mydata.news_on")
+	}
 	lines = append(lines,
 		p.T("mydata.created", "Date", b.date(prof.Created)),
 		p.T("mydata.last_seen", "Date", b.date(prof.LastSeen)),
+		news,
 		"",
 		p.N("mydata.session", int(b.cfg.SessionTTL/time.Hour)),
 	)

@@ -50,6 +50,10 @@ func (b *Bot) handoffOn() bool { return b.partners != nil && b.cases != nil }
 
 func (b *Bot) handoffRoutes(m *Mux) {
 	if !b.handoffOn() {
+		// Without partners, /volunteer (and a stale "h" button) shows the
+		// public help, not "I did not understand".
+		m.Command("volunteer", HandlerFunc(b.helpEntry))
+		m.Callback("h", HandlerFunc(b.helpEntry))
 		return
 	}
 	m.Command("volunteer", HandlerFunc(b.helpStart))

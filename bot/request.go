@@ -28,6 +28,7 @@ type Request struct {
 	sessionDirty bool
 	profileDirty bool
 	forgotten    bool
+	outcome      string // for the Observer; "" is OutcomeOK
 }
 
 // Reply sends text with optional rows of buttons to the chat (and topic)

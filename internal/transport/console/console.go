@@ -29,14 +29,34 @@ type Options struct {
 	Echo bool
 	// Prompt is printed before reading each line (interactive use).
 	Prompt string
+	// IDBase: update and message ids start after it. A store reused from
+	// an earlier run has marked that run's update ids as handled (for
+	// 48 h) and mapped its message ids: a later run must not reuse them.
+	IDBase int64
+	// Volunteer, when set, plays partner groups in the same terminal: a
+	// line "@vol TEXT" is TEXT sent by this volunteer in the group the bot
+	// posted in last (in its latest forum topic, if any), and "@vol N"
+	// presses button N of that group's latest message with buttons.
+	Volunteer *Volunteer
 }
 
-// Console is both the transport (Run) and the bot.Sender that prints.
+// Volunteer is the volunteer a console plays in partner groups.
+type Volunteer struct {
+	UserID    int64
+	FirstName string
+}
+
+// VolunteerPrefix starts a line typed as the volunteer.
+const VolunteerPrefix = "@vol "
+
+// Console is both the transport (Run) and the bot.Sender that prints. It
+// also plays the forum groups of partners (bot.Groups) when names are
+// given to their chats.
 type Console struct {
 	mu       sync.Mutex
 	out      io.Writer
 	nextID   int
-	choices  []bot.Button // buttons of the latest message that has some
+	choices  map[int64][]bot.Button // per chat: buttons of the latest message that has some
 	messages map[int]string
 	// keyboard: a reply keyboard is shown. Its buttons are chosen by typing
 	// their text, as a tap on Telegram sends it.
@@ -44,11 +64,27 @@ type Console struct {
 	// FileDir is where files the bot sends (the calendar) are written;
 	// default: the system's temporary directory.
 	FileDir string
+
+	groups     map[int64]string // group chat id → name shown
+	nextThread int
+	lastGroup  int64 // the group the bot posted a new message in last
+	lastThread map[int64]int
 }
 
 // New returns a console printing to out.
 func New(out io.Writer) *Console {
-	return &Console{out: out, messages: map[int]string{}}
+	return &Console{out: out, messages: map[int]string{}, choices: map[int64][]bot.Button{}, lastThread: map[int64]int{}}
+}
+
+// AddGroup names a partner group's chat, so that what the bot posts there
+// is shown as "bot → NAME>" (and "bot → NAME #topic>" in a forum topic).
+func (c *Console) AddGroup(chatID int64, name string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.groups == nil {
+		c.groups = map[int64]string{}
+	}
+	c.groups[chatID] = name
 }
 
 // Send prints a reply. It implements bot.Sender.
@@ -59,6 +95,16 @@ func (c *Console) Send(ctx context.Context, r bot.Reply) (int, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	label := "bot> "
+	if name, ok := c.groups[r.ChatID]; ok {
+		label = "bot → " + name + "> "
+		if r.ThreadID != 0 {
+			label = fmt.Sprintf("bot → %s #%d> ", name, r.ThreadID)
+		}
+		if r.EditMessageID == 0 {
+			c.lastGroup = r.ChatID
+			c.lastThread[r.ChatID] = r.ThreadID
+		}
+	}
 	id := r.EditMessageID
 	text := plain(r.Text)
 	edit := false
@@ -66,10 +112,10 @@ func (c *Console) Send(ctx context.Context, r bot.Reply) (int, error) {
 	case r.CopyFromChatID != 0:
 		c.nextID++
 		id = c.nextID
-		text = fmt.Sprintf("[copy of message %d]", r.CopyMessageID)
+		text = "[copy] " + c.messages[r.CopyMessageID]
 	case id != 0:
 		edit = true
-		label = "bot (edited)> "
+		label = strings.TrimSuffix(label, "> ") + " (edited)> "
 	default:
 		c.nextID++
 		id = c.nextID
@@ -95,12 +141,12 @@ func (c *Console) Send(ctx context.Context, r bot.Reply) (int, error) {
 		b.WriteByte('\n')
 	}
 	if len(r.Buttons) > 0 {
-		c.choices = c.choices[:0]
+		choices := c.choices[r.ChatID][:0]
 		for _, row := range r.Buttons {
 			var cells []string
 			for _, btn := range row {
-				c.choices = append(c.choices, btn)
-				cell := fmt.Sprintf("[%d] %s", len(c.choices), btn.Label)
+				choices = append(choices, btn)
+				cell := fmt.Sprintf("[%d] %s", len(choices), btn.Label)
 				if btn.URL != "" {
 					cell += " <" + btn.URL + ">"
 				}
@@ -108,10 +154,11 @@ func (c *Console) Send(ctx context.Context, r bot.Reply) (int, error) {
 			}
 			b.WriteString("     " + strings.Join(cells, "   ") + "\n")
 		}
+		c.choices[r.ChatID] = choices
 	}
 	// A message carries one markup: inline buttons win over the reply
 	// keyboard, as on Telegram, and edits carry no reply keyboard.
-	if len(r.Buttons) == 0 && !edit {
+	if _, group := c.groups[r.ChatID]; len(r.Buttons) == 0 && !edit && !group {
 		switch {
 		case hasKeyboard(r.Keyboard):
 			c.keyboard = true
@@ -143,7 +190,12 @@ func (c *Console) Run(ctx context.Context, h bot.UpdateHandler, in io.Reader, op
 	}
 	sc := bufio.NewScanner(in)
 	sc.Buffer(make([]byte, 0, 64*1024), 1<<20)
-	var updateID int64
+	updateID := opt.IDBase
+	c.mu.Lock()
+	if int64(c.nextID) < opt.IDBase {
+		c.nextID = int(opt.IDBase)
+	}
+	c.mu.Unlock()
 	for {
 		if opt.Prompt != "" {
 			c.print(opt.Prompt)
@@ -162,9 +214,18 @@ func (c *Console) Run(ctx context.Context, h bot.UpdateHandler, in io.Reader, op
 			return nil
 		}
 		updateID++
-		u := c.update(updateID, line, opt)
+		var u bot.Update
+		if text, ok := strings.CutPrefix(line, VolunteerPrefix); ok && opt.Volunteer != nil {
+			var found bool
+			if u, found = c.volunteerUpdate(updateID, strings.TrimSpace(text), opt.Volunteer); !found {
+				c.print("(no partner group yet: the bot has posted in none)\n")
+				continue
+			}
+		} else {
+			u = c.update(updateID, line, opt)
+		}
 		if err := h.Handle(ctx, u); err != nil {
-			c.print(fmt.Sprintf("(update %d not handled: %v)\n", updateID, err))
+			c.print(fmt.Sprintf("(update %d not handled: %v)\n", updateID-opt.IDBase, err))
 		}
 		if err := ctx.Err(); err != nil {
 			return nil
@@ -182,12 +243,40 @@ func (c *Console) update(id int64, line string, opt Options) bot.Update {
 	c.mu.Lock()
 	c.nextID++
 	msgID := c.nextID
-	choices := c.choices
+	choices := c.choices[opt.UserID]
+	c.messages[msgID] = line
 	c.mu.Unlock()
 	u := bot.Update{
 		ID: id, ChatID: opt.UserID, ChatType: bot.ChatPrivate, UserID: opt.UserID,
 		LanguageCode: opt.LanguageCode, MessageID: msgID, Text: line,
 	}
+	return parseLine(u, line, choices)
+}
+
+// volunteerUpdate is a line typed as the volunteer, in the group the bot
+// posted in last (in its latest topic); found is false before any.
+func (c *Console) volunteerUpdate(id int64, line string, v *Volunteer) (u bot.Update, found bool) {
+	c.mu.Lock()
+	c.nextID++
+	msgID := c.nextID
+	chat := c.lastGroup
+	thread := c.lastThread[chat]
+	choices := c.choices[chat]
+	c.messages[msgID] = line
+	c.mu.Unlock()
+	if chat == 0 {
+		return bot.Update{}, false
+	}
+	u = bot.Update{
+		ID: id, ChatID: chat, ChatType: bot.ChatSupergroup, UserID: v.UserID, FirstName: v.FirstName,
+		LanguageCode: "fr", MessageID: msgID, Text: line, ThreadID: thread, IsTopicMessage: thread != 0,
+	}
+	return parseLine(u, line, choices), true
+}
+
+// parseLine makes u a button press, a command or text.
+func parseLine(u bot.Update, line string, choices []bot.Button) bot.Update {
+	id := u.ID
 	if n, err := strconv.Atoi(line); err == nil && n >= 1 && n <= len(choices) && choices[n-1].Data != "" {
 		u.Kind, u.Data, u.Text = bot.KindCallback, choices[n-1].Data, ""
 		u.CallbackID = strconv.FormatInt(id, 10)
@@ -246,3 +335,44 @@ var tagRE = regexp.MustCompile(`<[^>]*>`)
 func plain(s string) string {
 	return html.UnescapeString(tagRE.ReplaceAllString(s, ""))
 }
+
+// The console plays the forum side of partner groups (bot.Groups): topics
+// are numbered from 1, pins are printed, and every member check passes
+// (the volunteer typing here is a member of every group).
+
+// CreateForumTopic prints the new topic and returns its number.
+func (c *Console) CreateForumTopic(ctx context.Context, chatID int64, name string) (int, error) {
+	c.mu.Lock()
+	c.nextThread++
+	id := c.nextThread
+	group := c.groups[chatID]
+	c.mu.Unlock()
+	c.print(fmt.Sprintf("bot → %s> [new topic #%d: %s]\n", group, id, plain(name)))
+	return id, ctx.Err()
+}
+
+// DeleteForumTopic prints the deletion.
+func (c *Console) DeleteForumTopic(ctx context.Context, chatID int64, threadID int) error {
+	c.mu.Lock()
+	group := c.groups[chatID]
+	c.mu.Unlock()
+	c.print(fmt.Sprintf("bot → %s> [topic #%d deleted]\n", group, threadID))
+	return ctx.Err()
+}
+
+// PinMessage prints the pin.
+func (c *Console) PinMessage(ctx context.Context, chatID int64, messageID int) error {
+	c.mu.Lock()
+	group := c.groups[chatID]
+	c.mu.Unlock()
+	c.print(fmt.Sprintf("bot → %s> [message pinned]\n", group))
+	return ctx.Err()
+}
+
+// MemberStatus says every user is a member: in the terminal, whoever
+// types as the volunteer is in the group.
+func (c *Console) MemberStatus(ctx context.Context, chatID, userID int64) (string, error) {
+	return "member", ctx.Err()
+}
+
+var _ bot.Groups = (*Console)(nil)

@@ -70,6 +70,11 @@ func TestDependencyDirection(t *testing.T) {
 			if strings.HasPrefix(imp, "github.com/go-telegram-bot-api/") && fields[0] != mod+"internal/transport/telegram" {
 				t.Errorf("%s imports the Telegram library; only internal/transport/telegram may", fields[0])
 			}
+			// Metrics: the core, the domain, the stores and the transports
+			// call observer interfaces; only the command knows Prometheus.
+			if strings.HasPrefix(imp, "github.com/prometheus/") && !strings.HasPrefix(fields[0], mod+"cmd/") {
+				t.Errorf("%s imports Prometheus; only cmd/ may (use an observer interface)", fields[0])
+			}
 		}
 	}
 }

@@ -396,6 +396,10 @@ func (b *Bot) newsButton(ctx context.Context, r *Request) error {
 	if r.Profile.News != on {
 		r.Profile.News = on
 		r.profileDirty = true
+		if on && r.Profile.Lang == "" {
+			// Notices go out in the language the resident reads now.
+			r.Profile.Lang = r.Lang
+		}
 		b.log.Info("service_news", "chat_id", r.Update.ChatID, "on", on)
 	}
 	text := r.P.T("privacy.news.off")

@@ -57,7 +57,7 @@ func TestChatHandoffTranscript(t *testing.T) {
 	got := out.String()
 	for _, want := range []string{
 		"bot → Entraide Rhône (fictional)> Dossier #1", // the card in the group
-		"[new topic #1:",                               // Take opened a topic
+		"[new topic #1:", // Take opened a topic
 		"bot → Entraide Rhône (fictional) #1> [copy] Bonjour, vous avez reçu ma demande ?",
 		"bot> 💬 Léa (Entraide Rhône (fictional)) :\n     Bonjour, je suis Léa.",
 		"Dossier clos.",

@@ -61,7 +61,7 @@ func checkGroups(ctx context.Context, ps *handoff.Partners, gc groupChecker, b *
 			continue
 		}
 		if err := gc.CheckGroup(ctx, p.ChatID); err != nil {
-			b.SetPartnerUnavailable(p.ID)
+			b.MarkPartnerMisconfigured(p.ID, err.Error())
 			logger.Error("partner_unavailable", "partner", p.ID, "chat_id", p.ChatID, "reason", err.Error())
 			continue
 		}

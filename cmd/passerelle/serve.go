@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
 	"github.com/passerelle-bot/passerelle/bot"
 	"github.com/passerelle-bot/passerelle/internal/catalog"
 	"github.com/passerelle-bot/passerelle/internal/clock"
@@ -50,6 +52,8 @@ func runBot(ctx context.Context, args []string, getenv func(string) string, stde
 		return err
 	}
 	defer st.Close()
+	m := newMetrics(cfg.Store)
+	st = m.timeStore(st)
 	cat, err := catalog.Load(locales.FS)
 	if err != nil {
 		return err
@@ -64,6 +68,7 @@ func runBot(ctx context.Context, args []string, getenv func(string) string, stde
 		APIURL:   cfg.APIURL,
 		Logger:   logger,
 		SendRate: cfg.SendRate,
+		Observer: m,
 		OnMigrate: func(ctx context.Context, from, to int64) {
 			if b := core.Load(); b != nil {
 				b.ChatMigrated(ctx, from, to)
@@ -78,6 +83,7 @@ func runBot(ctx context.Context, args []string, getenv func(string) string, stde
 		return err
 	}
 	sender := client.Sender()
+	m.queued = sender.Queued
 	docs, sched, err := reminderParts(st)
 	if err != nil {
 		return err
@@ -94,6 +100,8 @@ func runBot(ctx context.Context, args []string, getenv func(string) string, stde
 		Store: st, Catalog: cat, Sender: routed, Logger: logger, Location: cfg.Location, Guide: g,
 		Documents: docs, Reminders: sched, ReminderHour: cfg.ReminderHour, BotUsername: client.Username(),
 		Reviewed: locales.ReviewedSet(), InactiveMonths: cfg.InactiveMonths,
+		Operator: bot.Operator{Name: cfg.Operator.Name, Contact: cfg.Operator.Contact, DPO: cfg.Operator.DPO},
+		Admins:   cfg.Admins, Status: m, Observer: m,
 	}
 	if partners != nil {
 		if bc.Cases, err = caseStore(st); err != nil {
@@ -120,8 +128,9 @@ func runBot(ctx context.Context, args []string, getenv func(string) string, stde
 	}
 	reminders := reminder.NewDispatcher(sched, b, reminder.Config{
 		Clock: clock.Real{}, Location: cfg.Location, Logger: logger,
-		Quiet: reminder.Hours{From: cfg.QuietFrom, To: cfg.QuietTo},
+		Quiet: reminder.Hours{From: cfg.QuietFrom, To: cfg.QuietTo}, Observer: m,
 	})
+	m.watch(sched, bc.Cases, partners)
 	remCtx, stopReminders := context.WithCancel(ctx)
 	defer stopReminders()
 	remDone := make(chan struct{})
@@ -153,6 +162,7 @@ func runBot(ctx context.Context, args []string, getenv func(string) string, stde
 	var ready atomic.Bool
 	mux := http.NewServeMux()
 	mux.Handle("GET /healthz", healthHandler(started))
+	mux.Handle("GET /metrics", promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		if !ready.Load() {
 			http.Error(w, "not ready", http.StatusServiceUnavailable)

@@ -29,6 +29,21 @@ type Config struct {
 	Lease   time.Duration // default 5 min
 	Poll    time.Duration // wait after a partial batch; default 30 s
 	Logger  *slog.Logger  // default discards
+	// Observer, if set, is told what the dispatcher does (metrics).
+	Observer Observer
+}
+
+// Observer is told what a Dispatcher does, for the operator's metrics:
+// counts only, never an entry id. Its methods must be fast and safe for
+// concurrent use.
+type Observer interface {
+	// Claimed: a pass claimed n entries, of which redelivered were claimed
+	// before without being acked (their lease expired).
+	Claimed(n, redelivered int)
+	// Notified: the Notifier sent one reminder (ok) or failed.
+	Notified(ok bool)
+	// Acked: the ack of a sent reminder succeeded (ok) or failed.
+	Acked(ok bool)
 }
 
 // Defaults for Config.
@@ -123,6 +138,15 @@ func (d *Dispatcher) pass(ctx context.Context, now time.Time) (sent int, full bo
 	if err != nil {
 		return 0, false, err
 	}
+	if o := d.cfg.Observer; o != nil && len(claims) > 0 {
+		again := 0
+		for _, cl := range claims {
+			if cl.Attempts > 1 {
+				again++
+			}
+		}
+		o.Claimed(len(claims), again)
+	}
 	var (
 		mu   sync.Mutex
 		wg   sync.WaitGroup
@@ -166,6 +190,9 @@ func (d *Dispatcher) one(ctx context.Context, cl Claim) bool {
 		return false
 	}
 	next, err := d.notifier.Notify(ctx, cl)
+	if o := d.cfg.Observer; o != nil {
+		o.Notified(err == nil)
+	}
 	if err != nil {
 		// Left unacked: re-delivered after the lease. The error may carry
 		// user content, so only the id is logged.
@@ -173,7 +200,11 @@ func (d *Dispatcher) one(ctx context.Context, cl Claim) bool {
 			"id", cl.ID, "attempts", cl.Attempts)
 		return false
 	}
-	if err := d.ack(ctx, cl, next); err != nil {
+	err = d.ack(ctx, cl, next)
+	if o := d.cfg.Observer; o != nil {
+		o.Acked(err == nil)
+	}
+	if err != nil {
 		if errors.Is(err, ErrLeaseLost) {
 			log.InfoContext(ctx, "reminder: lease lost before ack", "id", cl.ID)
 		} else {

@@ -428,6 +428,20 @@ func (l *limiter) waitPause(ctx context.Context) error {
 	}
 }
 
+// depth returns how many sends wait, per lane.
+func (l *limiter) depth() (interactive, bulk int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, t := range l.queue {
+		if t.lane == bot.LaneBulk {
+			bulk++
+		} else {
+			interactive++
+		}
+	}
+	return interactive, bulk
+}
+
 // queued returns how many sends wait, and a channel closed at the next
 // change of the queue. For tests.
 func (l *limiter) queued() (int, <-chan struct{}) {

@@ -73,6 +73,9 @@ func (s *Sender) Send(ctx context.Context, r bot.Reply) (int, error) {
 		}
 		res, err := c.callReply(ctx, method, p, r.File)
 		done() // the message counts against the limits from its answer
+		if o := c.cfg.Observer; o != nil && ctx.Err() == nil {
+			o.SendResult(r.Lane, sendResult(err))
+		}
 		if err == nil {
 			return messageID(res, r.EditMessageID), nil
 		}
@@ -129,6 +132,43 @@ func (s *Sender) Send(ctx context.Context, r bot.Reply) (int, error) {
 			return 0, err
 		}
 	}
+}
+
+// Send results told to the SendObserver.
+const (
+	ResultOK       = "ok"
+	ResultFlood    = "429"     // too many requests: waited out and resent
+	ResultBlocked  = "403"     // forbidden: blocked by the resident, or out of a group
+	ResultRejected = "4xx"     // any other refusal (bad request, not found…)
+	ResultServer   = "5xx"     // Telegram's server failed: retried
+	ResultNetwork  = "network" // no answer: retried
+)
+
+// sendResult classifies the outcome of one request.
+func sendResult(err error) string {
+	var ae *APIError
+	switch {
+	case err == nil:
+		return ResultOK
+	case errors.As(err, &ae) && ae.Code == http.StatusTooManyRequests:
+		return ResultFlood
+	case errors.As(err, &ae) && ae.Code == http.StatusForbidden:
+		return ResultBlocked
+	case errors.As(err, &ae) && ae.Code >= 500:
+		return ResultServer
+	case errors.As(err, &ae):
+		return ResultRejected
+	}
+	var se *serverError
+	if errors.As(err, &se) {
+		return ResultServer
+	}
+	return ResultNetwork
+}
+
+// Queued returns how many sends wait for the rate limits, per lane.
+func (s *Sender) Queued() (interactive, bulk int) {
+	return s.c.gate.depth()
 }
 
 // Flush waits until every Send in flight has returned, or ctx is done. Sends

@@ -17,6 +17,7 @@ import (
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
+	"github.com/passerelle-bot/passerelle/bot"
 	"github.com/passerelle-bot/passerelle/internal/clock"
 )
 
@@ -93,6 +94,19 @@ type Config struct {
 	// OnMigrate, if set, is called when Telegram reports that group from
 	// became supergroup to, before the reply is resent to the new id.
 	OnMigrate func(ctx context.Context, from, to int64)
+	// Observer, if set, is told the result of every send request and
+	// every retry_after, for metrics.
+	Observer SendObserver
+}
+
+// SendObserver is told what the Sender does, for the operator's metrics:
+// lanes, results and waits only, never a chat id or a text. Its methods
+// must be fast and safe for concurrent use.
+type SendObserver interface {
+	// SendResult: one request of a send got this result (Result*).
+	SendResult(lane bot.Lane, result string)
+	// RetryAfter: Telegram asked to wait d before sending again (429).
+	RetryAfter(d time.Duration)
 }
 
 // Client talks to the Bot API for one bot. It is safe for concurrent use.
@@ -343,6 +357,9 @@ func (c *Client) pause(ctx context.Context, method string, d time.Duration) {
 		d = time.Second
 	}
 	c.log.LogAttrs(ctx, slog.LevelWarn, "telegram_flood_wait", slog.String("method", method), slog.Duration("retry_after", d))
+	if o := c.cfg.Observer; o != nil {
+		o.RetryAfter(d)
+	}
 	c.gate.pauseFor(d)
 }
 

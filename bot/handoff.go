@@ -724,4 +724,5 @@ func (b *Bot) audit(ctx context.Context, caseID, actor int64, action, detail str
 	}
 }
 
+//lint:ignore U1000 the case reference as volunteers write it ("#123"), unused for now
 func caseRef(id int64) string { return "#" + strconv.FormatInt(id, 10) }

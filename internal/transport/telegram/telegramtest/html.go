@@ -56,7 +56,6 @@ type openTag struct {
 	name   string
 	start  int // UTF-16 offset in the plain text
 	ent    entity
-	inPre  bool
 	parent int // index in stack of a <pre> this <code> sits in, or -1
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"net/http"
 	"path/filepath"
 	"regexp"
@@ -149,5 +150,44 @@ func TestMetricsEndToEnd(t *testing.T) {
 	}
 	if !strings.Contains(in.logs.String(), `"msg":"starting","version":"devel`) {
 		t.Errorf("no start log with the version:\n%s", in.logs.String())
+	}
+}
+
+// TestGrafanaDashboard: deploy/grafana/passerelle.json is valid JSON and
+// every Passerelle metric its panels query is one the program exports.
+func TestGrafanaDashboard(t *testing.T) {
+	var dash struct {
+		Panels []struct {
+			Title   string `json:"title"`
+			Targets []struct {
+				Expr string `json:"expr"`
+			} `json:"targets"`
+		} `json:"panels"`
+	}
+	if err := json.Unmarshal([]byte(readRoot(t, "deploy/grafana/passerelle.json")), &dash); err != nil {
+		t.Fatalf("dashboard: %v", err)
+	}
+	src := readRoot(t, "cmd/passerelle/metrics.go")
+	nameRE := regexp.MustCompile(`passerelle_[a-z_]+`)
+	n := 0
+	for _, p := range dash.Panels {
+		if len(p.Targets) == 0 {
+			t.Errorf("panel %q has no query", p.Title)
+		}
+		for _, tg := range p.Targets {
+			for _, name := range nameRE.FindAllString(tg.Expr, -1) {
+				n++
+				base := name
+				for _, suffix := range []string{"_bucket", "_count", "_sum"} {
+					base = strings.TrimSuffix(base, suffix)
+				}
+				if !strings.Contains(src, `"`+base+`"`) {
+					t.Errorf("panel %q queries %s, which metrics.go does not export", p.Title, name)
+				}
+			}
+		}
+	}
+	if len(dash.Panels) < 10 || n < 10 {
+		t.Errorf("dashboard has %d panels and %d metric queries", len(dash.Panels), n)
 	}
 }

@@ -52,6 +52,7 @@ func runBot(ctx context.Context, args []string, getenv func(string) string, stde
 		return err
 	}
 	defer st.Close()
+	watchBackups(ctx, st, logger)
 	m := newMetrics(cfg.Store)
 	st = m.timeStore(st)
 	cat, err := catalog.Load(locales.FS)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"time"
 
@@ -265,4 +266,20 @@ func (s *Store) EnsureCaseID(ctx context.Context, id int64) error {
 		}
 		return nil
 	})
+}
+
+// Backup writes a consistent copy of the whole file to w while the store
+// stays open and in use: bbolt's snapshot, one read transaction (writers
+// go on meanwhile). The copy opens as a store of its own.
+func (s *Store) Backup(w io.Writer) (int64, error) {
+	var n int64
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		var err error
+		n, err = tx.WriteTo(w)
+		return err
+	})
+	if err != nil {
+		return n, fmt.Errorf("bolt store: backup: %w", err)
+	}
+	return n, nil
 }

@@ -20,11 +20,13 @@ sends the reminders. Needs TELEGRAM_BOT_TOKEN and the operator's identity
 (PASSERELLE_OPERATOR_NAME, PASSERELLE_OPERATOR_CONTACT). Configuration is
 read from the environment: see README.md, or run 'passerelle check'.`},
 	{"chat", "talk to the bot in this terminal; no token, no Redis", `Runs the same bot in this terminal: type a message, a /command, or the
-number of a button; /quit leaves. With --partners, the terminal also plays
-the partner groups: '@vol TEXT' speaks as a volunteer in the partner's
-group or in the case's topic (see README.md, "Try the hand-off in a
-terminal"). With --as-volunteer PARTNER, this terminal is only that
-partner's volunteer, on a store another chat shares (--store).`},
+number of a button; /quit leaves. With a partners file (--partners, else
+PASSERELLE_PARTNERS) the terminal also plays the partner groups: a line
+'@vol TEXT' is sent by a volunteer in the group the bot posted in last (in
+its forum topic once there is one), '@vol N' presses that group's button N
+(see README.md, "Try the hand-off in a terminal"). The store is
+PASSERELLE_STORE or --store when given (a later run goes on where this one
+stopped), else a temporary one removed at exit.`},
 	{"check", "check the configuration, the partners file, the catalogs and the guide", `Checks every variable 'run' reads, the partners file, the catalogs and
 the guide tree; prints one line per problem and exits non-zero when there
 is one. --connect also opens the store and the listen address.`},
@@ -43,7 +45,7 @@ else the one the Go toolchain recorded, with the commit.`},
 
 // synopses adds the arguments after "passerelle NAME" in usage lines.
 var synopses = map[string]string{
-	"chat":    "[--lang CODE] [--store URL] [--partners FILE | --as-volunteer PARTNER]",
+	"chat":    "[--lang CODE] [--store URL | --temporary] [--partners FILE] [--volunteer-id ID]",
 	"check":   "[--locales DIR] [--connect]",
 	"migrate": "--from URL --to URL [--force]",
 	"seed":    "-n N --store URL",

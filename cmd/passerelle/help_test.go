@@ -26,7 +26,7 @@ func TestHelpEveryCommand(t *testing.T) {
 		}
 	}
 	wantFlags := map[string][]string{
-		"chat":    {"-lang", "-store", "-partners", "-as-volunteer"},
+		"chat":    {"-lang", "-store", "-partners", "-volunteer-id", "-temporary"},
 		"check":   {"-locales", "-connect"},
 		"migrate": {"-from", "-to", "-force"},
 		"seed":    {"-n", "-store"},

@@ -82,6 +82,7 @@ type compose struct {
 // every variable; .dockerignore keeps secrets, .env and stores out of the
 // image, and .gitignore out of git.
 func TestComposePassesEverything(t *testing.T) {
+	t.Parallel()
 	var c compose
 	if err := yaml.Unmarshal([]byte(readRoot(t, "docker-compose.yml")), &c); err != nil {
 		t.Fatalf("docker-compose.yml: %v", err)
@@ -212,6 +213,7 @@ func parseDockerfile(t *testing.T, text string) []dockerInstruction {
 // HEALTHCHECK, a non-root user in the final stage, no secret in ENV, and a
 // static, reproducible, version-stamped build with a writable /tmp.
 func TestDockerfileLint(t *testing.T) {
+	t.Parallel()
 	ins := parseDockerfile(t, readRoot(t, "Dockerfile"))
 	var problems []string
 	bad := func(in dockerInstruction, format string) {

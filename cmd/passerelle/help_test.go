@@ -96,6 +96,7 @@ func TestHealthzJSON(t *testing.T) {
 // TestCheckEveryProblemOneLine: check names each problem of what run
 // reads on its own line, and fails.
 func TestCheckEveryProblemOneLine(t *testing.T) {
+	t.Parallel()
 	env := map[string]string{
 		"TELEGRAM_BOT_TOKEN":       "not-a-token",
 		"PASSERELLE_STORE":         "postgres://x",
@@ -134,6 +135,7 @@ func TestCheckEveryProblemOneLine(t *testing.T) {
 }
 
 func TestCheckConnect(t *testing.T) {
+	t.Parallel()
 	env := runEnv()
 	env["PASSERELLE_STORE"] = "bolt:" + t.TempDir() + "/p.db"
 	env["PASSERELLE_LISTEN"] = freeAddr(t)
@@ -163,6 +165,7 @@ func TestCheckConnect(t *testing.T) {
 }
 
 func TestRunNeedsOperator(t *testing.T) {
+	t.Parallel()
 	env := runEnv()
 	delete(env, "PASSERELLE_OPERATOR_NAME")
 	var out bytes.Buffer

@@ -156,6 +156,7 @@ func TestMetricsEndToEnd(t *testing.T) {
 // TestGrafanaDashboard: deploy/grafana/passerelle.json is valid JSON and
 // every Passerelle metric its panels query is one the program exports.
 func TestGrafanaDashboard(t *testing.T) {
+	t.Parallel()
 	var dash struct {
 		Panels []struct {
 			Title   string `json:"title"`

@@ -73,6 +73,7 @@ func fillStore(t *testing.T, s migratable) {
 // Redis), and the conformance scan finds both stores equal; a change on
 // one side is then found.
 func TestMigrate(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	from := "bolt:" + filepath.Join(dir, "from.db")
 	targets := []backend{{"bolt", func(t *testing.T) string { return "bolt:" + filepath.Join(t.TempDir(), "to.db") }}}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"sync"
 	"time"
@@ -298,13 +299,13 @@ func (s *timedStore) LoadState(ctx context.Context, updateID, userID int64, k bo
 	switch p, err := s.migratable.Profile(ctx, userID); {
 	case err == nil:
 		st.Profile, st.HasProfile = p, true
-	case err != bot.ErrNotFound:
+	case !errors.Is(err, bot.ErrNotFound):
 		return st, err
 	}
 	switch sess, err := s.migratable.Session(ctx, k); {
 	case err == nil:
 		st.Session, st.HasSession = sess, true
-	case err != bot.ErrNotFound:
+	case !errors.Is(err, bot.ErrNotFound):
 		return st, err
 	}
 	return st, nil

@@ -167,7 +167,7 @@ func TestNoticeToOptedInResidents(t *testing.T) {
 	}
 	reports := 0
 	for _, r := range h.sent.to(admin) {
-		if strings.Contains(r.Text, "Annonce envoyée : 2 remises, 0 non remises") {
+		if strings.Contains(strings.NewReplacer("\u202f", " ", "\u00a0", " ").Replace(r.Text), "Annonce envoyée : 2 remises, 0 non remises") {
 			reports++
 		}
 	}

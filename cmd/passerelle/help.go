@@ -27,6 +27,10 @@ its forum topic once there is one), '@vol N' presses that group's button N
 (see README.md, "Try the hand-off in a terminal"). The store is
 PASSERELLE_STORE or --store when given (a later run goes on where this one
 stopped), else a temporary one removed at exit.`},
+	{"web", "serve the same conversation as a web page, alone (no Telegram token)", `Serves the conversation as a web page under /chat/ on --listen, without
+Telegram. With --partners it needs TELEGRAM_BOT_TOKEN (the volunteers work
+in Telegram) and runs as 'run' with PASSERELLE_WEB=on. See README.md, "The
+web page".`},
 	{"check", "check the configuration, the partners file, the catalogs and the guide", `Checks every variable 'run' reads, the partners file, the catalogs and
 the guide tree; prints one line per problem and exits non-zero when there
 is one. --connect also opens the store and the listen address.`},
@@ -46,6 +50,7 @@ else the one the Go toolchain recorded, with the commit.`},
 // synopses adds the arguments after "passerelle NAME" in usage lines.
 var synopses = map[string]string{
 	"chat":    "[--lang CODE] [--store URL | --temporary] [--partners FILE] [--volunteer-id ID]",
+	"web":     "--listen ADDR [--store URL] [--partners FILE]",
 	"check":   "[--locales DIR] [--connect]",
 	"migrate": "--from URL --to URL [--force]",
 	"seed":    "-n N --store URL",

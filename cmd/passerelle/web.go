@@ -40,8 +40,8 @@ func runWeb(ctx context.Context, args []string, getenv func(string) string, stde
 	listen := fs.String("listen", orDefault(getenv("PASSERELLE_LISTEN"), ":8080"), "address to serve the page on (under /chat/)")
 	storeURL := fs.String("store", "", "store URL (default PASSERELLE_STORE, else bolt:passerelle.db)")
 	partners := fs.String("partners", "", "partners file (needs TELEGRAM_BOT_TOKEN: volunteers work in Telegram)")
-	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("%w: %w", errUsage, err)
+	if help, err := parseFlags(fs, args); help || err != nil {
+		return err
 	}
 	env := func(k string) string {
 		switch k {
@@ -102,6 +102,7 @@ func runWeb(ctx context.Context, args []string, getenv func(string) string, stde
 		Store: st, Catalog: cat, Sender: page, Logger: logger, Location: cfg.Location, Guide: g,
 		Documents: docs, Reminders: sched, ReminderHour: cfg.ReminderHour, Reviewed: locales.ReviewedSet(),
 		InactiveMonths: cfg.InactiveMonths,
+		Operator:       bot.Operator{Name: cfg.Operator.Name, Contact: cfg.Operator.Contact, DPO: cfg.Operator.DPO},
 	})
 	if err != nil {
 		return err

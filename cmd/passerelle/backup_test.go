@@ -20,7 +20,7 @@ func TestOnlineBackup(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	path := filepath.Join(t.TempDir(), "live.db")
-	st, err := bolt.Open(path)
+	st, err := bolt.Open(path, bolt.WithKeys(testKeys))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,7 +36,7 @@ func TestOnlineBackup(t *testing.T) {
 	var copyStore *bolt.Store
 	deadline := time.Now().Add(wait)
 	for {
-		if copyStore, err = bolt.Open(path + ".bak"); err == nil {
+		if copyStore, err = bolt.Open(path+".bak", bolt.WithKeys(testKeys)); err == nil {
 			if _, err = copyStore.Profile(ctx, 4401); err == nil {
 				break
 			}

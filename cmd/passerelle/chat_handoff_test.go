@@ -96,7 +96,7 @@ func golden(t *testing.T, name, got string) {
 // remembers the first (the language chosen there).
 func TestChatReusedStore(t *testing.T) {
 	store := "bolt:" + filepath.Join(t.TempDir(), "chat.db")
-	env := map[string]string{"PASSERELLE_STORE": store}
+	env := map[string]string{"PASSERELLE_STORE": store, "PASSERELLE_DATA_KEY": testDataKey}
 	var out bytes.Buffer
 	if err := run(context.Background(), []string{"chat"}, envOf(env), strings.NewReader("/start\n6\n/quit\n"), &out, &out); err != nil {
 		t.Fatalf("first run: %v\n%s", err, out.String())
@@ -105,7 +105,7 @@ func TestChatReusedStore(t *testing.T) {
 		t.Fatalf("first run did not choose French:\n%s", out.String())
 	}
 	out.Reset()
-	if err := run(context.Background(), []string{"chat", "--store", store}, noEnv, strings.NewReader("/menu\n/mydata\n/quit\n"), &out, &out); err != nil {
+	if err := run(context.Background(), []string{"chat", "--store", store}, envOf(map[string]string{"PASSERELLE_DATA_KEY": testDataKey}), strings.NewReader("/menu\n/mydata\n/quit\n"), &out, &out); err != nil {
 		t.Fatalf("second run: %v\n%s", err, out.String())
 	}
 	second := strings.NewReplacer("\u202f", " ", "\u00a0", " ").Replace(out.String())

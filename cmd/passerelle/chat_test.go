@@ -33,6 +33,7 @@ func runEnv() map[string]string {
 		"TELEGRAM_BOT_TOKEN":          "123456:TEST-token_abcdefghijklmnopqrstuvw",
 		"PASSERELLE_OPERATOR_NAME":    testOperatorName,
 		"PASSERELLE_OPERATOR_CONTACT": testOperatorContact,
+		"PASSERELLE_DATA_KEY":         testDataKey,
 	}
 }
 

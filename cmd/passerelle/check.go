@@ -14,6 +14,7 @@ import (
 
 	"github.com/passerelle-bot/passerelle/internal/catalog"
 	"github.com/passerelle-bot/passerelle/internal/guide"
+	"github.com/passerelle-bot/passerelle/internal/seal"
 	"github.com/passerelle-bot/passerelle/locales"
 )
 
@@ -44,10 +45,18 @@ func runCheck(ctx context.Context, args []string, getenv func(string) string, st
 	if *dir == "" {
 		// What run reads; with --locales, only the catalogs (for translators).
 		cfg, err := loadConfig(getenv)
-		problems := append(splitErrors(err), splitErrors(cfg.requireForRun())...)
+		problems := splitErrors(err)
+		// What run needs besides (token, operator) counts once the
+		// environment is set up for run, that is with a token.
+		if cfg.Token != "" {
+			problems = append(problems, splitErrors(cfg.requireForRun())...)
+		}
 		report("configuration", problems, "ok")
+		if cfg.Token == "" {
+			fmt.Fprintln(stdout, "run: not set up (TELEGRAM_BOT_TOKEN is not set; run also needs PASSERELLE_OPERATOR_NAME, PASSERELLE_OPERATOR_CONTACT and the data key)")
+		}
 		if *connect && err == nil {
-			report("store", checkStoreConnect(ctx, cfg.Store), "ok (reachable)")
+			report("store", checkStoreConnect(ctx, cfg.Store, cfg.DataKey), "ok (reachable)")
 			report("listen", checkListenConnect(cfg.Listen), "ok (free)")
 		}
 		switch ps, err := loadPartners(cfg.Partners); {
@@ -185,7 +194,7 @@ func plural(n int, one, many string) string {
 }
 
 // checkStoreConnect opens the store as run would, then closes it.
-func checkStoreConnect(ctx context.Context, u string) []error {
+func checkStoreConnect(ctx context.Context, u string, keys *seal.Keyring) []error {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	if path, ok := strings.CutPrefix(u, "bolt:"); ok {
@@ -200,7 +209,10 @@ func checkStoreConnect(ctx context.Context, u string) []error {
 			return nil
 		}
 	}
-	st, err := openStore(ctx, u)
+	if keys == nil {
+		return []error{fmt.Errorf("PASSERELLE_STORE: cannot open it without the master key: %w", errNoDataKey)}
+	}
+	st, err := openStore(ctx, u, keys)
 	if err != nil {
 		return []error{fmt.Errorf("PASSERELLE_STORE: cannot open: %w", err)}
 	}

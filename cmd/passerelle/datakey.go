@@ -63,8 +63,8 @@ func runKeygen(stdout io.Writer) error {
 func runRotateKey(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := newFlags("rotate-key", stderr)
 	storeURL := fs.String("store", "", "store URL (default: PASSERELLE_STORE)")
-	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("%w: %w", errUsage, err)
+	if help, err := parseFlags(fs, args); help || err != nil {
+		return err
 	}
 	old, err := loadKey(getenv, "PASSERELLE_DATA_KEY")
 	if err != nil {

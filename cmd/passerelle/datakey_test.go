@@ -51,11 +51,11 @@ func TestCheckDataKey(t *testing.T) {
 		want string
 	}{
 		{"none, not for run", nil, true, "data key: not set"},
-		{"none, for run", map[string]string{"TELEGRAM_BOT_TOKEN": "1:x"}, false, "PASSERELLE_DATA_KEY is not set"},
+		{"none, for run", map[string]string{"TELEGRAM_BOT_TOKEN": "123456:TEST-token_abcdefghijklmnopqrstuvw", "PASSERELLE_OPERATOR_NAME": testOperatorName, "PASSERELLE_OPERATOR_CONTACT": testOperatorContact}, false, "PASSERELLE_DATA_KEY is not set"},
 		{"a passphrase", map[string]string{"PASSERELLE_DATA_KEY": "motdepasse"}, false, "weak or malformed"},
 		{"too short", map[string]string{"PASSERELLE_DATA_KEY": "c2hvcnQ="}, false, "weak or malformed"},
-		{"a good key", map[string]string{"PASSERELLE_DATA_KEY": good, "TELEGRAM_BOT_TOKEN": "1:x"}, true, "data key: ok"},
-		{"a key file", map[string]string{"PASSERELLE_DATA_KEY_FILE": file, "TELEGRAM_BOT_TOKEN": "1:x"}, true, "data key: ok"},
+		{"a good key", map[string]string{"PASSERELLE_DATA_KEY": good, "TELEGRAM_BOT_TOKEN": "123456:TEST-token_abcdefghijklmnopqrstuvw", "PASSERELLE_OPERATOR_NAME": testOperatorName, "PASSERELLE_OPERATOR_CONTACT": testOperatorContact}, true, "data key: ok"},
+		{"a key file", map[string]string{"PASSERELLE_DATA_KEY_FILE": file, "TELEGRAM_BOT_TOKEN": "123456:TEST-token_abcdefghijklmnopqrstuvw", "PASSERELLE_OPERATOR_NAME": testOperatorName, "PASSERELLE_OPERATOR_CONTACT": testOperatorContact}, true, "data key: ok"},
 		{"a missing key file", map[string]string{"PASSERELLE_DATA_KEY_FILE": file + ".nope"}, false, "PASSERELLE_DATA_KEY_FILE"},
 		{"both", map[string]string{"PASSERELLE_DATA_KEY": good, "PASSERELLE_DATA_KEY_FILE": file}, false, "both set"},
 	}
@@ -76,7 +76,7 @@ func TestCheckDataKey(t *testing.T) {
 }
 
 func TestRunNeedsDataKey(t *testing.T) {
-	_, err := runOut(t, map[string]string{"TELEGRAM_BOT_TOKEN": "1:x"}, "run")
+	_, err := runOut(t, map[string]string{"TELEGRAM_BOT_TOKEN": "123456:TEST-token_abcdefghijklmnopqrstuvw", "PASSERELLE_OPERATOR_NAME": testOperatorName, "PASSERELLE_OPERATOR_CONTACT": testOperatorContact}, "run")
 	if !errors.Is(err, errNoDataKey) {
 		t.Errorf("run without a data key = %v; want errNoDataKey", err)
 	}

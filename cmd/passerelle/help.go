@@ -42,6 +42,11 @@ the bot first; the destination should be empty (--force to merge).`},
 its reminder entry. On Redis it prints used_memory per resident.`},
 	{"health", "ask the running bot whether it is alive (container health check)", `Asks the bot running on PASSERELLE_LISTEN for /healthz and prints its
 answer (version and uptime); exits non-zero when it does not answer.`},
+	{"keygen", "print a new master key for PASSERELLE_DATA_KEY", `Prints a new random master key (base64). Keep a copy apart from the data:
+without it nothing stored can be read.`},
+	{"rotate-key", "re-wrap every resident's data key with a new master key", `Re-wraps every resident's data key with the new master key
+(PASSERELLE_NEW_DATA_KEY or PASSERELLE_NEW_DATA_KEY_FILE); the current one
+is PASSERELLE_DATA_KEY. Stop the bot first.`},
 	{"version", "print the version, the commit and the Go toolchain", `Prints the version stamped at build time (-ldflags "-X main.version=…"),
 else the one the Go toolchain recorded, with the commit.`},
 	{"help", "show this list, or a command's flags: passerelle help COMMAND", `Shows the list of commands, or the usage of one.`},
@@ -49,12 +54,13 @@ else the one the Go toolchain recorded, with the commit.`},
 
 // synopses adds the arguments after "passerelle NAME" in usage lines.
 var synopses = map[string]string{
-	"chat":    "[--lang CODE] [--store URL | --temporary] [--partners FILE] [--volunteer-id ID]",
-	"web":     "--listen ADDR [--store URL] [--partners FILE]",
-	"check":   "[--locales DIR] [--connect]",
-	"migrate": "--from URL --to URL [--force]",
-	"seed":    "-n N --store URL",
-	"help":    "[COMMAND]",
+	"chat":       "[--lang CODE] [--store URL | --temporary] [--partners FILE] [--volunteer-id ID]",
+	"web":        "--listen ADDR [--store URL] [--partners FILE]",
+	"check":      "[--locales DIR] [--connect]",
+	"migrate":    "--from URL --to URL [--force]",
+	"seed":       "-n N --store URL",
+	"help":       "[COMMAND]",
+	"rotate-key": "[--store URL]",
 }
 
 // usage is the list of commands.

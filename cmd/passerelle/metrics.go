@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"strings"
 	"sync"
 	"time"
@@ -271,44 +270,35 @@ type timedStore struct {
 	h *prometheus.HistogramVec
 }
 
-// timeStore wraps st when it is one of ours (both stores are).
+// timeStore wraps st when it is one of ours (both stores are), keeping
+// the one-round-trip StateLoader when st has it.
 func (m *metrics) timeStore(st bot.Store) bot.Store {
 	full, ok := st.(migratable)
 	if !ok {
 		return st
 	}
-	return &timedStore{migratable: full, h: m.storeDuration}
+	ts := &timedStore{migratable: full, h: m.storeDuration}
+	if l, ok := st.(bot.StateLoader); ok {
+		return &timedLoader{timedStore: ts, l: l}
+	}
+	return ts
 }
 
 func (s *timedStore) observe(op string, start time.Time) {
 	s.h.WithLabelValues(op).Observe(time.Since(start).Seconds())
 }
 
-// LoadState reads what the core needs in one round trip where the store
-// can (Redis), else as the core would without it.
-func (s *timedStore) LoadState(ctx context.Context, updateID, userID int64, k bot.SessionKey) (bot.LoadedState, error) {
+// timedLoader is a timedStore whose store reads the update's state in one
+// round trip (Redis).
+type timedLoader struct {
+	*timedStore
+	l bot.StateLoader
+}
+
+// LoadState implements bot.StateLoader.
+func (s *timedLoader) LoadState(ctx context.Context, updateID int64, lease time.Duration, userID int64, k bot.SessionKey) (bot.LoadedState, error) {
 	defer s.observe("load_state", time.Now())
-	if l, ok := s.migratable.(bot.StateLoader); ok {
-		return l.LoadState(ctx, updateID, userID, k)
-	}
-	var st bot.LoadedState
-	var err error
-	if st.Seen, err = s.migratable.SeenUpdate(ctx, updateID); err != nil {
-		return st, err
-	}
-	switch p, err := s.migratable.Profile(ctx, userID); {
-	case err == nil:
-		st.Profile, st.HasProfile = p, true
-	case !errors.Is(err, bot.ErrNotFound):
-		return st, err
-	}
-	switch sess, err := s.migratable.Session(ctx, k); {
-	case err == nil:
-		st.Session, st.HasSession = sess, true
-	case !errors.Is(err, bot.ErrNotFound):
-		return st, err
-	}
-	return st, nil
+	return s.l.LoadState(ctx, updateID, lease, userID, k)
 }
 
 func (s *timedStore) Profile(ctx context.Context, userID int64) (bot.Profile, error) {

@@ -59,12 +59,20 @@ func runMigrate(ctx context.Context, args []string, getenv func(string) string, 
 			return fmt.Errorf("store %s: %w", redactURL(u), err)
 		}
 	}
-	srcStore, err := openStore(ctx, *from)
+	// Both stores are sealed with the operator's master key.
+	keys, err := loadKey(getenv, "PASSERELLE_DATA_KEY")
+	if err != nil {
+		return err
+	}
+	if keys == nil {
+		return fmt.Errorf("migrate: %w", errNoDataKey)
+	}
+	srcStore, err := openStore(ctx, *from, keys)
 	if err != nil {
 		return fmt.Errorf("--from: %w", err)
 	}
 	defer srcStore.Close()
-	dstStore, err := openStore(ctx, *to)
+	dstStore, err := openStore(ctx, *to, keys)
 	if err != nil {
 		return fmt.Errorf("--to: %w", err)
 	}

@@ -82,7 +82,7 @@ func TestMigrate(t *testing.T) {
 			targets = append(targets, be)
 		}
 	}
-	src, err := openStore(context.Background(), from)
+	src, err := openStore(context.Background(), from, testKeys)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +93,7 @@ func TestMigrate(t *testing.T) {
 		t.Run(be.name, func(t *testing.T) {
 			to := be.store(t)
 			var out bytes.Buffer
-			if err := run(context.Background(), []string{"migrate", "--from", from, "--to", to}, noEnv, nil, &out, &out); err != nil {
+			if err := run(context.Background(), []string{"migrate", "--from", from, "--to", to}, envOf(map[string]string{"PASSERELLE_DATA_KEY": testDataKey}), nil, &out, &out); err != nil {
 				t.Fatalf("migrate: %v\n%s", err, out.String())
 			}
 			for _, want := range []string{"copied 3 residents, 3 documents, 5 reminder entries, 2 cases (3 audit events, 3 topics and relays)", "verify: both stores hold the same"} {
@@ -103,17 +103,17 @@ func TestMigrate(t *testing.T) {
 			}
 			// A second run refuses a store that holds data.
 			out.Reset()
-			if err := run(context.Background(), []string{"migrate", "--from", from, "--to", to}, noEnv, nil, &out, &out); err == nil {
+			if err := run(context.Background(), []string{"migrate", "--from", from, "--to", to}, envOf(map[string]string{"PASSERELLE_DATA_KEY": testDataKey}), nil, &out, &out); err == nil {
 				t.Errorf("migrate into a full store succeeded:\n%s", out.String())
 			}
 
 			ctx := context.Background()
-			a, err := openStore(ctx, from)
+			a, err := openStore(ctx, from, testKeys)
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer a.Close()
-			b, err := openStore(ctx, to)
+			b, err := openStore(ctx, to, testKeys)
 			if err != nil {
 				t.Fatal(err)
 			}

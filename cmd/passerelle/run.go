@@ -45,6 +45,9 @@ func dispatch(ctx context.Context, cmd string, args []string, getenv func(string
 	case "seed":
 		return runSeed(ctx, args, getenv, stdout, stderr)
 	case "keygen":
+		if help, err := parseFlags(newFlags("keygen", stderr), args); help || err != nil {
+			return err
+		}
 		return runKeygen(stdout)
 	case "rotate-key":
 		return runRotateKey(ctx, args, getenv, stdout, stderr)

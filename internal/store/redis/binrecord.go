@@ -19,7 +19,7 @@ package redis
 //   - chat: a signed varint of chat id minus user id (0 in a private chat).
 //   - Texts (lang, partner, and kind, mention or holder without a code): an
 //     unsigned varint length, then the bytes.
-//   - Profile flags: 1 = Blocked. case: a signed varint of OpenCase.
+//   - Profile flags: 1 = Blocked, 2 = News. case: a signed varint of OpenCase.
 //   - kind, mention, holder: one byte, the position in the code tables of
 //     record.go, or 0xFF with the text at the end.
 //   - Document flags: 1 FirstMultiYear, 2 Stopped, 4 Filed, 8 APIExpiry,
@@ -95,6 +95,9 @@ func encodeProfileBin(p bot.Profile) []byte {
 	var flags byte
 	if p.Blocked {
 		flags |= 1
+	}
+	if p.News {
+		flags |= 2
 	}
 	b = append(b, flags)
 	b = binary.AppendVarint(b, p.OpenCase)
@@ -185,13 +188,11 @@ func decodeProfileBin(userID int64, v []byte) (bot.Profile, error) {
 	p.LastSeen = r.time()
 	p.Lang = r.text()
 	p.ChatID = userID + r.varint()
-	switch flags := r.byte(); flags {
-	case 0:
-	case 1:
-		p.Blocked = true
-	default:
+	flags := r.byte()
+	if flags&^3 != 0 {
 		r.fail(fmt.Errorf("unknown profile flags %#x", flags))
 	}
+	p.Blocked, p.News = flags&1 != 0, flags&2 != 0
 	p.OpenCase = r.varint()
 	p.Partner = r.text()
 	if r.more() {

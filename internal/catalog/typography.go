@@ -66,9 +66,7 @@ func FrenchTypographyProblems(text string) []string {
 	var out []string
 	plain := protectedRE.ReplaceAllString(text, " ")
 	for _, re := range []*regexp.Regexp{badColonRE, badHighRE, badOpenRE, badCloseRE} {
-		for _, m := range re.FindAllString(plain, -1) {
-			out = append(out, m)
-		}
+		out = append(out, re.FindAllString(plain, -1)...)
 	}
 	return out
 }

@@ -215,9 +215,6 @@ func timeKey(ms int64, rest []byte) []byte {
 
 func timeOfKey(k []byte) int64 { return int64(binary.BigEndian.Uint64(k[:8]) ^ (1 << 63)) }
 
-// expired reports whether a deadline has passed, at millisecond resolution.
-func expired(deadline, now time.Time) bool { return deadline.UnixMilli() <= now.UnixMilli() }
-
 func checkCtx(ctx context.Context) error { return ctx.Err() }
 
 // ---- profiles ----

@@ -46,20 +46,19 @@ type pageOpts struct {
 
 // view is what page.html renders.
 type view struct {
-	Lang, Dir   string
-	Base        string
-	Static      string
-	Version     string
-	CSRF, SID   string
-	Events      string
-	Note        string
-	Code        string
-	Msgs        []viewMsg
-	Keyboard    [][]string
-	Gone        bool
-	L           labels
-	resident    resident
-	transportID string
+	Lang, Dir string
+	Base      string
+	Static    string
+	Version   string
+	CSRF, SID string
+	Events    string
+	Note      string
+	Code      string
+	Msgs      []viewMsg
+	Keyboard  [][]string
+	Gone      bool
+	L         labels
+	resident  resident
 }
 
 type labels struct {

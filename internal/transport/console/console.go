@@ -369,10 +369,19 @@ func (c *Console) PinMessage(ctx context.Context, chatID int64, messageID int) e
 	return ctx.Err()
 }
 
-// MemberStatus says every user is a member: in the terminal, whoever
-// types as the volunteer is in the group.
-func (c *Console) MemberStatus(ctx context.Context, chatID, userID int64) (string, error) {
-	return "member", ctx.Err()
+// DeleteMessage prints the deletion.
+func (c *Console) DeleteMessage(ctx context.Context, chatID int64, messageID int) error {
+	c.mu.Lock()
+	group := c.groups[chatID]
+	c.mu.Unlock()
+	c.print(fmt.Sprintf("bot → %s> [message deleted]\n", group))
+	return ctx.Err()
+}
+
+// Member says every user is a member: in the terminal, whoever types as
+// the volunteer is in the group.
+func (c *Console) Member(ctx context.Context, chatID, userID int64) (bot.Membership, error) {
+	return bot.Membership{Status: "member", IsMember: true}, ctx.Err()
 }
 
 var _ bot.Groups = (*Console)(nil)

@@ -7,3 +7,8 @@ func (b *Bot) Mux() *Mux { return b.mux }
 
 // NewMemOutbox is the in-memory outbox, for the conformance suite.
 func NewMemOutbox(clk clock.Clock) Outbox { return newMemOutbox(clk) }
+
+// SourceLines shows the source lines of tags in lang, as guide results do.
+func (b *Bot) SourceLines(lang string, tags []string) []string {
+	return b.sourceLines(b.cat.Printer(lang), tags)
+}

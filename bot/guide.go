@@ -4,6 +4,7 @@ import (
 	"context"
 	"html"
 	"regexp"
+	"slices"
 	"strings"
 	"unicode/utf16"
 
@@ -13,15 +14,18 @@ import (
 )
 
 // The guide conversation keeps its place in the session only: the answers
-// given so far (Data["g"]) and, while a date is asked, the outcome waiting
-// for it (Data["o"]). Nothing of it reaches the resident's profile.
+// given so far (Data["g"]), while a date is asked the outcome waiting for it
+// (Data["o"]), and the date typed with which question asked it (Data["gd"],
+// Data["gk"]), for "remind me" and for the follow-up outcomes of a question
+// asked under an outcome. Nothing of it reaches the resident's profile.
 const (
-	flowGuide     = "guide"
-	stepQuestion  = "q"
-	stepDate      = "date"
-	stepOutcome   = "outcome"
-	guideStateKey = "g"
-	guideOutKey   = "o"
+	flowGuide       = "guide"
+	stepQuestion    = "q"
+	stepDate        = "date"
+	stepOutcome     = "outcome"
+	guideStateKey   = "g"
+	guideOutKey     = "o"
+	guideDateAskKey = "gk" // the catalog id of the question that asked Data["gd"]
 )
 
 // maxMessage keeps a message under Telegram's 4096 UTF-16 units.
@@ -48,6 +52,7 @@ func (b *Bot) guideRoutes(m *Mux) {
 func (b *Bot) guideStart(ctx context.Context, r *Request) error {
 	r.SetFlow(flowGuide, stepQuestion)
 	r.setData(guideStateKey, "")
+	b.guideForgetDate(r)
 	if err := r.Reply(ctx, r.P.T("guide.intro")); err != nil {
 		return err
 	}
@@ -79,6 +84,7 @@ func (b *Bot) guideButton(ctx context.Context, r *Request) error {
 		if !inGuide {
 			return b.stale(ctx, r)
 		}
+		b.guideForgetDate(r) // going back is how a wrong date is corrected
 		prev := b.guide.Back(state)
 		cur, err := b.guide.Walk(prev)
 		if err != nil {
@@ -103,8 +109,16 @@ func (b *Bot) guideButton(ctx context.Context, r *Request) error {
 			}
 		}
 		r.SetFlow(flowGuide, stepQuestion)
-		r.setData(guideStateKey, "")
-		return b.guideShow(ctx, r, "", arg)
+		b.guideForgetDate(r)
+		state := ""
+		if o.Then != "" {
+			// Its follow-up question must find the walk at the outcome.
+			if st, err := b.guide.StateFor(arg); err == nil {
+				state = st
+			}
+		}
+		r.setData(guideStateKey, state)
+		return b.guideShow(ctx, r, state, arg)
 	case "q":
 		st, err := b.guide.StateFor(arg)
 		if err != nil {
@@ -117,11 +131,16 @@ func (b *Bot) guideButton(ctx context.Context, r *Request) error {
 }
 
 // guideShow shows what the walk reached: a question, or an outcome (after
-// asking for a date when the outcome's deadline depends on one).
+// asking for a date when the outcome's deadline depends on one; an outcome
+// reached by answering the question asked under another one reuses the
+// date already typed, when it is the same kind of date).
 func (b *Bot) guideShow(ctx context.Context, r *Request, state, id string) error {
 	r.setData(guideStateKey, state)
 	if o, ok := b.guide.Outcome(id); ok {
 		if ask := dateQuestion(o.Timing); ask != "" {
+			if d, ok := b.guideTypedDate(r, ask); ok && b.guideFollowsUp(state) {
+				return b.guideOutcome(ctx, r, o.ID, &d)
+			}
 			r.SetFlow(flowGuide, stepDate)
 			r.setData(guideOutKey, o.ID)
 			return r.Reply(ctx, r.P.T(ask), []Button{{Label: r.P.T("guide.dates.skip"), Data: "g:s"}}, b.guideNav(r, state))
@@ -163,8 +182,10 @@ func (b *Bot) guideNav(r *Request, state string) []Button {
 // dateQuestion says which date an outcome's timing needs, as a catalog id.
 func dateQuestion(t guide.Timing) string {
 	switch t {
-	case guide.TimingANEFWindow, guide.TimingPrefectureWindow:
+	case guide.TimingANEFWindow, guide.TimingPrefectureWindow, guide.TimingBothWindows:
 		return "guide.dates.ask_expiry"
+	case guide.TimingAPS:
+		return "guide.dates.ask_aps"
 	case guide.TimingVLSTS, guide.TimingFirstRequest:
 		return "guide.dates.ask_arrival"
 	}
@@ -177,18 +198,61 @@ func (b *Bot) guideDate(ctx context.Context, r *Request) error {
 	if err != nil {
 		return r.Reply(ctx, r.P.T("guide.dates.bad"), []Button{{Label: r.P.T("guide.dates.skip"), Data: "g:s"}}, b.guideNav(r, r.Session.Data[guideStateKey]))
 	}
+	if o, ok := b.guide.Outcome(r.Session.Data[guideOutKey]); ok {
+		r.setData(guideDateKey, d.String())
+		r.setData(guideDateAskKey, dateQuestion(o.Timing))
+	}
 	return b.guideOutcome(ctx, r, r.Session.Data[guideOutKey], &d)
 }
 
+// guideTypedDate returns the date typed earlier in this walk, if it
+// answered the question ask.
+func (b *Bot) guideTypedDate(r *Request, ask string) (permit.Date, bool) {
+	if r.Session.Data[guideDateAskKey] != ask {
+		return permit.Date{}, false
+	}
+	d, err := permit.ParseDate(r.Session.Data[guideDateKey])
+	return d, err == nil
+}
+
+// guideFollowsUp reports whether the last answer of state was given to a
+// question asked under an outcome (Outcome.Then).
+func (b *Bot) guideFollowsUp(state string) bool {
+	if state == "" {
+		return false
+	}
+	prev, err := b.guide.Walk(b.guide.Back(state))
+	if err != nil {
+		return false
+	}
+	o, ok := b.guide.Outcome(prev)
+	return ok && o.Then != ""
+}
+
+// guideForgetDate drops the date typed in the guide.
+func (b *Bot) guideForgetDate(r *Request) {
+	if _, ok := r.Session.Data[guideDateKey]; ok {
+		delete(r.Session.Data, guideDateKey)
+		delete(r.Session.Data, guideDateAskKey)
+		r.sessionDirty = true
+	}
+}
+
 // guideOutcome shows an outcome: what to do, where, when (with the dates
-// when one was given), what to prepare and keep, warnings, next steps,
-// sources and review status.
+// when one was given, and what it means when a date has passed), what to
+// prepare and keep, warnings (the protection warning first in the
+// protected branches, then the dated rules in the version in force on the
+// filing day), next steps, the review status and the sources (legal basis
+// first, in the resident's language with the official title in French).
+// An outcome with a follow-up question ends with it and its answers.
 func (b *Bot) guideOutcome(ctx context.Context, r *Request, id string, date *permit.Date) error {
 	o, ok := b.guide.Outcome(id)
 	if !ok {
 		return b.guideStart(ctx, r)
 	}
 	p := r.P
+	state := r.Session.Data[guideStateKey]
+	today := b.today()
 	var main []string
 	main = append(main, "<b>"+p.T(o.Title)+"</b>")
 	if !b.reviewed(r.Lang) && r.Lang != "fr" && b.cat.Has("fr") {
@@ -206,7 +270,9 @@ func (b *Bot) guideOutcome(ctx context.Context, r *Request, id string, date *per
 			sec += "\n" + p.T(o.When)
 		}
 		if date != nil {
-			sec += "\n" + b.guideDates(r, o, *date)
+			if dates := b.guideDates(r, o, *date); dates != "" {
+				sec += "\n" + dates
+			}
 		}
 		main = append(main, sec)
 	}
@@ -216,44 +282,150 @@ func (b *Bot) guideOutcome(ctx context.Context, r *Request, id string, date *per
 	if len(o.Keep) > 0 {
 		main = append(main, "<b>"+p.T("guide.keep.title")+"</b>\n"+b.lines(p, o.Keep))
 	}
-	if len(o.Warnings) > 0 {
-		main = append(main, "<b>"+p.T("guide.warn.title")+"</b>\n"+b.lines(p, o.Warnings))
+	if warnings := b.guideWarnings(o, state, guide.FilingDate(o.Timing, date, today)); len(warnings) > 0 {
+		main = append(main, "<b>"+p.T("guide.warn.title")+"</b>\n"+b.lines(p, warnings))
 	}
 	if o.Next != "" {
 		main = append(main, "<b>"+p.T("guide.next.title")+"</b>\n"+p.T(o.Next))
 	}
-	sources := []string{p.T("guide.review.to_verify"), "<b>" + p.T("guide.sources") + "</b>"}
-	for _, tag := range o.Sources {
-		if s, ok := b.guide.Source(tag); ok {
-			sources = append(sources, "• ["+catalog.Escape(s.Tag)+"] "+catalog.Escape(s.Title)+" ("+catalog.Escape(s.Date)+")\n"+catalog.Escape(s.URL))
-		}
+	review := p.T("guide.review.to_verify")
+	if fr := b.cat.Printer("fr"); b.guide.Reviewed(o, func(id string) string { return fr.T(id) }) {
+		review = p.T("guide.review.reviewed", "By", o.Review.By, "Date", reviewDate(o.Review.On))
 	}
-	state := r.Session.Data[guideStateKey]
-	buttons := [][]Button{
-		{{Label: p.T("guide.help_button"), Data: "g:h"}},
-		b.guideNav(r, state),
+	sources := append([]string{review, "<b>" + p.T("guide.sources") + "</b>"}, b.sourceLines(p, b.guide.Sources(o))...)
+	var buttons [][]Button
+	var then []string
+	if q, ok := b.guide.Asking(o.ID); ok && !o.Sensitive {
+		// One question decides what comes next: ask it under the outcome.
+		then = append(then, "<b>"+p.T(q.Text)+"</b>")
+		for _, a := range q.Answers {
+			if !a.Off {
+				buttons = append(buttons, []Button{{Label: p.T(a.Label), Data: "g:a:" + a.ID}})
+			}
+		}
 	}
 	if o.Document != "" && b.remindersOn() && !o.Sensitive {
-		buttons = append([][]Button{{{Label: p.T("guide.remind_button"), Data: "r:g:" + o.ID}}}, buttons...)
-		if date != nil {
-			r.setData(guideDateKey, date.String())
-		}
+		buttons = append(buttons, []Button{{Label: p.T("guide.remind_button"), Data: "r:g:" + o.ID}})
 	}
-	r.SetFlow(flowGuide, stepOutcome)
+	buttons = append(buttons, []Button{{Label: p.T("guide.help_button"), Data: "g:h"}}, b.guideNav(r, state))
+	if len(then) > 0 {
+		r.SetFlow(flowGuide, stepQuestion)
+	} else {
+		r.SetFlow(flowGuide, stepOutcome)
+	}
 	delete(r.Session.Data, guideOutKey)
 	if o.Sensitive {
 		// Never keep the path that led to a sensitive outcome.
 		r.ClearFlow()
-		buttons[1] = []Button{{Label: p.T("guide.restart"), Data: "g:r"}, {Label: p.T("menu.back"), Data: "menu"}}
+		buttons[len(buttons)-1] = []Button{{Label: p.T("guide.restart"), Data: "g:r"}, {Label: p.T("menu.back"), Data: "menu"}}
 	}
-	text := strings.Join(main, "\n\n") + "\n\n" + strings.Join(sources, "\n")
-	if utf16Len(text) <= maxMessage {
+	parts := []string{strings.Join(main, "\n\n"), strings.Join(sources, "\n")}
+	if len(then) > 0 {
+		parts = append(parts, strings.Join(then, "\n"))
+	}
+	if text := strings.Join(parts, "\n\n"); utf16Len(text) <= maxMessage {
 		return r.Reply(ctx, text, buttons...)
 	}
-	if err := r.Reply(ctx, strings.Join(main, "\n\n")); err != nil {
-		return err
+	for _, part := range parts[:len(parts)-1] {
+		if err := r.Reply(ctx, part); err != nil {
+			return err
+		}
 	}
-	return r.Reply(ctx, strings.Join(sources, "\n"), buttons...)
+	return r.Reply(ctx, parts[len(parts)-1], buttons...)
+}
+
+// guideWarnings lists the warnings of o as catalog ids: the protection
+// warning first when the walk went through a protected question, then the
+// outcome's own, then what its dated rules say on day.
+func (b *Bot) guideWarnings(o guide.Outcome, state string, day permit.Date) []string {
+	var out []string
+	if pw := b.guide.Tree.ProtectedWarning; pw != "" && b.guide.Protected(state) && !slices.Contains(o.Warnings, pw) {
+		out = append(out, pw)
+	}
+	out = append(out, o.Warnings...)
+	return append(out, b.guide.RuleTexts(o, day)...)
+}
+
+// sourceLines shows sources for residents, the legal basis first: what
+// kind of source it is and what it says, in the resident's language (once
+// for sources of the same kind saying the same thing); the official title
+// of each, in French, as it is; its date; its link, or for a citation-only
+// source the Légifrance page of its code (never an invented link), or a
+// line saying to search for it.
+func (b *Bot) sourceLines(p *catalog.Printer, tags []string) []string {
+	var list []guide.Source
+	for _, tag := range tags {
+		if s, ok := b.guide.Source(tag); ok {
+			list = append(list, s)
+		}
+	}
+	slices.SortStableFunc(list, func(x, y guide.Source) int { return sourceRank(x.Kind) - sourceRank(y.Kind) })
+	type group struct {
+		head  string
+		items []string
+	}
+	var groups []*group
+	byHead := map[string]*group{}
+	for _, s := range list {
+		head := "• <b>" + p.T("guide.source."+string(s.Kind)) + "</b> " + p.T(s.Gloss)
+		item := "<i>" + p.Isolate(catalog.Escape(s.Title)) + "</i>"
+		if d := sourceDate(s.Date); d != "" {
+			item += " · " + p.Isolate(d)
+		}
+		switch {
+		case s.URL == "":
+			item += "\n" + p.T("guide.source.no_link")
+		case s.Status == guide.LinkCitationOnly:
+			item += "\n" + p.T("guide.source.code_page") + "\n" + catalog.Escape(s.URL)
+		default:
+			item += "\n" + catalog.Escape(s.URL)
+		}
+		g, ok := byHead[head]
+		if !ok {
+			g = &group{head: head}
+			byHead[head] = g
+			groups = append(groups, g)
+		}
+		g.items = append(g.items, item)
+	}
+	out := make([]string, 0, len(groups))
+	for _, g := range groups {
+		out = append(out, g.head+"\n"+strings.Join(g.items, "\n"))
+	}
+	return out
+}
+
+// sourceRank orders sources: the legal basis first, then official pages,
+// then associations' guides.
+func sourceRank(k guide.SourceKind) int {
+	switch k {
+	case guide.KindLaw, guide.KindCaseLaw:
+		return 0
+	case guide.KindAdministration:
+		return 1
+	}
+	return 2
+}
+
+// sourceDate writes a source's date the way documents do: DD/MM/YYYY,
+// MM/YYYY or YYYY; "" when it shows none.
+func sourceDate(s string) string {
+	if !sourceDateRE.MatchString(s) {
+		return "" // "n.d."
+	}
+	parts := strings.Split(s, "-")
+	slices.Reverse(parts)
+	return strings.Join(parts, "/")
+}
+
+var sourceDateRE = regexp.MustCompile(`^\d{4}(-\d{2}(-\d{2})?)?$`)
+
+// reviewDate writes the YYYY-MM-DD date of a review as DD/MM/YYYY.
+func reviewDate(s string) string {
+	if d := sourceDate(s); d != "" {
+		return d
+	}
+	return s
 }
 
 func (b *Bot) lines(p *catalog.Printer, ids []string) string {
@@ -264,10 +436,11 @@ func (b *Bot) lines(p *catalog.Printer, ids []string) string {
 	return strings.Join(out, "\n")
 }
 
-// guideDates computes the filing dates from the date the resident gave.
+// guideDates computes the filing dates from the date the resident gave,
+// and says plainly when a date has passed and what that means.
 func (b *Bot) guideDates(r *Request, o guide.Outcome, d permit.Date) string {
 	p := r.P
-	today := permit.DateOf(b.clock.Now(), b.cfg.Location)
+	today := b.today()
 	switch o.Timing {
 	case guide.TimingANEFWindow, guide.TimingPrefectureWindow:
 		ch := permit.ANEF
@@ -276,23 +449,67 @@ func (b *Bot) guideDates(r *Request, o guide.Outcome, d permit.Date) string {
 		}
 		w := permit.RenewalWindow(d, ch)
 		line := p.T("guide.dates.window", "Opens", frDate(w.Opens), "Closes", frDate(w.Closes))
-		switch permit.WindowState(today, w, d) {
-		case permit.TooEarly:
-			line += "\n" + p.T("guide.dates.state.too_early")
-		case permit.Open:
-			line += "\n" + p.T("guide.dates.state.open")
-		case permit.Late:
-			line += "\n" + p.T("guide.dates.state.late")
-		case permit.Expired:
-			line += "\n" + p.T("guide.dates.state.expired")
+		return line + "\n" + b.windowState(p, today, w, d)
+	case guide.TimingBothWindows:
+		if today.After(d) {
+			return p.T("guide.dates.state.expired", "Expiry", frDate(d))
+		}
+		var lines []string
+		for _, c := range []struct {
+			ch permit.Channel
+			id string
+		}{{permit.ANEF, "guide.dates.both.anef"}, {permit.Prefecture, "guide.dates.both.prefecture"}} {
+			w := permit.RenewalWindow(d, c.ch)
+			short := "guide.dates.short.open"
+			switch permit.WindowState(today, w, d) {
+			case permit.TooEarly:
+				short = "guide.dates.short.too_early"
+			case permit.Late:
+				short = "guide.dates.short.late"
+			}
+			lines = append(lines, p.T(c.id, "Opens", frDate(w.Opens), "Closes", frDate(w.Closes))+" "+p.T(short))
+		}
+		return strings.Join(append(lines, p.T("guide.dates.both.days")), "\n")
+	case guide.TimingAPS:
+		earliest, latest := d.AddDays(-permit.APSEarliestDays), d.AddDays(-permit.APSLatestDays)
+		line := p.T("guide.dates.aps", "Earliest", frDate(earliest), "Latest", frDate(latest), "AtLeast", frDate(d.AddDays(-permit.APSAtLeastDays)))
+		switch {
+		case today.After(latest):
+			return line + "\n" + p.T("guide.dates.passed.aps", "Expiry", frDate(d))
+		case today.Before(earliest):
+			return line + "\n" + p.T("guide.dates.state.too_early")
+		}
+		return line + "\n" + p.T("guide.dates.state.open")
+	case guide.TimingVLSTS:
+		deadline := permit.VLSTSDeadline(d)
+		line := p.T("guide.dates.deadline", "Date", frDate(deadline))
+		if today.After(deadline) {
+			line += "\n" + p.T("guide.dates.passed.vlsts")
 		}
 		return line
-	case guide.TimingVLSTS:
-		return p.T("guide.dates.deadline", "Date", frDate(permit.VLSTSDeadline(d)))
 	case guide.TimingFirstRequest:
-		return p.T("guide.dates.deadline", "Date", frDate(permit.FirstRequestDeadline(d)))
+		deadline := permit.FirstRequestDeadline(d)
+		line := p.T("guide.dates.deadline", "Date", frDate(deadline))
+		if today.After(deadline) {
+			line += "\n" + p.T("guide.dates.passed.first_request")
+		}
+		return line
 	}
 	return ""
+}
+
+// windowState says where today falls in a renewal window, and what it
+// means when the window has closed or the card has expired.
+func (b *Bot) windowState(p *catalog.Printer, today permit.Date, w permit.Window, expiry permit.Date) string {
+	switch permit.WindowState(today, w, expiry) {
+	case permit.TooEarly:
+		return p.T("guide.dates.state.too_early")
+	case permit.Open:
+		return p.T("guide.dates.state.open")
+	case permit.Late:
+		return p.T("guide.dates.state.late", "Closes", frDate(w.Closes), "Expiry", frDate(expiry))
+	}
+	return p.T("guide.dates.state.expired", "Expiry", frDate(expiry))
 }
 
 func frDate(d permit.Date) string { return d.Format(dateLayout) }

@@ -61,7 +61,9 @@ func TestPersonas(t *testing.T) {
 		{"4 talent renewal", "other/renew/talent", "guide.o.talent_renew.title", "anef", "25/02/2027",
 			[]string{"28/10/2026", "27/12/2026"}},
 		{"5 refugee's first carte de résident", "protection/first", "guide.o.protection_first.title", "anef", "", nil},
-		{"6 stateless person", "stateless/renew", "guide.o.stateless_renew.title", "prefecture", "", nil},
+		// official-sources.md row 38: stateless requests are on the ANEF (the
+		// domain brief said préfecture; the newer official page wins).
+		{"6 stateless person", "stateless/renew", "guide.o.stateless_renew.title", "anef", "", nil},
 		{"7 British retiree", "uk/renew", "guide.o.uk_wa_renew.title", "demarches_simplifiees", "", nil},
 		{"8 Italian retiree", "eu/citizen", "guide.o.eu_citizen_card.title", "anef", "", nil},
 		{"9 spouse of a French citizen: validate the VLS-TS", "other/first/not_validated", "guide.o.vlsts_validate.title", "anef", "", nil},

@@ -298,6 +298,8 @@ func milestoneMessage(doc Document, ch permit.Channel, k permit.MilestoneKind) s
 		switch {
 		case doc.Kind == permit.KindPassport || doc.Kind == permit.KindDomiciliation:
 			return "rem.ms.reminder_doc"
+		case doc.Kind == permit.KindAPS:
+			return "rem.ms.reminder_aps"
 		case temp:
 			return "rem.ms.reminder_temp"
 		case doc.Kind == permit.KindRLDUE:
@@ -315,7 +317,8 @@ func milestoneMessage(doc Document, ch permit.Channel, k permit.MilestoneKind) s
 	return "rem.ms." + string(k)
 }
 
-// sourceLine cites the sources of a reminder by tag, title and date.
+// sourceLine cites the sources of a reminder by their official title (in
+// French, as the guide shows them) and date.
 func (b *Bot) sourceLine(p *catalog.Printer, tags []string) string {
 	if b.guide == nil || len(tags) == 0 {
 		return ""
@@ -323,7 +326,11 @@ func (b *Bot) sourceLine(p *catalog.Printer, tags []string) string {
 	var out []string
 	for _, tag := range tags {
 		if s, ok := b.guide.Source(tag); ok {
-			out = append(out, "["+catalog.Escape(s.Tag)+"] "+catalog.Escape(s.Title)+" ("+catalog.Escape(s.Date)+")")
+			line := p.Isolate(catalog.Escape(s.Title))
+			if d := sourceDate(s.Date); d != "" {
+				line += " (" + p.Isolate(d) + ")"
+			}
+			out = append(out, line)
 		}
 	}
 	if len(out) == 0 {

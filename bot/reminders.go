@@ -13,7 +13,6 @@ import (
 
 	"github.com/passerelle-bot/passerelle/internal/catalog"
 	"github.com/passerelle-bot/passerelle/internal/digits"
-	"github.com/passerelle-bot/passerelle/internal/guide"
 	"github.com/passerelle-bot/passerelle/internal/permit"
 )
 
@@ -47,7 +46,7 @@ const (
 	remTarget    = "dt"  // which date is asked: e, ar, f (filed) or a (API)
 	remPickYear  = "py"
 	remPickMonth = "pm"
-	guideDateKey = "gd" // expiry typed in the guide, for "remind me"
+	guideDateKey = "gd" // date typed in the guide (which one: guideDateAskKey), for "remind me"
 )
 
 // Date targets.
@@ -400,21 +399,51 @@ func (b *Bot) remNew(ctx context.Context, r *Request, known map[string]string) e
 	return b.remNext(ctx, r)
 }
 
-// remFromGuide opens the registration pre-filled from a guide outcome: the
-// document kind, and the expiry date if the resident typed it in the guide.
+// remFromGuide opens the registration pre-filled with what the guide
+// knows, so that it asks nothing already answered: the document kind; the
+// mention of the next titre and whether it is a first multi-year card, when
+// the path told them; the end date typed in the guide (a card's or an APS's
+// expiry); for a VLS-TS to validate, that it is not validated yet and the
+// arrival date typed. An outcome without a document (for example "no API",
+// where the resident has none) offers no reminder at all.
 func (b *Bot) remFromGuide(ctx context.Context, r *Request, outcome string) error {
 	if b.guide == nil {
 		return b.stale(ctx, r)
 	}
 	o, ok := b.guide.Outcome(outcome)
 	k := permit.Kind(o.Document)
-	if !ok || !slices.Contains(registrationKinds, k) {
+	if !ok || !slices.Contains(registrationKinds, k) || o.Sensitive {
 		return b.stale(ctx, r)
 	}
 	known := map[string]string{remKind: string(k)}
-	window := o.Timing == guide.TimingANEFWindow || o.Timing == guide.TimingPrefectureWindow
-	if d, err := permit.ParseDate(r.Session.Data[guideDateKey]); err == nil && window && r.Session.Flow == flowGuide {
-		known[remExpiry] = d.String()
+	if m := permit.Mention(o.Mention); needsMention(k) && m.Valid() {
+		known[remMention] = string(m)
+	}
+	if needsMulti(k) {
+		switch o.FirstMulti {
+		case "yes":
+			known[remMulti] = "y"
+		case "no":
+			known[remMulti] = "n"
+		}
+	}
+	if r.Session.Flow == flowGuide {
+		today := b.today()
+		switch ask := dateQuestion(o.Timing); ask {
+		case "guide.dates.ask_expiry", "guide.dates.ask_aps":
+			if d, ok := b.guideTypedDate(r, ask); ok && !d.Before(today.AddMonths(-12)) && !d.After(today.AddMonths(12*11)) {
+				known[remExpiry] = d.String()
+			}
+		case "guide.dates.ask_arrival":
+			if k != permit.KindVLSTS {
+				break
+			}
+			// "Validate my visa": not validated yet.
+			known[remValidated] = "n"
+			if d, ok := b.guideTypedDate(r, ask); ok && !d.After(today) && !d.Before(today.AddMonths(-12)) {
+				known[remArrival] = d.String()
+			}
+		}
 	}
 	if err := r.Reply(ctx, r.P.T("rem.from_guide", "Kind", HTML(r.P.T("rem.kind."+string(k))))); err != nil {
 		return err
@@ -757,12 +786,18 @@ func (b *Bot) remConfirm(ctx context.Context, r *Request) error {
 		doc.ID, doc.Created = newDocID(docs), now
 	}
 	doc.Since = b.today()
-	if _, err := b.saveDocument(ctx, doc); err != nil {
+	next, err := b.saveDocument(ctx, doc)
+	if err != nil {
 		return err
 	}
 	b.log.Info("document_saved", "user_id", doc.UserID, "doc", doc.ID, "kind", string(doc.Kind))
 	r.ClearFlow()
-	return b.remSaved(ctx, r, doc, "rem.saved")
+	note := "rem.saved"
+	if next.IsZero() && !doc.Stopped {
+		// Already ended: never promise reminders that will not come.
+		note = "rem.saved_ended"
+	}
+	return b.remSaved(ctx, r, doc, note)
 }
 
 // remSaved tells what is due today, if anything, then shows the document.

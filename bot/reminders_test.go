@@ -428,7 +428,7 @@ func TestGuideRemindMePrefills(t *testing.T) {
 		t.Fatalf("no remind-me button under the outcome: %v", buttons(out))
 	}
 	f.handle(t, press(user, "en", data))
-	f.handle(t, press(user, "en", "r:m:talent"))
+	// The guide said "talent": the mention is not asked again.
 	f.handle(t, press(user, "en", "r:x:n"))
 	f.handle(t, press(user, "en", "r:h:me"))
 	got := f.sent.last(t, user)

@@ -1,51 +1,90 @@
 package guide_test
 
 import (
-	"bufio"
+	"bytes"
+	"flag"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/passerelle-bot/passerelle/internal/catalog"
 	"github.com/passerelle-bot/passerelle/internal/guide"
+	"github.com/passerelle-bot/passerelle/locales"
 )
 
 type catalogueRow struct{ section, row, outcome, path string }
 
-// readCatalogue reads the tables of CATALOGUE.md: rows of four columns
-// (section | row | outcome | path) and the personas (persona | outcome | path).
+// readCatalogue reads catalogue.yaml: the rows of the brief, the other entry
+// points (section "entry") and the personas (section "persona").
 func readCatalogue(t *testing.T) (rows []catalogueRow) {
 	t.Helper()
-	f, err := os.Open("CATALOGUE.md")
+	c, err := guide.LoadShippedCatalogue()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if !strings.HasPrefix(line, "|") || strings.HasPrefix(line, "|---") {
-			continue
-		}
-		cells := strings.Split(strings.Trim(line, "|"), "|")
-		for i := range cells {
-			cells[i] = strings.TrimSpace(cells[i])
-		}
-		if cells[len(cells)-1] == "path" {
-			continue // a header
-		}
-		switch {
-		case len(cells) == 4:
-			rows = append(rows, catalogueRow{cells[0], cells[1], cells[2], cells[3]})
-		case len(cells) == 3:
-			rows = append(rows, catalogueRow{"entry", cells[0], cells[1], cells[2]})
-		}
+	for _, r := range c.Rows {
+		rows = append(rows, catalogueRow{r.Section, r.Row, r.Outcome, r.Path})
+	}
+	for _, r := range c.Entries {
+		rows = append(rows, catalogueRow{"entry", r.Topic, r.Outcome, r.Path})
+	}
+	for _, r := range c.Personas {
+		rows = append(rows, catalogueRow{"persona", r.Persona, r.Outcome, r.Path})
 	}
 	if len(rows) == 0 {
-		t.Fatal("CATALOGUE.md has no rows")
+		t.Fatal("catalogue.yaml has no rows")
 	}
 	return rows
+}
+
+var update = flag.Bool("update", false, "rewrite CATALOGUE.md from catalogue.yaml and the tree")
+
+// frenchText is the French catalog, the language of reviewers.
+func frenchText(t testing.TB) func(string) string {
+	t.Helper()
+	cat, err := catalog.Load(locales.FS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := cat.Printer("fr")
+	return func(id string) string { return p.T(id) }
+}
+
+// TestCatalogueUpToDate: CATALOGUE.md is generated from catalogue.yaml and
+// the tree (review status, legal basis, fingerprints, the changes from the
+// brief). Regenerate with -update.
+func TestCatalogueUpToDate(t *testing.T) {
+	g, err := guide.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := guide.LoadShippedCatalogue()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := g.WriteCatalogue(&b, c, frenchText(t)); err != nil {
+		t.Fatal(err)
+	}
+	if *update {
+		if err := os.WriteFile("CATALOGUE.md", b.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile("CATALOGUE.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(want, b.Bytes()) {
+		t.Errorf("CATALOGUE.md is not what catalogue.yaml and the tree give; run go test ./internal/guide -run TestCatalogueUpToDate -update and read the diff")
+	}
+	for _, ch := range c.Changes {
+		if _, ok := g.Source(ch.Source); !ok {
+			t.Errorf("change %q cites source %q, not in sources.yaml", ch.What, ch.Source)
+		}
+	}
 }
 
 // TestCatalogueMapping walks every path of CATALOGUE.md: each démarche of

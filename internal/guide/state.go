@@ -86,7 +86,7 @@ func (g *Guide) Walk(state string) (current string, err error) {
 	}
 	for i, step := range p {
 		q, a, _ := strings.Cut(step, ".")
-		if q != cur {
+		if at := g.asking(cur); q != at {
 			return "", fmt.Errorf("%w: step %d answers %q but the walk is at %q", ErrState, i+1, q, cur)
 		}
 		if cur, err = g.Next(q, a); err != nil {
@@ -115,6 +115,7 @@ func (g *Guide) Answer(state, answerID string) (newState, currentID string, err 
 	if err != nil {
 		return "", "", err
 	}
+	cur = g.asking(cur)
 	if _, ok := g.Question(cur); !ok {
 		return "", "", fmt.Errorf("%w: the walk is at %q, not at a question", ErrState, cur)
 	}
@@ -130,7 +131,9 @@ func (g *Guide) Answer(state, answerID string) (newState, currentID string, err 
 }
 
 // StateFor returns the shortest state that walks to id, a question or an
-// outcome that is not switched off, preferring answers in their order.
+// outcome that is not switched off, preferring answers in their order. For
+// a question asked under an outcome (Outcome.Then), it is the state of that
+// outcome: [Guide.Asking] of where it walks gives the question.
 // It lets a suggestion jump into the tree with Back still working. An id
 // that is unknown, switched off or unreachable is an error wrapping
 // [ErrUnknown].
@@ -155,7 +158,11 @@ func (g *Guide) StateFor(id string) (string, error) {
 		if n.id == id {
 			return n.path.String(), nil
 		}
-		q, ok := g.Question(n.id)
+		if o, ok := g.Outcome(n.id); ok && o.Then == id && isQ {
+			// A question asked under an outcome: the outcome's state.
+			return n.path.String(), nil
+		}
+		q, ok := g.Question(g.asking(n.id))
 		if !ok || len(n.path) >= MaxDepth {
 			continue
 		}
@@ -170,6 +177,43 @@ func (g *Guide) StateFor(id string) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("%w: %q is not reachable from the start", ErrUnknown, id)
+}
+
+// asking returns the question a resident answers when the walk is at id:
+// id itself for a question, the Then question of an outcome that has one,
+// or "" (an outcome where the walk ends, or an unknown id).
+func (g *Guide) asking(id string) string {
+	if _, ok := g.questions[id]; ok {
+		return id
+	}
+	if i, ok := g.outcomes[id]; ok && !g.Tree.Outcomes[i].Off {
+		return g.Tree.Outcomes[i].Then
+	}
+	return ""
+}
+
+// Asking returns the question to answer when the walk is at id: id itself
+// for a question that is not switched off, the Then question of an outcome,
+// and ok false when the walk ends there.
+func (g *Guide) Asking(id string) (Question, bool) {
+	return g.Question(g.asking(id))
+}
+
+// Protected reports whether the walk of state passed a question marked
+// Protected: the resident said they are a refugee, under subsidiary
+// protection or stateless. A state that does not parse is not protected.
+func (g *Guide) Protected(state string) bool {
+	p, err := ParsePath(state)
+	if err != nil {
+		return false
+	}
+	for _, step := range p {
+		q, _, _ := strings.Cut(step, ".")
+		if i, ok := g.questions[q]; ok && g.Tree.Questions[i].Protected {
+			return true
+		}
+	}
+	return false
 }
 
 // validID reports whether s is a well-formed question or outcome id:

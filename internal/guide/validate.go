@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/passerelle-bot/passerelle/internal/permit"
 )
 
 // Errors of [Guide.Validate], one per rule. Each problem wraps one of
@@ -33,12 +35,34 @@ var (
 	ErrChannel        = errors.New("unknown channel")
 	ErrTiming         = errors.New("unknown timing")
 	ErrPhrase         = errors.New("bad phrase")
+	ErrOfficial       = errors.New("no official legal basis first")
+	ErrExplanatory    = errors.New("too many explanatory sources")
+	ErrRule           = errors.New("bad dated rule")
+	ErrThen           = errors.New("bad follow-up question")
+	ErrReminder       = errors.New("bad reminder pre-fill")
+	ErrProtected      = errors.New("bad protected branch")
 )
 
-// ReviewToVerify is the only review status accepted for now: nobody has
-// checked the outcomes on the live ANEF site yet. A "reviewed" status will
-// need a reviewed-on date, which the tree does not have.
-const ReviewToVerify = "to_verify"
+// MaxExplanatory is the most sources an outcome cites besides its legal
+// basis (administration pages and associations' guides together).
+const MaxExplanatory = 2
+
+// mirrorHosts are sites that copy legal texts or service-public fiches: the
+// guide cites the official text instead.
+var mirrorHosts = []string{
+	"doctrine.fr", "juriblio.fr", "pappers.fr", "tricoteuses.fr", "french-business-law.com",
+	"weka.fr", "calenco", "lexbase.fr", "comarquage", "?xml=", "illicoweb.com",
+}
+
+// legifranceCodePage is the form of a code's page on Légifrance, the only
+// link a citation-only source may carry.
+var legifranceCodePage = regexp.MustCompile(`^https://www\.legifrance\.gouv\.fr/codes/id/LEGITEXT\d{12}/?$`)
+
+var sourceDateRE = regexp.MustCompile(`^(\d{4})(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?)?$`)
+
+var sourceKinds = []SourceKind{KindLaw, KindCaseLaw, KindAdministration, KindAssociation}
+
+var linkStatuses = []LinkStatus{LinkVerified, LinkIDSeen, LinkFicheSeen, LinkCitationOnly}
 
 // TreeNode is the [Problem.Node] of problems about the tree as a whole.
 const TreeNode = "tree"
@@ -62,7 +86,7 @@ var langRE = regexp.MustCompile(`^[a-z]{2,3}$`)
 
 var channels = []Channel{ChannelANEF, ChannelPrefecture, ChannelDS, ChannelEmployer, ChannelOther, ChannelHuman}
 
-var timings = []Timing{TimingANEFWindow, TimingPrefectureWindow, TimingVLSTS, TimingFirstRequest, TimingTurning18, TimingTurning19, TimingASAP, TimingNone}
+var timings = []Timing{TimingANEFWindow, TimingPrefectureWindow, TimingBothWindows, TimingAPS, TimingVLSTS, TimingFirstRequest, TimingTurning18, TimingTurning19, TimingASAP, TimingNone}
 
 // Validate checks the tree, its sources and its phrases, and returns every
 // problem found, each a *[Problem]; none means the tree is sound.
@@ -82,6 +106,13 @@ var timings = []Timing{TimingANEFWindow, TimingPrefectureWindow, TimingVLSTS, Ti
 //     warned that deadlines run: every path from the start to it passes a
 //     question with Urgent set, or the outcome carries the warning itself
 //     (timing asap and a when text).
+//
+// And the rules on sources (DESIGN.md, Sources): every outcome and every
+// dated rule cites first its official legal basis (a law or a court
+// decision), unless the outcome says why it has none (no_official_source);
+// at most [MaxExplanatory] other sources; no forum or news site, no mirror
+// of a legal text, no http:// link; a citation-only source shows no link
+// but the Légifrance page of its code.
 func (g *Guide) Validate(hasMessage func(id string) bool) []error {
 	v := &validator{g: g, hasMessage: hasMessage}
 	v.tree()
@@ -89,6 +120,7 @@ func (g *Guide) Validate(hasMessage func(id string) bool) []error {
 	v.questions()
 	v.outcomes()
 	v.sources()
+	v.rules()
 	v.graph()
 	v.phrases()
 	return v.errs
@@ -133,6 +165,12 @@ func (v *validator) tree() {
 		v.add(t.Help, ErrHelp, "channel %q, want %q", t.Outcomes[i].Channel, ChannelHuman)
 	case t.Outcomes[i].Off:
 		v.add(t.Help, ErrHelp, "switched off, but switched-off branches lead to it")
+	}
+	v.message(TreeNode, "protected_warning", t.ProtectedWarning, false)
+	for _, q := range t.Questions {
+		if q.Protected && t.ProtectedWarning == "" {
+			v.add(q.ID, ErrProtected, "question is protected but the tree has no protected_warning")
+		}
 	}
 }
 
@@ -222,17 +260,22 @@ func (v *validator) outcomes() {
 		if !slices.Contains(timings, o.Timing) {
 			v.add(o.ID, ErrTiming, "%q", o.Timing)
 		}
-		if len(o.Sources) == 0 {
-			v.add(o.ID, ErrNoSource, "every outcome cites at least one")
-		}
-		for _, tag := range o.Sources {
-			if _, ok := v.g.sourceIdx[tag]; !ok {
-				v.add(o.ID, ErrUnknownSource, "%q is not in the sources", tag)
+		v.citations(o.ID, o.Sources, o.NoOfficialSource)
+		v.review(o)
+		for _, id := range o.Rules {
+			if _, ok := v.g.Rule(id); !ok {
+				v.add(o.ID, ErrRule, "rule %q is not in the tree's rules", id)
 			}
 		}
-		if o.Review != ReviewToVerify {
-			v.add(o.ID, ErrReview, "%q, want %q", o.Review, ReviewToVerify)
+		if o.Then != "" {
+			switch _, ok := v.g.questions[o.Then]; {
+			case !ok:
+				v.add(o.ID, ErrThen, "then %q is not a question", o.Then)
+			case o.Sensitive:
+				v.add(o.ID, ErrThen, "a sensitive outcome asks nothing more")
+			}
 		}
+		v.prefill(o)
 		if o.Sensitive {
 			if o.Channel != ChannelHuman && o.Next == "" {
 				v.add(o.ID, ErrSensitive, "needs channel human or next_steps naming specialised help")
@@ -241,6 +284,73 @@ func (v *validator) outcomes() {
 				v.add(o.ID, ErrSensitive, "sets document %q; keep nothing of a sensitive outcome", o.Document)
 			}
 		}
+	}
+}
+
+// citations checks the sources an outcome or a rule cites: known tags, the
+// official legal basis first, at most MaxExplanatory others.
+func (v *validator) citations(node string, tags []string, noOfficial string) {
+	if len(tags) == 0 {
+		v.add(node, ErrNoSource, "every outcome cites at least one")
+		return
+	}
+	explanatory := 0
+	for i, tag := range tags {
+		s, ok := v.g.Source(tag)
+		if !ok {
+			v.add(node, ErrUnknownSource, "%q is not in the sources", tag)
+			continue
+		}
+		if i == 0 && !s.Kind.Official() && noOfficial == "" {
+			v.add(node, ErrOfficial, "first source %q is of kind %q; cite the law or a court decision first, or give no_official_source with a reason", tag, s.Kind)
+		}
+		if !s.Kind.Official() {
+			explanatory++
+		}
+	}
+	if explanatory > MaxExplanatory {
+		v.add(node, ErrExplanatory, "%d sources besides the legal basis, at most %d", explanatory, MaxExplanatory)
+	}
+}
+
+// review checks an outcome's review record.
+func (v *validator) review(o Outcome) {
+	r := o.Review
+	switch r.Status {
+	case ReviewToVerify:
+		if r.By != "" || r.On != "" || r.Fingerprint != "" {
+			v.add(o.ID, ErrReview, "to_verify with a reviewer, a date or a fingerprint")
+		}
+	case ReviewReviewed:
+		if r.By == "" {
+			v.add(o.ID, ErrReview, "reviewed, but by whom?")
+		}
+		if _, err := parseDay(r.On); err != nil {
+			v.add(o.ID, ErrReview, "reviewed on %q: want YYYY-MM-DD", r.On)
+		}
+		if r.Fingerprint == "" {
+			v.add(o.ID, ErrReview, "reviewed without the fingerprint of what was reviewed (see passerelle guide export)")
+		}
+	default:
+		v.add(o.ID, ErrReview, "%q, want %q or %q", r.Status, ReviewToVerify, ReviewReviewed)
+	}
+}
+
+// prefill checks what "remind me" takes from an outcome.
+func (v *validator) prefill(o Outcome) {
+	if o.Document != "" && !permit.Kind(o.Document).Valid() {
+		v.add(o.ID, ErrReminder, "document %q is not a permit kind", o.Document)
+	}
+	if o.Mention != "" {
+		switch {
+		case o.Document == "":
+			v.add(o.ID, ErrReminder, "mention %q without a document", o.Mention)
+		case !permit.Mention(o.Mention).Valid():
+			v.add(o.ID, ErrReminder, "mention %q is not a permit mention", o.Mention)
+		}
+	}
+	if o.FirstMulti != "" && o.FirstMulti != "yes" && o.FirstMulti != "no" {
+		v.add(o.ID, ErrReminder, "first_multi %q, want yes or no", o.FirstMulti)
 	}
 }
 
@@ -258,12 +368,64 @@ func (v *validator) sources() {
 		if s.Title == "" {
 			v.add(node, ErrSource, "empty title")
 		}
-		if !strings.HasPrefix(s.URL, "https://") && !strings.HasPrefix(s.URL, "http://") {
-			v.add(node, ErrSource, "url %q is not http(s)", s.URL)
+		switch {
+		case s.Kind == KindOther:
+			v.add(node, ErrSource, "kind other (forum, news, blog): not a source to show residents")
+		case !slices.Contains(sourceKinds, s.Kind):
+			v.add(node, ErrSource, "kind %q, want one of %v", s.Kind, sourceKinds)
 		}
-		if s.Date == "" {
-			v.add(node, ErrSource, `empty date; write "n.d." when the source shows none`)
+		v.message(node, "gloss", s.Gloss, true)
+		if !slices.Contains(linkStatuses, s.Status) {
+			v.add(node, ErrSource, "status %q, want one of %v", s.Status, linkStatuses)
 		}
+		switch {
+		case s.Status == LinkCitationOnly && s.URL != "" && !legifranceCodePage.MatchString(s.URL):
+			v.add(node, ErrSource, "citation-only, so no link but the Légifrance page of its code; got %q", s.URL)
+		case s.Status != LinkCitationOnly && !strings.HasPrefix(s.URL, "https://"):
+			v.add(node, ErrSource, "url %q is not https", s.URL)
+		}
+		for _, m := range mirrorHosts {
+			if strings.Contains(s.URL, m) {
+				v.add(node, ErrSource, "url %q is a mirror (%s): cite the official text", s.URL, m)
+			}
+		}
+		if s.Date != "n.d." && !sourceDateRE.MatchString(s.Date) {
+			v.add(node, ErrSource, `date %q: want YYYY-MM-DD, YYYY-MM, YYYY or "n.d."`, s.Date)
+		}
+	}
+}
+
+// rules checks the dated rules.
+func (v *validator) rules() {
+	seen := make(map[string]bool)
+	for _, r := range v.g.Tree.Rules {
+		node := "rule " + r.ID
+		if !validID(r.ID) {
+			v.add(node, ErrBadID, "want ^[a-z][a-z0-9_]*$")
+		}
+		if seen[r.ID] {
+			v.add(node, ErrDuplicateID, "rule id used twice")
+		}
+		seen[r.ID] = true
+		v.message(node, "text", r.Text, true)
+		v.message(node, "before", r.Before, false)
+		v.message(node, "after", r.After, false)
+		p, err := r.Period()
+		switch {
+		case err != nil:
+			v.add(node, ErrRule, "%v", err)
+		case r.From == "" && r.Until == "":
+			v.add(node, ErrRule, "neither from nor until: not a dated rule")
+		case r.From != "" && r.Until != "" && p.Until.Before(p.From):
+			v.add(node, ErrRule, "until %s before from %s", r.Until, r.From)
+		}
+		if r.Before != "" && r.From == "" {
+			v.add(node, ErrRule, "before text without a from date")
+		}
+		if r.After != "" && r.Until == "" {
+			v.add(node, ErrRule, "after text without an until date")
+		}
+		v.citations(node, r.Sources, "")
 	}
 }
 
@@ -343,7 +505,8 @@ func (v *validator) graph() {
 }
 
 // targets lists the question ids reached by the answers of question id,
-// switched off or not; outcomes are left out.
+// switched off or not, including the Then question of an outcome they
+// reach; outcomes are left out.
 func (v *validator) targets(id string) []string {
 	i, ok := v.g.questions[id]
 	if !ok {
@@ -353,6 +516,12 @@ func (v *validator) targets(id string) []string {
 	for _, a := range v.g.Tree.Questions[i].Answers {
 		if _, ok := v.g.questions[a.Next]; ok {
 			out = append(out, a.Next)
+		} else if oi, ok := v.g.outcomes[a.Next]; ok {
+			if then := v.g.Tree.Outcomes[oi].Then; then != "" {
+				if _, ok := v.g.questions[then]; ok {
+					out = append(out, then)
+				}
+			}
 		}
 	}
 	return out
@@ -426,6 +595,12 @@ func (v *validator) urgent() {
 			}
 			parent[a.Next] = id
 			o := g.Tree.Outcomes[oi]
+			if qi, ok := g.questions[o.Then]; ok && g.Tree.Questions[qi].Urgent == "" {
+				if _, seen := parent[o.Then]; !seen {
+					parent[o.Then] = id
+					queue = append(queue, o.Then)
+				}
+			}
 			if o.Urgent && (o.Timing != TimingASAP || o.When == "") {
 				path := []string{o.ID}
 				for p := id; p != ""; p = parent[p] {
@@ -441,8 +616,9 @@ func (v *validator) urgent() {
 // Paths returns every path from the start to an outcome, as the ids of
 // the questions passed and the outcome reached, following every answer,
 // switched off or not; paths that differ only by the answer taken appear
-// once. It stops at cycles and at MaxDepth+1 questions, so it is safe on
-// an invalid tree.
+// once. An outcome with a Then question ends one path and continues into
+// others (its id then appears inside them). It stops at cycles and at
+// MaxDepth+1 questions, so it is safe on an invalid tree.
 func (g *Guide) Paths() [][]string {
 	var out [][]string
 	seen := make(map[string]bool)
@@ -451,16 +627,21 @@ func (g *Guide) Paths() [][]string {
 		id := path[len(path)-1]
 		qi, ok := g.questions[id]
 		if !ok {
-			if _, ok := g.outcomes[id]; ok {
+			if oi, ok := g.outcomes[id]; ok {
 				key := strings.Join(path, "/")
 				if !seen[key] {
 					seen[key] = true
 					out = append(out, slices.Clone(path))
 				}
+				if then := g.Tree.Outcomes[oi].Then; then != "" {
+					if _, ok := g.questions[then]; ok {
+						walk(append(path, then))
+					}
+				}
 			}
 			return
 		}
-		if len(path) > MaxDepth+1 || slices.Contains(path[:len(path)-1], id) {
+		if questionsIn(g, path) > MaxDepth+1 || slices.Contains(path[:len(path)-1], id) {
 			return
 		}
 		for _, a := range g.Tree.Questions[qi].Answers {
@@ -471,4 +652,15 @@ func (g *Guide) Paths() [][]string {
 		walk([]string{g.Tree.Start})
 	}
 	return out
+}
+
+// questionsIn counts the questions of a path.
+func questionsIn(g *Guide, path []string) int {
+	n := 0
+	for _, id := range path {
+		if _, ok := g.questions[id]; ok {
+			n++
+		}
+	}
+	return n
 }

@@ -62,12 +62,42 @@ func TestValidateBroken(t *testing.T) {
 		{tree: "no_source.yaml", want: []finding{{"o_done", guide.ErrNoSource}}},
 		{tree: "unknown_source.yaml", want: []finding{{"o_done", guide.ErrUnknownSource}}},
 		{tree: "base.yaml", sources: "sources_bad.yaml", want: []finding{
-			{"source S1", guide.ErrSource}, // twice
-			{"source S3", guide.ErrSource}, // no title
-			{"source S3", guide.ErrSource}, // not http(s)
-			{"source S3", guide.ErrSource}, // no date
+			{"source S1", guide.ErrSource},         // twice
+			{"source S3", guide.ErrSource},         // no title
+			{"source S3", guide.ErrSource},         // not https
+			{"source S3", guide.ErrSource},         // no date
+			{"source S4", guide.ErrSource},         // kind other (a forum)
+			{"source S5", guide.ErrSource},         // citation-only with an article link
+			{"source S6", guide.ErrSource},         // a mirror
+			{"source S7", guide.ErrSource},         // http://
+			{"source S8", guide.ErrSource},         // unknown kind
+			{"source S8", guide.ErrMissingMessage}, // no gloss
+			{"source S8", guide.ErrSource},         // unknown status
+			{"source S8", guide.ErrSource},         // date in words
 		}},
-		{tree: "review.yaml", want: []finding{{"o_done", guide.ErrReview}}},
+		{tree: "official.yaml", want: []finding{{"o_done", guide.ErrOfficial}}},
+		{tree: "explanatory.yaml", want: []finding{{"o_done", guide.ErrExplanatory}}},
+		{tree: "no_official_reason.yaml", want: nil},
+		{tree: "review.yaml", want: []finding{
+			{"o_done", guide.ErrReview}, // impossible day
+			{"o_done", guide.ErrReview}, // no fingerprint
+		}},
+		{tree: "review_status.yaml", want: []finding{{"o_done", guide.ErrReview}}},
+		{tree: "prefill.yaml", want: []finding{
+			{"o_done", guide.ErrReminder}, // document
+			{"o_done", guide.ErrReminder}, // mention
+			{"o_done", guide.ErrReminder}, // first_multi
+		}},
+		{tree: "then.yaml", want: []finding{{"o_done", guide.ErrThen}}},
+		{tree: "rule_unknown.yaml", want: []finding{{"o_done", guide.ErrRule}}},
+		{tree: "rules.yaml", want: []finding{
+			{"rule bad_date", guide.ErrRule},
+			{"rule no_date", guide.ErrRule},
+			{"rule reversed", guide.ErrRule},
+			{"rule after_open", guide.ErrRule},
+			{"rule not_law", guide.ErrOfficial},
+		}},
+		{tree: "protected.yaml", want: []finding{{"q_start", guide.ErrProtected}}},
 		{tree: "missing_message.yaml", want: []finding{
 			{"q_start", guide.ErrMissingMessage},
 			{"q_start.renew", guide.ErrMissingMessage},
@@ -126,7 +156,8 @@ func ruleOf(p *guide.Problem) error {
 		guide.ErrDangling, guide.ErrDeadEnd, guide.ErrUnreachable, guide.ErrCycle, guide.ErrTooDeep,
 		guide.ErrNoDontKnow, guide.ErrDuplicateLabel, guide.ErrNoSource, guide.ErrUnknownSource,
 		guide.ErrSource, guide.ErrReview, guide.ErrMissingMessage, guide.ErrSensitive, guide.ErrUrgent,
-		guide.ErrChannel, guide.ErrTiming, guide.ErrPhrase,
+		guide.ErrChannel, guide.ErrTiming, guide.ErrPhrase, guide.ErrOfficial, guide.ErrExplanatory,
+		guide.ErrRule, guide.ErrThen, guide.ErrReminder, guide.ErrProtected,
 	} {
 		if errors.Is(p, rule) {
 			return rule

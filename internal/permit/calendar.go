@@ -76,13 +76,13 @@ func RenewalWindow(expiry Date, ch Channel) Window {
 		return Window{
 			Opens:   expiry.AddMonths(-2),
 			Closes:  expiry.AddDays(-1),
-			Sources: []string{"S85", "S86"},
+			Sources: []string{"ceseda-r431-5"},
 		}
 	}
 	return Window{
 		Opens:   expiry.AddDays(-120),
 		Closes:  expiry.AddDays(-60),
-		Sources: []string{"S85", "S86"},
+		Sources: []string{"ceseda-r431-5"},
 	}
 }
 

@@ -35,7 +35,7 @@ func TestRenewalWindow(t *testing.T) {
 			if w.Opens != mustDate(t, tt.opens) || w.Closes != mustDate(t, tt.close) {
 				t.Errorf("RenewalWindow(%s, %v) = %v..%v; want %s..%s (%s)", tt.expiry, tt.ch, w.Opens, w.Closes, tt.opens, tt.close, tt.source)
 			}
-			if want := []string{"S85", "S86"}; !slices.Equal(w.Sources, want) {
+			if want := []string{"ceseda-r431-5"}; !slices.Equal(w.Sources, want) {
 				t.Errorf("RenewalWindow(%s, %v).Sources = %q; want %q", tt.expiry, tt.ch, w.Sources, want)
 			}
 		})
@@ -46,7 +46,7 @@ func TestRenewalWindowSourcesNotShared(t *testing.T) {
 	expiry := mustDate(t, "2027-06-30")
 	w1 := permit.RenewalWindow(expiry, permit.ANEF)
 	w1.Sources[0] = "changed"
-	if w2 := permit.RenewalWindow(expiry, permit.ANEF); w2.Sources[0] != "S85" {
+	if w2 := permit.RenewalWindow(expiry, permit.ANEF); w2.Sources[0] != "ceseda-r431-5" {
 		t.Errorf("RenewalWindow shares its Sources slice between calls: got %q", w2.Sources)
 	}
 }

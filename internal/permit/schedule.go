@@ -122,8 +122,10 @@ type Document struct {
 //   - RLD-UE: R.431-5's window does not apply [S85] and the brief gives no
 //     other, so there is no late milestone; cautiously, D-150 prepare, D-90
 //     reminder_d90, D-60, D-30 reminders, D-7 check, D0 expiry.
-//   - FirstMultiYear adds prepare_exam at D-240 [S68][S80][S82][S83]. It is
-//     emitted for CRA holders too, though one préfecture says the 2026
+//   - FirstMultiYear adds prepare_exam at D-240 [S68][S80][S82][S83] when
+//     the request can be filed while [Exam2026] is in force (some day from
+//     the window's opening to the expiry is on or after 1 January 2026). It
+//     is emitted for CRA holders too, though one préfecture says the 2026
 //     requirements do not apply to Algerians [S68]: word the message
 //     accordingly.
 //
@@ -140,9 +142,11 @@ type Document struct {
 // and arrival+80 days, and vlsts_deadline on [VLSTSDeadline] [S27][S29][S31].
 //
 // Other kinds: API: api_renew at expiry-14 and expiry-3, api_expiry on
-// expiry [S92]. Récépissé and APS: reminders at expiry-21 and expiry-7,
-// then expiry (Ukrainian APS renewal: at least 15 days, or between 3 weeks
-// and 3 days, before expiry [S73][S74][S75]; récépissé [S99]). Passport and
+// expiry [S92]. Récépissé: reminders at expiry-21 and expiry-7, then expiry
+// [S99]. APS: reminders at D-21, D-15 and D-7, then expiry: préfectures ask
+// to renew between 3 weeks and 3 days before expiry (Haute-Loire, the
+// ministry's advice) or at least 15 days before (Calvados), so the first
+// reminder follows the earliest local rule [S73][S74][S75]. Passport and
 // domiciliation attestation: reminders at D-90 and D-30 [S108].
 //
 // Dates already past are dropped, but a state that is already late or
@@ -177,77 +181,82 @@ func Schedule(d Document, registered Date) []Milestone {
 			break
 		}
 		ch := NextChannel(d.Kind, d.Mention)
-		if d.FirstMultiYear {
-			add(&pre, MilestonePrepareExam, dm(240), "S68", "S80", "S82", "S83")
+		if d.FirstMultiYear && Exam2026.Overlaps(RenewalWindow(exp, ch).Opens, exp) {
+			add(&pre, MilestonePrepareExam, dm(240), "loi-2024-42", "decret-2025-647")
 		}
 		switch {
 		case d.Kind == KindRLDUE:
-			add(&pre, MilestonePrepare, dm(150), "S85", "S21")
-			add(&pre, MilestoneReminderD90, dm(90), "S85", "S21")
-			add(&pre, MilestoneReminder, dm(60), "S85", "S21")
-			add(&pre, MilestoneReminder, dm(30), "S85", "S21")
-			add(&pre, MilestoneCheck, dm(7), "S85", "S21")
+			add(&pre, MilestonePrepare, dm(150), "ceseda-r431-5", "arrete-2024-07-01")
+			add(&pre, MilestoneReminderD90, dm(90), "ceseda-r431-5", "arrete-2024-07-01")
+			add(&pre, MilestoneReminder, dm(60), "ceseda-r431-5", "arrete-2024-07-01")
+			add(&pre, MilestoneReminder, dm(30), "ceseda-r431-5", "arrete-2024-07-01")
+			add(&pre, MilestoneCheck, dm(7), "ceseda-r431-5", "arrete-2024-07-01")
 		case ch == Prefecture:
 			w := RenewalWindow(exp, ch)
-			add(&pre, MilestonePrepare, dm(75), "S85", "S86")
-			add(&pre, MilestoneWindowOpens, w.Opens, "S85", "S86")
+			add(&pre, MilestonePrepare, dm(75), "ceseda-r431-5")
+			add(&pre, MilestoneWindowOpens, w.Opens, "ceseda-r431-5")
 			for day := w.Opens.AddDays(14); !day.After(w.Closes); day = day.AddDays(14) {
-				add(&pre, MilestoneReminder, day, "S85", "S86")
+				add(&pre, MilestoneReminder, day, "ceseda-r431-5")
 			}
 		default:
-			add(&pre, MilestonePrepare, dm(150), "S85", "S86")
-			add(&pre, MilestoneWindowOpens, dm(120), "S85", "S86")
-			add(&pre, MilestoneReminderD90, dm(90), "S85", "S86")
-			add(&pre, MilestoneLastCall, dm(65), "S85", "S86")
-			add(&pre, MilestoneWindowCloses, dm(60), "S85", "S86")
-			add(&pre, MilestoneLate, dm(59), "S85", "S89", "S87", "S90")
-			add(&pre, MilestoneCheck, dm(7), "S85", "S92")
+			add(&pre, MilestonePrepare, dm(150), "ceseda-r431-5")
+			add(&pre, MilestoneWindowOpens, dm(120), "ceseda-r431-5")
+			add(&pre, MilestoneReminderD90, dm(90), "ceseda-r431-5")
+			add(&pre, MilestoneLastCall, dm(65), "ceseda-r431-5")
+			add(&pre, MilestoneWindowCloses, dm(60), "ceseda-r431-5")
+			add(&pre, MilestoneLate, dm(59), "ceseda-r431-5", "ceseda-r431-15-1", "ceseda-l436-5")
+			add(&pre, MilestoneCheck, dm(7), "ceseda-r431-5", "ceseda-r431-15-1")
 		}
 		if filed {
 			f := *d.Filed
 			if d.APIExpiry == nil && dm(7).After(f) {
-				add(&post, MilestoneCheckAPI, dm(7), "S92")
+				add(&post, MilestoneCheckAPI, dm(7), "ceseda-r431-15-1")
 			}
 		}
-		add(&post, MilestoneExpiry, exp, "S85")
+		add(&post, MilestoneExpiry, exp, "ceseda-r431-5")
 		if filed {
 			if d.APIExpiry == nil {
-				add(&post, MilestoneEscalate, exp, "S92")
+				add(&post, MilestoneEscalate, exp, "ceseda-r431-15-1")
 			}
 			if applies, sure := GraceApplies(d.Kind); applies && sure {
-				add(&post, MilestoneGraceEnds, exp.AddMonths(3), "S103", "S87")
+				add(&post, MilestoneGraceEnds, exp.AddMonths(3), "ceseda-l433-3")
 			}
 			if d.APIExpiry != nil {
 				a := *d.APIExpiry
-				add(&post, MilestoneAPIRenew, a.AddDays(-14), "S92")
-				add(&post, MilestoneAPIRenew, a.AddDays(-3), "S92")
-				add(&post, MilestoneAPIExpiry, a, "S92")
+				add(&post, MilestoneAPIRenew, a.AddDays(-14), "ceseda-r431-15-1")
+				add(&post, MilestoneAPIRenew, a.AddDays(-3), "ceseda-r431-15-1")
+				add(&post, MilestoneAPIExpiry, a, "ceseda-r431-15-1")
 			}
 		}
 		switch {
 		case !filed && registered.After(exp):
-			add(&catchUp, MilestoneExpired, registered, "S85", "S115")
+			add(&catchUp, MilestoneExpired, registered, "ceseda-r431-5", "ceseda-r431-15-1")
 		case !filed && d.Kind != KindRLDUE &&
 			WindowState(registered, RenewalWindow(exp, ch), exp) == Late:
-			add(&catchUp, MilestoneLate, registered, "S85", "S89", "S87", "S90")
+			add(&catchUp, MilestoneLate, registered, "ceseda-r431-5", "ceseda-r431-15-1", "ceseda-l436-5")
 		case filed && registered.After(exp) && !apiValidOn(registered):
-			add(&catchUp, MilestoneEscalate, registered, "S92")
+			add(&catchUp, MilestoneEscalate, registered, "ceseda-r431-15-1")
 		}
 
 	case d.Kind == KindAPI && hasExpiry:
-		add(&post, MilestoneAPIRenew, dm(14), "S92")
-		add(&post, MilestoneAPIRenew, dm(3), "S92")
-		add(&post, MilestoneAPIExpiry, exp, "S92")
+		add(&post, MilestoneAPIRenew, dm(14), "ceseda-r431-15-1")
+		add(&post, MilestoneAPIRenew, dm(3), "ceseda-r431-15-1")
+		add(&post, MilestoneAPIExpiry, exp, "ceseda-r431-15-1")
 		if registered.After(exp) {
-			add(&catchUp, MilestoneEscalate, registered, "S92")
+			add(&catchUp, MilestoneEscalate, registered, "ceseda-r431-15-1")
 		}
 
 	case (d.Kind == KindRecepisse || d.Kind == KindAPS) && hasExpiry:
-		src := []string{"S99"}
+		src := []string{"ceseda-r431-12"}
 		if d.Kind == KindAPS {
-			src = []string{"S73", "S74", "S75"}
+			src = []string{"ceseda-l581", "pref-calvados-tp", "pref-haute-loire-aps"}
 		}
 		add(&post, MilestoneReminder, dm(21), src...)
+		if d.Kind == KindAPS {
+			// The earliest local rule: Calvados asks for at least 15 days
+			// before expiry, other préfectures for 3 weeks to 3 days.
+			add(&post, MilestoneReminder, dm(APSAtLeastDays), src...)
+		}
 		add(&post, MilestoneReminder, dm(7), src...)
 		add(&post, MilestoneExpiry, exp, src...)
 		if registered.After(exp) {
@@ -255,33 +264,33 @@ func Schedule(d Document, registered Date) []Milestone {
 		}
 
 	case (d.Kind == KindPassport || d.Kind == KindDomiciliation) && hasExpiry:
-		add(&post, MilestoneReminder, dm(90), "S108")
-		add(&post, MilestoneReminder, dm(30), "S108")
+		add(&post, MilestoneReminder, dm(90), "ce-2024-494718")
+		add(&post, MilestoneReminder, dm(30), "ce-2024-494718")
 		switch {
 		case registered.After(exp):
-			add(&catchUp, MilestoneExpired, registered, "S108")
+			add(&catchUp, MilestoneExpired, registered, "ce-2024-494718")
 		case registered.After(dm(30)):
-			add(&catchUp, MilestoneReminder, registered, "S108")
+			add(&catchUp, MilestoneReminder, registered, "ce-2024-494718")
 		}
 	}
 
 	if d.Kind == KindVLSTS && d.Arrival != nil {
 		a := *d.Arrival
-		add(&post, MilestoneVLSTSValidate, a, "S27", "S29", "S31")
-		add(&post, MilestoneVLSTSValidate, a.AddDays(60), "S27", "S29", "S31")
-		add(&post, MilestoneVLSTSValidate, a.AddDays(80), "S27", "S29", "S31")
+		add(&post, MilestoneVLSTSValidate, a, "ceseda-r431-17", "sp-f39")
+		add(&post, MilestoneVLSTSValidate, a.AddDays(60), "ceseda-r431-17", "sp-f39")
+		add(&post, MilestoneVLSTSValidate, a.AddDays(80), "ceseda-r431-17", "sp-f39")
 		deadline := VLSTSDeadline(a)
-		add(&post, MilestoneVLSTSDeadline, deadline, "S27", "S29", "S31")
+		add(&post, MilestoneVLSTSDeadline, deadline, "ceseda-r431-17", "sp-f39")
 		if registered.After(deadline) {
-			add(&catchUp, MilestoneVLSTSDeadline, registered, "S27", "S29", "S31")
+			add(&catchUp, MilestoneVLSTSDeadline, registered, "ceseda-r431-17", "sp-f39")
 		}
 	}
 
 	if filed && d.Kind.Valid() && d.Kind != KindPassport && d.Kind != KindDomiciliation {
 		ir := ImplicitRejection(*d.Filed)
-		add(&post, MilestoneImplicitRejection, ir, "S105", "S111")
+		add(&post, MilestoneImplicitRejection, ir, "ceseda-r432-1", "ce-2025-499904")
 		if registered.After(ir) {
-			add(&catchUp, MilestoneImplicitRejection, registered, "S105", "S111")
+			add(&catchUp, MilestoneImplicitRejection, registered, "ceseda-r432-1", "ce-2025-499904")
 		}
 	}
 

@@ -190,9 +190,9 @@ func TestSchedule(t *testing.T) {
 			[]string{"late 2027-06-30", "expiry 2027-06-30"},
 		},
 		{
-			"APS (Ukrainian TP) renewed at the préfecture: 3 weeks, 1 week, expiry", "[S73][S74][S75]",
+			"APS (Ukrainian TP) renewed at the préfecture: 3 weeks, 15 days, 1 week, expiry", "[S73][S74][S75]",
 			permit.Document{Kind: permit.KindAPS, Mention: permit.MentionProtection, Expiry: mustDate(t, "2028-03-14")}, "2028-01-01",
-			[]string{"reminder 2028-02-22", "reminder 2028-03-07", "expiry 2028-03-14"},
+			[]string{"reminder 2028-02-22", "reminder 2028-02-28", "reminder 2028-03-07", "expiry 2028-03-14"},
 		},
 		{
 			"APS already expired", "[S73][S74][S75]",

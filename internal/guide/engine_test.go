@@ -204,7 +204,9 @@ func TestReviewGoesBackToVerify(t *testing.T) {
 	}
 	// The diff says so too.
 	lines := guide.Diff(reviewed, moved, fakeText)
-	if !slices.ContainsFunc(lines, func(l string) bool { return strings.Contains(l, "o_prefecture") && strings.Contains(l, "back to to_verify") }) {
+	if !slices.ContainsFunc(lines, func(l string) bool {
+		return strings.Contains(l, "o_prefecture") && strings.Contains(l, "back to to_verify")
+	}) {
 		t.Errorf("Diff does not say o_prefecture goes back to to_verify:\n%s", strings.Join(lines, "\n"))
 	}
 }

@@ -47,6 +47,13 @@ without it nothing stored can be read.`},
 	{"rotate-key", "re-wrap every resident's data key with a new master key", `Re-wraps every resident's data key with the new master key
 (PASSERELLE_NEW_DATA_KEY or PASSERELLE_NEW_DATA_KEY_FILE); the current one
 is PASSERELLE_DATA_KEY. Stop the bot first.`},
+	{"guide", "export the guide for legal review, or diff two versions of its tree", `export lists every outcome of the built-in guide with its paths, texts
+(French unless --lang), sources (legal basis first) and review status, as
+CSV or Markdown, for a lawyer or an association to annotate. diff shows
+what changed between two versions of the tree (tree.yaml files, or
+directories holding tree.yaml and sources.yaml), and which reviewed
+outcomes go back to to_verify. See README.md, "Reviewing the legal
+content".`},
 	{"version", "print the version, the commit and the Go toolchain", `Prints the version stamped at build time (-ldflags "-X main.version=…"),
 else the one the Go toolchain recorded, with the commit.`},
 	{"help", "show this list, or a command's flags: passerelle help COMMAND", `Shows the list of commands, or the usage of one.`},
@@ -61,6 +68,7 @@ var synopses = map[string]string{
 	"seed":       "-n N --store URL",
 	"help":       "[COMMAND]",
 	"rotate-key": "[--store URL]",
+	"guide":      "export [--format csv|md] [--lang fr] | diff OLD NEW",
 }
 
 // usage is the list of commands.

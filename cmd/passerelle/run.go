@@ -53,6 +53,8 @@ func dispatch(ctx context.Context, cmd string, args []string, getenv func(string
 		return runRotateKey(ctx, args, getenv, stdout, stderr)
 	case "migrate":
 		return runMigrate(ctx, args, getenv, stdout, stderr)
+	case "guide":
+		return runGuide(ctx, args, stdout, stderr)
 	case "version":
 		return runVersion(args, stdout, stderr)
 	case "help":

@@ -286,6 +286,12 @@ type HTML = catalog.HTML
 func milestoneMessage(doc Document, ch permit.Channel, k permit.MilestoneKind) string {
 	temp := doc.Kind == permit.KindRecepisse || doc.Kind == permit.KindAPS
 	switch k {
+	case permit.MilestonePrepareExam:
+		if doc.Mention == permit.MentionProtection || doc.Mention == permit.MentionApatride {
+			// OFPRA-protected people need no civic exam for these cards
+			// (official-sources.md row 29).
+			return "rem.ms.prepare_exam_protected"
+		}
 	case permit.MilestonePrepare:
 		if doc.Kind == permit.KindRLDUE {
 			return "rem.ms.prepare_rld"

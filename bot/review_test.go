@@ -6,6 +6,7 @@ package bot_test
 // otherwise.
 
 import (
+	"context"
 	"regexp"
 	"slices"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	"github.com/passerelle-bot/passerelle/internal/catalog"
 	"github.com/passerelle-bot/passerelle/internal/guide"
 	"github.com/passerelle-bot/passerelle/internal/permit"
+	"github.com/passerelle-bot/passerelle/internal/reminder"
 )
 
 // outcomeText walks path from /guide, types date when the guide asks for
@@ -139,6 +141,27 @@ func TestReviewItem02_NaturalisationNeedsCivicExam(t *testing.T) {
 	f := newGuideFixture(t)
 	mustContain(t, f.outcomeText(t, 9201, "en", "other/nationality/decree", ""), "B2 and the civic exam", "not exempt")
 	mustContain(t, f.outcomeText(t, 9202, "en", "other/first/novisa/family_fr", ""), "A2 and the civic exam", "do not need the civic exam")
+
+	// The early reminder of a refugee's 4-year card says so too.
+	const user = 9203
+	f.handle(t, command(user, "en", "reminders"))
+	f.handle(t, press(user, "en", "r:n"))
+	f.handle(t, press(user, "en", "r:k:csp4"))
+	f.handle(t, press(user, "en", "r:m:protection"))
+	f.handle(t, press(user, "en", "r:x:y"))
+	f.handle(t, press(user, "en", "r:h:me"))
+	f.handle(t, typed(user, "en", "30/09/2027")) // D-240 is 02/02/2027
+	f.handle(t, press(user, "en", "r:ok"))
+	d := f.docs(t, user)
+	if len(d) != 1 {
+		t.Fatalf("stored %+v", d)
+	}
+	due := time.Date(2027, 2, 2, 10, 0, 0, 0, paris(t))
+	f.clock.Set(due)
+	if _, err := f.bot.Notify(context.Background(), reminder.Claim{ID: bot.ReminderID(user, d[0].ID), Due: due}); err != nil {
+		t.Fatal(err)
+	}
+	mustContain(t, f.sent.last(t, user).Text, "people protected by OFPRA and their families do not need the civic exam")
 }
 
 // TestReviewItem03_MissedVLSTSValidationFlagged: an arrival more than 3

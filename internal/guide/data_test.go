@@ -2,8 +2,10 @@ package guide_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/passerelle-bot/passerelle/internal/guide"
+	"github.com/passerelle-bot/passerelle/internal/permit"
 )
 
 // TestData checks the shipped tree. Message ids are checked against the
@@ -60,4 +62,49 @@ func TestData(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestCalendarSourcesAreKnown: the sources reminders cite (the permit
+// calendar's tags) are all in sources.yaml, so a reminder never cites a
+// source the guide does not show.
+func TestCalendarSourcesAreKnown(t *testing.T) {
+	g, err := guide.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	exp, _ := permit.NewDate(2027, time.June, 30)
+	filed, _ := permit.NewDate(2027, time.March, 10)
+	api, _ := permit.NewDate(2027, time.September, 30)
+	arrival, _ := permit.NewDate(2026, time.September, 1)
+	reg, _ := permit.NewDate(2026, time.January, 1)
+	late, _ := permit.NewDate(2027, time.July, 5)
+	seen := 0
+	for _, k := range permit.Kinds() {
+		for _, m := range []permit.Mention{permit.MentionEtudiant, permit.MentionSalarie, permit.MentionProtection} {
+			for _, d := range []permit.Document{
+				{Kind: k, Mention: m, Expiry: exp, FirstMultiYear: true, Arrival: &arrival},
+				{Kind: k, Mention: m, Expiry: exp, Filed: &filed, APIExpiry: &api},
+				{Kind: k, Mention: m, Expiry: exp, Filed: &filed},
+			} {
+				for _, day := range []permit.Date{reg, late} {
+					for _, ms := range permit.Schedule(d, day) {
+						for _, tag := range ms.Sources {
+							seen++
+							if _, ok := g.Source(tag); !ok {
+								t.Errorf("%s %s: source %q is not in sources.yaml", k, ms.Kind, tag)
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	if w := permit.RenewalWindow(exp, permit.ANEF); len(w.Sources) == 0 {
+		t.Error("the renewal window cites nothing")
+	} else if _, ok := g.Source(w.Sources[0]); !ok {
+		t.Errorf("window source %q is not in sources.yaml", w.Sources[0])
+	}
+	if seen < 100 {
+		t.Fatalf("only %d citations checked", seen)
+	}
 }

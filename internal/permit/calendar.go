@@ -43,8 +43,8 @@ func (c Channel) String() string {
 
 // Window is the period in which a renewal request is on time. Both ends are
 // inclusive: Opens is the first day to file, Closes the last day to file in
-// time. Sources lists the tags of anef.md §10 the window comes from, without
-// brackets (for example "S85").
+// time. Sources lists the tags of the sources the window comes from
+// (internal/guide/sources.yaml, for example "ceseda-r431-5").
 type Window struct {
 	Opens, Closes Date
 	Sources       []string

@@ -3,8 +3,11 @@
 // CESEDA that the bot reminds people about. It is pure: it never reads the
 // clock, so callers pass "today" as a [Date].
 //
-// Source tags such as [S85] refer to section 10 of the project's ANEF domain
-// brief (shared/domain/anef.md); rules are taken from its section 3.
+// Source tags such as [S85] in comments refer to section 10 of the project's
+// ANEF domain brief (shared/domain/anef.md); rules are taken from its section
+// 3, corrected by shared/domain/official-sources.md. The tags in
+// [Milestone.Sources] and [Window.Sources] are those of the guide's
+// sources.yaml (the official legal basis, for example "ceseda-r431-5").
 package permit
 
 import (

@@ -69,8 +69,9 @@ const (
 	MilestoneVLSTSDeadline MilestoneKind = "vlsts_deadline"
 )
 
-// Milestone is one reminder: what, on which day, and the tags of anef.md §10
-// it comes from, without brackets.
+// Milestone is one reminder: what, on which day, and the tags of the
+// sources it comes from (internal/guide/sources.yaml, for example
+// "ceseda-r431-5").
 type Milestone struct {
 	Kind    MilestoneKind
 	Date    Date

@@ -77,6 +77,7 @@ func outcomeMessages(g *guide.Guide, o guide.Outcome) []string {
 // against it, which every such outcome shows first. Tree test over all
 // paths, in English and French.
 func TestReviewItem01_ProtectionNoPassport(t *testing.T) {
+	t.Parallel()
 	f := newGuideFixture(t)
 	g, err := guide.Load()
 	if err != nil {
@@ -138,6 +139,7 @@ func TestReviewItem01_ProtectionNoPassport(t *testing.T) {
 // and the civic exam; the first-card rule says people protected by OFPRA
 // are exempt from the exam for those cards.
 func TestReviewItem02_NaturalisationNeedsCivicExam(t *testing.T) {
+	t.Parallel()
 	f := newGuideFixture(t)
 	mustContain(t, f.outcomeText(t, 9201, "en", "other/nationality/decree", ""), "B2 and the civic exam", "not exempt")
 	mustContain(t, f.outcomeText(t, 9202, "en", "other/first/novisa/family_fr", ""), "A2 and the civic exam", "do not need the civic exam")
@@ -167,6 +169,7 @@ func TestReviewItem02_NaturalisationNeedsCivicExam(t *testing.T) {
 // TestReviewItem03_MissedVLSTSValidationFlagged: an arrival more than 3
 // months ago says the deadline has passed and the stay is irregular.
 func TestReviewItem03_MissedVLSTSValidationFlagged(t *testing.T) {
+	t.Parallel()
 	f := newGuideFixture(t)
 	text := f.outcomeText(t, 9301, "en", "other/vlsts", "01/06/2026")
 	mustContain(t, text, "01/09/2026", "This date has passed", "your stay is not regular", "🙋 Talk to a volunteer")
@@ -182,6 +185,7 @@ func TestReviewItem03_MissedVLSTSValidationFlagged(t *testing.T) {
 // that contradicts one of them, and the one question that decides; its
 // answer gives the dates of that channel without asking the date again.
 func TestReviewItem04_UnknownMentionNoContradiction(t *testing.T) {
+	t.Parallel()
 	f := newGuideFixture(t)
 	const user = 9401
 	f.handle(t, typed(user, "en", "my card expires next month"))
@@ -208,6 +212,7 @@ func TestReviewItem04_UnknownMentionNoContradiction(t *testing.T) {
 // TestReviewItem05_ReasonsCapOneYear: asking the reasons of an implicit
 // refusal gives more time, at most one year from the request.
 func TestReviewItem05_ReasonsCapOneYear(t *testing.T) {
+	t.Parallel()
 	f := newGuideFixture(t)
 	text := f.outcomeText(t, 9501, "en", "other/waiting/silence", "")
 	mustContain(t, text, "at most 1 year from your request", "refus implicite")
@@ -217,6 +222,7 @@ func TestReviewItem05_ReasonsCapOneYear(t *testing.T) {
 // TestReviewItem06_ChangeOfAddressRules: cards of more than one year,
 // proof of address under 3 months.
 func TestReviewItem06_ChangeOfAddressRules(t *testing.T) {
+	t.Parallel()
 	f := newGuideFixture(t)
 	text := f.outcomeText(t, 9601, "en", "other/address", "")
 	mustContain(t, text, "more than 1 year", "less than 3 months old", "€25")
@@ -227,6 +233,7 @@ func TestReviewItem06_ChangeOfAddressRules(t *testing.T) {
 // regularise and the 1968 agreement gives a certificat after 10 years;
 // the regularisation reached from free text warns Algerians.
 func TestReviewItem07_AlgeriansRegularisation(t *testing.T) {
+	t.Parallel()
 	f := newGuideFixture(t)
 	mustContain(t, f.outcomeText(t, 9701, "en", "algeria/nopapers", ""), "case by case", "10 years", "6-1°")
 	const user = 9702
@@ -241,6 +248,7 @@ func TestReviewItem07_AlgeriansRegularisation(t *testing.T) {
 // TestReviewItem08_StatelessFirstRequestOnANEF: the official API fiche
 // lists stateless first requests among ANEF filings.
 func TestReviewItem08_StatelessFirstRequestOnANEF(t *testing.T) {
+	t.Parallel()
 	f := newGuideFixture(t)
 	p := f.cat.Printer("en")
 	text := f.outcomeText(t, 9801, "en", "stateless/first", "")
@@ -251,6 +259,7 @@ func TestReviewItem08_StatelessFirstRequestOnANEF(t *testing.T) {
 // TestReviewItem09_OneYearCardNoGrace: a 1-year "vie privée et familiale"
 // card has no 3-month continuity: the API or récépissé is the proof.
 func TestReviewItem09_OneYearCardNoGrace(t *testing.T) {
+	t.Parallel()
 	f := newGuideFixture(t)
 	mustContain(t, f.outcomeText(t, 9901, "en", "other/renew/vpf/family_fr", ""), f.cat.Printer("en").T("guide.warn.no_grace"))
 }
@@ -258,6 +267,7 @@ func TestReviewItem09_OneYearCardNoGrace(t *testing.T) {
 // TestReviewItem10_SubsidiaryProtectionAfterThreeMonths: the 4-year card
 // of subsidiary protection says what happens after the 3 months.
 func TestReviewItem10_SubsidiaryProtectionAfterThreeMonths(t *testing.T) {
+	t.Parallel()
 	f := newGuideFixture(t)
 	mustContain(t, f.outcomeText(t, 10001, "en", "protection/renew/csp4", ""), "After these 3 months, only an <i>API</i> or a <i>récépissé</i> proves your right to stay")
 }
@@ -265,12 +275,14 @@ func TestReviewItem10_SubsidiaryProtectionAfterThreeMonths(t *testing.T) {
 // TestReviewItem11_AlgerianStudentsNoRECE: no RECE and no APS after the
 // degree under the 1968 agreement.
 func TestReviewItem11_AlgerianStudentsNoRECE(t *testing.T) {
+	t.Parallel()
 	f := newGuideFixture(t)
 	mustContain(t, f.outcomeText(t, 10101, "en", "algeria/renew/student", ""), "no job-search card (RECE) and no APS")
 }
 
 // TestReviewItem12_RecoursGracieuxDoesNotExtendOQTF.
 func TestReviewItem12_RecoursGracieuxDoesNotExtendOQTF(t *testing.T) {
+	t.Parallel()
 	f := newGuideFixture(t)
 	text := f.outcomeText(t, 10201, "en", "letter/refusal", "")
 	mustContain(t, text, "(OQTF), a <i>recours gracieux</i> does not give you more time for the court")
@@ -280,6 +292,7 @@ func TestReviewItem12_RecoursGracieuxDoesNotExtendOQTF(t *testing.T) {
 // TestReviewItem13_NoAPIUrgencyAndEmployer: urgency in principle for a
 // référé "mesures utiles" in a renewal; what to show an employer.
 func TestReviewItem13_NoAPIUrgencyAndEmployer(t *testing.T) {
+	t.Parallel()
 	f := newGuideFixture(t)
 	mustContain(t, f.outcomeText(t, 10301, "en", "other/waiting/no_api", ""), "the judge in principle accepts that it is urgent", "For your employer")
 }
@@ -287,6 +300,7 @@ func TestReviewItem13_NoAPIUrgencyAndEmployer(t *testing.T) {
 // TestReviewItem14_NoListBelowWithoutList: no outcome announces a list
 // "below" (every outcome, English and French).
 func TestReviewItem14_NoListBelowWithoutList(t *testing.T) {
+	t.Parallel()
 	f := newGuideFixture(t)
 	g, err := guide.Load()
 	if err != nil {
@@ -310,6 +324,7 @@ func TestReviewItem14_NoListBelowWithoutList(t *testing.T) {
 // no-API outcome offers no reminder for an API the person does not have;
 // a VLS-TS to validate carries its arrival date.
 func TestReviewItem15_RemindMeKnowsTheGuide(t *testing.T) {
+	t.Parallel()
 	f := newGuideFixture(t)
 	const user = 10501
 	f.outcomeText(t, user, "en", "other/renew/talent", "25/02/2027")
@@ -360,6 +375,7 @@ func TestReviewItem15_RemindMeKnowsTheGuide(t *testing.T) {
 // 10-year carte de résident is followed as a carte de résident, not a
 // 4-year card.
 func TestReviewItem16_ProtectionRenewalReminderKnowsTheCard(t *testing.T) {
+	t.Parallel()
 	f := newGuideFixture(t)
 	const user = 10601
 	f.outcomeText(t, user, "en", "protection/renew/resident", "15/03/2027")
@@ -375,6 +391,7 @@ func TestReviewItem16_ProtectionRenewalReminderKnowsTheCard(t *testing.T) {
 // (3 weeks to 3 days, or at least 15 days, before the end); the calendar
 // side is tested in internal/permit.
 func TestReviewItem17_APSGuideDates(t *testing.T) {
+	t.Parallel()
 	f := newGuideFixture(t)
 	mustContain(t, f.outcomeText(t, 10701, "en", "ukraine/aps", "31/01/2027"), "<b>10/01/2027</b>", "<b>28/01/2027</b>", "<b>16/01/2027</b>")
 }
@@ -382,6 +399,7 @@ func TestReviewItem17_APSGuideDates(t *testing.T) {
 // TestReviewItem18_ExpiredCardSavedSaysNoReminders: saving a card that
 // has already expired never says "I will remind you".
 func TestReviewItem18_ExpiredCardSavedSaysNoReminders(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	const user = 10801
 	f.registerUpToDate(t, user, "en")
@@ -396,6 +414,7 @@ func TestReviewItem18_ExpiredCardSavedSaysNoReminders(t *testing.T) {
 // TestReviewItem19_MentionsDoNotOverlap: "vie privée et familiale" and
 // "family of a French person" are offered as two distinct cases.
 func TestReviewItem19_MentionsDoNotOverlap(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	for _, lang := range []string{"en", "fr"} {
 		user := int64(10901)
@@ -428,6 +447,7 @@ var urlRE = regexp.MustCompile(`https?://\S+`)
 // or news site. And the source lines are in the resident's language with
 // the French official title (test over all outcomes × locales).
 func TestReviewItem20_OfficialSourcesFirst(t *testing.T) {
+	t.Parallel()
 	f := newGuideFixture(t)
 	g, err := guide.Load()
 	if err != nil {
@@ -484,6 +504,7 @@ func TestReviewItem20_OfficialSourcesFirst(t *testing.T) {
 // TestReviewItem21_ArabicSaysPublicSources: Arabic (and Urdu) no longer
 // say "official sources" where English says "public sources".
 func TestReviewItem21_ArabicSaysPublicSources(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	for lang, official := range map[string]string{"ar": "مصادر رسمية", "ur": "سرکاری ذرائع"} {
 		if got := f.cat.Printer(lang).T("guide.intro"); strings.Contains(got, official) {
@@ -497,6 +518,7 @@ func TestReviewItem21_ArabicSaysPublicSources(t *testing.T) {
 // and the day they start, temporary protection on its last day and the day
 // after.
 func TestDatedRulesCrossEachBoundary(t *testing.T) {
+	t.Parallel()
 	loc := time.FixedZone("CET", 3600)
 	tests := []struct {
 		name, now, path, date string
@@ -511,6 +533,7 @@ func TestDatedRulesCrossEachBoundary(t *testing.T) {
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			f := newGuideFixture(t)
 			now, err := time.ParseInLocation("2006-01-02 15", tt.now+" 12", loc)
 			if err != nil {
@@ -543,6 +566,7 @@ func TestDatedRulesCrossEachBoundary(t *testing.T) {
 // who checked it and when; changed after the review, it says "not yet
 // checked" again.
 func TestReviewedOutcomeShowsItsReviewer(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	g, err := guide.Load()
 	if err != nil {

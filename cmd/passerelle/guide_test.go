@@ -46,7 +46,7 @@ func TestGuideExport(t *testing.T) {
 			row = r
 		}
 	}
-	joined := strings.Join(row, "|")
+	joined := strings.NewReplacer("\u00a0", " ", "\u202f", " ").Replace(strings.Join(row, "|"))
 	for _, want := range []string{"protection/lost", "Vol : portez d'abord plainte", "CESEDA, art. R.431-20 à R.431-24 [law, verified, n.d.]", "to_verify"} {
 		if !strings.Contains(joined, want) {
 			t.Errorf("export row of o_duplicata_protected lacks %q:\n%s", want, joined)

@@ -18,7 +18,7 @@ func (g *Guide) Fingerprint(o Outcome, text func(id string) string) string {
 	line := func(k, v string) { fmt.Fprintf(&b, "%s=%s\n", k, v) }
 	msg := func(k, id string) {
 		if id != "" {
-			line(k, id+"|"+text(id))
+			line(k, id+"|"+plainText(text(id)))
 		}
 	}
 	line("channel", string(o.Channel))
@@ -74,3 +74,18 @@ func (g *Guide) ReviewState(o Outcome, text func(id string) string) string {
 // ReviewChanged is the state of an outcome reviewed, then changed: it
 // counts as to_verify until someone reviews it again.
 const ReviewChanged = "changed_since_review"
+
+// plainText drops what the printer adds for layout and typography (no-break
+// and narrow no-break spaces, direction marks and isolates), so that a
+// fingerprint changes with the words, not with rendering rules.
+func plainText(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch r {
+		case '\u00a0', '\u202f':
+			return ' '
+		case '\u200e', '\u200f', '\u061c', '\u2066', '\u2067', '\u2068', '\u2069':
+			return -1
+		}
+		return r
+	}, s)
+}

@@ -7,18 +7,96 @@ package bot_test
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/passerelle-bot/passerelle/bot"
 	"github.com/passerelle-bot/passerelle/internal/catalog"
+	"github.com/passerelle-bot/passerelle/internal/clock"
 	"github.com/passerelle-bot/passerelle/internal/guide"
 	"github.com/passerelle-bot/passerelle/internal/permit"
 	"github.com/passerelle-bot/passerelle/internal/reminder"
+	"github.com/passerelle-bot/passerelle/internal/store/bolt"
+	"github.com/passerelle-bot/passerelle/locales"
 )
+
+// sharedFixture is one guide fixture for the review tests that neither
+// move the clock nor change the bot: loading the 14 catalogs costs seconds
+// under -race, once is enough. The tests that use it do not run in
+// parallel (the fixture's update counter is not synchronised); each uses
+// its own users. A catalog fallback in any of them fails the test running.
+func sharedFixture(t *testing.T) *fixture {
+	t.Helper()
+	shared.once.Do(func() {
+		f := &fixture{sent: newRecorder(), clock: clock.NewFake(start)}
+		cat, err := catalog.Load(locales.FS)
+		if err != nil {
+			shared.err = err
+			return
+		}
+		cat.SetMissing(func(lang, id string, err error) { shared.missing.Add(1) })
+		dir, err := os.MkdirTemp("", "passerelle-review-")
+		if err != nil {
+			shared.err = err
+			return
+		}
+		shared.dir = dir
+		st, err := bolt.Open(filepath.Join(dir, "test.db"), bolt.WithClock(f.clock.Now))
+		if err != nil {
+			shared.err = err
+			return
+		}
+		g, err := guide.Load()
+		if err != nil {
+			shared.err = err
+			return
+		}
+		b, err := bot.New(bot.Config{Store: st, Catalog: cat, Sender: f.sent, Clock: f.clock, Guide: g, Documents: st, Reminders: st})
+		if err != nil {
+			shared.err = err
+			return
+		}
+		f.bot, f.store, f.cat = b, st, cat
+		shared.f = f
+	})
+	if shared.err != nil {
+		t.Fatal(shared.err)
+	}
+	before := shared.missing.Load()
+	t.Cleanup(func() {
+		if n := shared.missing.Load() - before; n > 0 {
+			t.Errorf("%d catalog fallbacks", n)
+		}
+	})
+	return shared.f
+}
+
+var shared struct {
+	once    sync.Once
+	f       *fixture
+	err     error
+	dir     string
+	missing atomic.Int64
+}
+
+// TestMain removes the shared fixture's store after the tests.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if shared.f != nil {
+		shared.f.store.Close()
+	}
+	if shared.dir != "" {
+		os.RemoveAll(shared.dir)
+	}
+	os.Exit(code)
+}
 
 // outcomeText walks path from /guide, types date when the guide asks for
 // one ("" presses Skip) and returns the texts sent since /guide, joined.
@@ -77,8 +155,7 @@ func outcomeMessages(g *guide.Guide, o guide.Outcome) []string {
 // against it, which every such outcome shows first. Tree test over all
 // paths, in English and French.
 func TestReviewItem01_ProtectionNoPassport(t *testing.T) {
-	t.Parallel()
-	f := newGuideFixture(t)
+	f := sharedFixture(t)
 	g, err := guide.Load()
 	if err != nil {
 		t.Fatal(err)
@@ -169,8 +246,7 @@ func TestReviewItem02_NaturalisationNeedsCivicExam(t *testing.T) {
 // TestReviewItem03_MissedVLSTSValidationFlagged: an arrival more than 3
 // months ago says the deadline has passed and the stay is irregular.
 func TestReviewItem03_MissedVLSTSValidationFlagged(t *testing.T) {
-	t.Parallel()
-	f := newGuideFixture(t)
+	f := sharedFixture(t)
 	text := f.outcomeText(t, 9301, "en", "other/vlsts", "01/06/2026")
 	mustContain(t, text, "01/09/2026", "This date has passed", "your stay is not regular", "🙋 Talk to a volunteer")
 	if _, ok := buttons(f.sent.last(t, 9301))["g:h"]; !ok {
@@ -185,8 +261,7 @@ func TestReviewItem03_MissedVLSTSValidationFlagged(t *testing.T) {
 // that contradicts one of them, and the one question that decides; its
 // answer gives the dates of that channel without asking the date again.
 func TestReviewItem04_UnknownMentionNoContradiction(t *testing.T) {
-	t.Parallel()
-	f := newGuideFixture(t)
+	f := sharedFixture(t)
 	const user = 9401
 	f.handle(t, typed(user, "en", "my card expires next month"))
 	if _, ok := buttons(f.sent.last(t, user))["g:o:o_renew_unknown"]; !ok {
@@ -212,8 +287,7 @@ func TestReviewItem04_UnknownMentionNoContradiction(t *testing.T) {
 // TestReviewItem05_ReasonsCapOneYear: asking the reasons of an implicit
 // refusal gives more time, at most one year from the request.
 func TestReviewItem05_ReasonsCapOneYear(t *testing.T) {
-	t.Parallel()
-	f := newGuideFixture(t)
+	f := sharedFixture(t)
 	text := f.outcomeText(t, 9501, "en", "other/waiting/silence", "")
 	mustContain(t, text, "at most 1 year from your request", "refus implicite")
 	mustNotContain(t, text, "this extends the court deadline")
@@ -222,8 +296,7 @@ func TestReviewItem05_ReasonsCapOneYear(t *testing.T) {
 // TestReviewItem06_ChangeOfAddressRules: cards of more than one year,
 // proof of address under 3 months.
 func TestReviewItem06_ChangeOfAddressRules(t *testing.T) {
-	t.Parallel()
-	f := newGuideFixture(t)
+	f := sharedFixture(t)
 	text := f.outcomeText(t, 9601, "en", "other/address", "")
 	mustContain(t, text, "more than 1 year", "less than 3 months old", "€25")
 	mustNotContain(t, text, "1 year or more", "6 months old")
@@ -233,8 +306,7 @@ func TestReviewItem06_ChangeOfAddressRules(t *testing.T) {
 // regularise and the 1968 agreement gives a certificat after 10 years;
 // the regularisation reached from free text warns Algerians.
 func TestReviewItem07_AlgeriansRegularisation(t *testing.T) {
-	t.Parallel()
-	f := newGuideFixture(t)
+	f := sharedFixture(t)
 	mustContain(t, f.outcomeText(t, 9701, "en", "algeria/nopapers", ""), "case by case", "10 years", "6-1°")
 	const user = 9702
 	f.handle(t, typed(user, "fr", "régularisation"))
@@ -248,8 +320,7 @@ func TestReviewItem07_AlgeriansRegularisation(t *testing.T) {
 // TestReviewItem08_StatelessFirstRequestOnANEF: the official API fiche
 // lists stateless first requests among ANEF filings.
 func TestReviewItem08_StatelessFirstRequestOnANEF(t *testing.T) {
-	t.Parallel()
-	f := newGuideFixture(t)
+	f := sharedFixture(t)
 	p := f.cat.Printer("en")
 	text := f.outcomeText(t, 9801, "en", "stateless/first", "")
 	mustContain(t, text, p.T("guide.channel.anef"), "service-public", "F36206")
@@ -259,31 +330,27 @@ func TestReviewItem08_StatelessFirstRequestOnANEF(t *testing.T) {
 // TestReviewItem09_OneYearCardNoGrace: a 1-year "vie privée et familiale"
 // card has no 3-month continuity: the API or récépissé is the proof.
 func TestReviewItem09_OneYearCardNoGrace(t *testing.T) {
-	t.Parallel()
-	f := newGuideFixture(t)
+	f := sharedFixture(t)
 	mustContain(t, f.outcomeText(t, 9901, "en", "other/renew/vpf/family_fr", ""), f.cat.Printer("en").T("guide.warn.no_grace"))
 }
 
 // TestReviewItem10_SubsidiaryProtectionAfterThreeMonths: the 4-year card
 // of subsidiary protection says what happens after the 3 months.
 func TestReviewItem10_SubsidiaryProtectionAfterThreeMonths(t *testing.T) {
-	t.Parallel()
-	f := newGuideFixture(t)
+	f := sharedFixture(t)
 	mustContain(t, f.outcomeText(t, 10001, "en", "protection/renew/csp4", ""), "After these 3 months, only an <i>API</i> or a <i>récépissé</i> proves your right to stay")
 }
 
 // TestReviewItem11_AlgerianStudentsNoRECE: no RECE and no APS after the
 // degree under the 1968 agreement.
 func TestReviewItem11_AlgerianStudentsNoRECE(t *testing.T) {
-	t.Parallel()
-	f := newGuideFixture(t)
+	f := sharedFixture(t)
 	mustContain(t, f.outcomeText(t, 10101, "en", "algeria/renew/student", ""), "no job-search card (RECE) and no APS")
 }
 
 // TestReviewItem12_RecoursGracieuxDoesNotExtendOQTF.
 func TestReviewItem12_RecoursGracieuxDoesNotExtendOQTF(t *testing.T) {
-	t.Parallel()
-	f := newGuideFixture(t)
+	f := sharedFixture(t)
 	text := f.outcomeText(t, 10201, "en", "letter/refusal", "")
 	mustContain(t, text, "(OQTF), a <i>recours gracieux</i> does not give you more time for the court")
 	mustNotContain(t, text, "urgency is presumed for an urgent court request")
@@ -292,16 +359,14 @@ func TestReviewItem12_RecoursGracieuxDoesNotExtendOQTF(t *testing.T) {
 // TestReviewItem13_NoAPIUrgencyAndEmployer: urgency in principle for a
 // référé "mesures utiles" in a renewal; what to show an employer.
 func TestReviewItem13_NoAPIUrgencyAndEmployer(t *testing.T) {
-	t.Parallel()
-	f := newGuideFixture(t)
+	f := sharedFixture(t)
 	mustContain(t, f.outcomeText(t, 10301, "en", "other/waiting/no_api", ""), "the judge in principle accepts that it is urgent", "For your employer")
 }
 
 // TestReviewItem14_NoListBelowWithoutList: no outcome announces a list
 // "below" (every outcome, English and French).
 func TestReviewItem14_NoListBelowWithoutList(t *testing.T) {
-	t.Parallel()
-	f := newGuideFixture(t)
+	f := sharedFixture(t)
 	g, err := guide.Load()
 	if err != nil {
 		t.Fatal(err)
@@ -324,8 +389,7 @@ func TestReviewItem14_NoListBelowWithoutList(t *testing.T) {
 // no-API outcome offers no reminder for an API the person does not have;
 // a VLS-TS to validate carries its arrival date.
 func TestReviewItem15_RemindMeKnowsTheGuide(t *testing.T) {
-	t.Parallel()
-	f := newGuideFixture(t)
+	f := sharedFixture(t)
 	const user = 10501
 	f.outcomeText(t, user, "en", "other/renew/talent", "25/02/2027")
 	f.handle(t, press(user, "en", "r:g:o_talent_renew"))
@@ -375,8 +439,7 @@ func TestReviewItem15_RemindMeKnowsTheGuide(t *testing.T) {
 // 10-year carte de résident is followed as a carte de résident, not a
 // 4-year card.
 func TestReviewItem16_ProtectionRenewalReminderKnowsTheCard(t *testing.T) {
-	t.Parallel()
-	f := newGuideFixture(t)
+	f := sharedFixture(t)
 	const user = 10601
 	f.outcomeText(t, user, "en", "protection/renew/resident", "15/03/2027")
 	f.handle(t, press(user, "en", "r:g:o_protection_cr_renew"))
@@ -391,16 +454,14 @@ func TestReviewItem16_ProtectionRenewalReminderKnowsTheCard(t *testing.T) {
 // (3 weeks to 3 days, or at least 15 days, before the end); the calendar
 // side is tested in internal/permit.
 func TestReviewItem17_APSGuideDates(t *testing.T) {
-	t.Parallel()
-	f := newGuideFixture(t)
+	f := sharedFixture(t)
 	mustContain(t, f.outcomeText(t, 10701, "en", "ukraine/aps", "31/01/2027"), "<b>10/01/2027</b>", "<b>28/01/2027</b>", "<b>16/01/2027</b>")
 }
 
 // TestReviewItem18_ExpiredCardSavedSaysNoReminders: saving a card that
 // has already expired never says "I will remind you".
 func TestReviewItem18_ExpiredCardSavedSaysNoReminders(t *testing.T) {
-	t.Parallel()
-	f := newFixture(t)
+	f := sharedFixture(t)
 	const user = 10801
 	f.registerUpToDate(t, user, "en")
 	f.handle(t, typed(user, "en", "01/11/2026"))
@@ -414,8 +475,7 @@ func TestReviewItem18_ExpiredCardSavedSaysNoReminders(t *testing.T) {
 // TestReviewItem19_MentionsDoNotOverlap: "vie privée et familiale" and
 // "family of a French person" are offered as two distinct cases.
 func TestReviewItem19_MentionsDoNotOverlap(t *testing.T) {
-	t.Parallel()
-	f := newFixture(t)
+	f := sharedFixture(t)
 	for _, lang := range []string{"en", "fr"} {
 		user := int64(10901)
 		if lang == "fr" {
@@ -447,8 +507,7 @@ var urlRE = regexp.MustCompile(`https?://\S+`)
 // or news site. And the source lines are in the resident's language with
 // the French official title (test over all outcomes × locales).
 func TestReviewItem20_OfficialSourcesFirst(t *testing.T) {
-	t.Parallel()
-	f := newGuideFixture(t)
+	f := sharedFixture(t)
 	g, err := guide.Load()
 	if err != nil {
 		t.Fatal(err)
@@ -504,8 +563,7 @@ func TestReviewItem20_OfficialSourcesFirst(t *testing.T) {
 // TestReviewItem21_ArabicSaysPublicSources: Arabic (and Urdu) no longer
 // say "official sources" where English says "public sources".
 func TestReviewItem21_ArabicSaysPublicSources(t *testing.T) {
-	t.Parallel()
-	f := newFixture(t)
+	f := sharedFixture(t)
 	for lang, official := range map[string]string{"ar": "مصادر رسمية", "ur": "سرکاری ذرائع"} {
 		if got := f.cat.Printer(lang).T("guide.intro"); strings.Contains(got, official) {
 			t.Errorf("%s guide.intro says %q (official sources): %q", lang, official, got)

@@ -48,7 +48,7 @@ func sharedFixture(t *testing.T) *fixture {
 			return
 		}
 		shared.dir = dir
-		st, err := bolt.Open(filepath.Join(dir, "test.db"), bolt.WithClock(f.clock.Now))
+		st, err := bolt.Open(filepath.Join(dir, "test.db"), bolt.WithKeys(testKeys), bolt.WithClock(f.clock.Now))
 		if err != nil {
 			shared.err = err
 			return

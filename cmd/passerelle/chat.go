@@ -120,7 +120,26 @@ func runChat(ctx context.Context, args []string, getenv func(string) string, std
 		}
 		opt.Prompt = "> "
 	}
-	return con.Run(ctx, b, stdin, opt)
+	var h bot.UpdateHandler = b
+	if partners != nil {
+		h = flushingHandler{b}
+	}
+	return con.Run(ctx, h, stdin, opt)
+}
+
+// flushingHandler sends the relay copies an update queued before the next
+// line is read, as run's relay worker would, so that a terminal transcript
+// shows each copy right after the message it copies.
+type flushingHandler struct{ b *bot.Bot }
+
+func (f flushingHandler) Handle(ctx context.Context, u bot.Update) error {
+	if err := f.b.Handle(ctx, u); err != nil {
+		return err
+	}
+	if err := f.b.FlushRelay(ctx); err != nil {
+		return fmt.Errorf("relay copies: %w", err)
+	}
+	return nil
 }
 
 // chatOperator is the operator named in a terminal chat, when configured

@@ -59,7 +59,7 @@ func TestChatHandoffTranscript(t *testing.T) {
 	for _, want := range []string{
 		"bot → Entraide Rhône (fictional)> Dossier #1", // the card in the group
 		"[new topic #1:", // Take opened a topic
-		"bot → Entraide Rhône (fictional) #1> [copy] Bonjour, vous avez reçu ma demande ?",
+		"bot → Entraide Rhône (fictional) #1> 💬 Dossier #1 · message de la personne :\n                                     Bonjour, vous avez reçu ma demande ?", // the relay copy, framed
 		"bot> 💬 Léa (Entraide Rhône (fictional)) :\n     Bonjour, je suis Léa.",
 		"Dossier clos.",
 	} {

@@ -27,6 +27,7 @@ type migratable interface {
 	reminder.Lister
 	handoff.Store
 	handoff.Exporter
+	bot.Outbox
 }
 
 func asMigratable(st bot.Store, name string) (migratable, error) {

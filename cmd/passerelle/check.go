@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/passerelle-bot/passerelle/internal/catalog"
@@ -89,27 +90,48 @@ func runCheck(ctx context.Context, args []string, getenv func(string) string, st
 		}
 		fsys = os.DirFS(*dir)
 	}
-	rep := catalog.Check(fsys)
-	fmt.Fprint(stdout, rep.String())
-	if !rep.OK() {
-		failed = true
-	} else if _, err := catalog.Load(fsys); err != nil {
-		failed = true
-		fmt.Fprintf(stdout, "catalogs: cannot load: %v\n", err)
+	check := shippedContent
+	if *dir != "" {
+		check = func() (string, bool) { return checkContent(fsys) }
 	}
-	if problems := checkGuide(fsys); len(problems) > 0 {
+	text, ok := check()
+	fmt.Fprint(stdout, text)
+	if !ok {
 		failed = true
-		fmt.Fprintf(stdout, "guide: %d problems\n", len(problems))
-		for _, p := range problems {
-			fmt.Fprintf(stdout, "  - %v\n", p)
-		}
-	} else {
-		fmt.Fprintln(stdout, "guide: ok (tree valid, every message in the reference catalog)")
 	}
 	if failed {
 		return errCheck
 	}
 	return nil
+}
+
+// shippedContent is checkContent of the catalogs and guide built into the
+// binary: they cannot change while it runs, so one process checks them once.
+var shippedContent = sync.OnceValues(func() (string, bool) { return checkContent(locales.FS) })
+
+// checkContent checks the catalogs of fsys and the guide against them, and
+// returns the report's text and whether it found no problem.
+func checkContent(fsys fs.FS) (string, bool) {
+	var out strings.Builder
+	ok := true
+	rep := catalog.Check(fsys)
+	out.WriteString(rep.String())
+	if !rep.OK() {
+		ok = false
+	} else if _, err := catalog.Load(fsys); err != nil {
+		ok = false
+		fmt.Fprintf(&out, "catalogs: cannot load: %v\n", err)
+	}
+	if problems := checkGuide(fsys); len(problems) > 0 {
+		ok = false
+		fmt.Fprintf(&out, "guide: %d problems\n", len(problems))
+		for _, p := range problems {
+			fmt.Fprintf(&out, "  - %v\n", p)
+		}
+	} else {
+		out.WriteString("guide: ok (tree valid, every message in the reference catalog)\n")
+	}
+	return out.String(), ok
 }
 
 // checkDataKey reports on the master key: a weak or unreadable one is a

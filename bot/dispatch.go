@@ -18,10 +18,21 @@ type UpdateHandler interface {
 	Handle(ctx context.Context, u Update) error
 }
 
+// Shedder is told about an update the Dispatcher dropped because its
+// chat's queue was full (*Bot is one: it asks the sender to wait). Shed runs
+// in its own goroutine, at most once per burst of a chat: from the moment its
+// queue is full until it is empty again.
+type Shedder interface {
+	Shed(ctx context.Context, u Update)
+}
+
 // DispatcherConfig sizes a Dispatcher. Zero values take the defaults.
 type DispatcherConfig struct {
-	Workers  int // goroutines handling updates; default 16
-	PerChat  int // queued updates per chat; default 100
+	Workers int // goroutines handling updates; default 16
+	// PerChat is how many updates of one chat may wait or be handled at
+	// once; default DefaultPerChat. A chat's newer updates are shed while
+	// its queue is full.
+	PerChat  int
 	MaxQueue int // queued updates in all; default 10000
 	// Retries of an update whose handling failed for a transient reason
 	// (store unreachable), with backoff from 100 ms doubling; default 4.
@@ -30,10 +41,19 @@ type DispatcherConfig struct {
 	Logger  *slog.Logger
 }
 
+// DefaultPerChat is the default size of a chat's queue: a resident's burst
+// (an album is up to 10 updates) fits, and it stays well below the 100
+// updates a poll returns and the 40 webhook connections Telegram opens, so
+// that one slow chat never fills either.
+const DefaultPerChat = 20
+
 // Dispatcher runs updates through a handler: updates of one chat strictly
 // in order, different chats in parallel. A worker that is busy with a slow
 // chat never holds up other chats: each chat has its own bounded queue,
-// and a chat is given to one worker at a time.
+// and a chat is given to one worker at a time. When a chat's queue is
+// full, its newest update is shed (acknowledged unhandled) rather than
+// making the transport wait, and the handler, if it is a Shedder, is told
+// once per burst so that the sender learns to wait and send it again.
 type Dispatcher struct {
 	h   UpdateHandler
 	cfg DispatcherConfig
@@ -46,13 +66,18 @@ type Dispatcher struct {
 	drained chan struct{} // closed and replaced when total reaches 0
 
 	ready  chan *chatQueue
+	ctx    context.Context // ends at Close
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+	shed   Shedder // nil: shed silently
 }
 
 type chatQueue struct {
 	key   int64
 	items []queued
+	// warned: this burst's shed update was reported; the queue is dropped
+	// when it empties, so the next burst is reported again.
+	warned bool
 }
 
 type queued struct {
@@ -66,7 +91,7 @@ func NewDispatcher(h UpdateHandler, cfg DispatcherConfig) *Dispatcher {
 		cfg.Workers = 16
 	}
 	if cfg.PerChat <= 0 {
-		cfg.PerChat = 100
+		cfg.PerChat = DefaultPerChat
 	}
 	if cfg.MaxQueue <= 0 {
 		cfg.MaxQueue = 10000
@@ -91,8 +116,10 @@ func NewDispatcher(h UpdateHandler, cfg DispatcherConfig) *Dispatcher {
 		// Every scheduled chat holds at least one queued update, so this
 		// channel never fills.
 		ready:  make(chan *chatQueue, cfg.MaxQueue),
+		ctx:    ctx,
 		cancel: cancel,
 	}
+	d.shed, _ = h.(Shedder)
 	for range cfg.Workers {
 		d.wg.Add(1)
 		go d.work(ctx)
@@ -109,9 +136,12 @@ func chatKey(u Update) int64 {
 	return u.UserID
 }
 
-// Submit queues u. It blocks while the chat's queue or the whole queue is
-// full, until ctx is done. done, if not nil, is called exactly once after
-// the update was handled (whatever the outcome), or at once if Submit
+// Submit queues u. When u's chat already has PerChat updates queued, u is
+// shed: done is called at once and Submit returns nil, so that a slow chat
+// never holds up the transport (the first update shed in a burst is passed
+// to the handler's Shed). Submit blocks only while the whole queue is full,
+// until ctx is done. done, if not nil, is called exactly once after the
+// update was handled or shed (whatever the outcome), or at once if Submit
 // returns an error. An update still queued when Close gives up is dropped
 // without calling done, so that the transport does not acknowledge it.
 func (d *Dispatcher) Submit(ctx context.Context, u Update, done func()) error {
@@ -127,7 +157,22 @@ func (d *Dispatcher) Submit(ctx context.Context, u Update, done func()) error {
 			return ErrClosed
 		}
 		q := d.queues[key]
-		if (q == nil || len(q.items) < d.cfg.PerChat) && d.total < d.cfg.MaxQueue {
+		if q != nil && len(q.items) >= d.cfg.PerChat {
+			warn := !q.warned
+			q.warned = true
+			if warn && d.shed != nil {
+				d.wg.Add(1)
+				go func() {
+					defer d.wg.Done()
+					d.shed.Shed(d.ctx, u)
+				}()
+			}
+			d.mu.Unlock()
+			d.cfg.Logger.Info("update_shed", "update_id", u.ID, "chat_id", u.ChatID, "told", warn)
+			done()
+			return nil
+		}
+		if d.total < d.cfg.MaxQueue {
 			break
 		}
 		space := d.space

@@ -39,7 +39,7 @@ func (g *gate) Handle(ctx context.Context, u bot.Update) error {
 func TestDispatcherOrderAndNoHeadOfLineBlocking(t *testing.T) {
 	const chatA = 1
 	g := &gate{order: map[int64][]int64{}, holdFor: chatA, held: make(chan struct{}), release: make(chan struct{})}
-	d := bot.NewDispatcher(g, bot.DispatcherConfig{Workers: 4})
+	d := bot.NewDispatcher(g, bot.DispatcherConfig{Workers: 4, PerChat: 100})
 	ctx := context.Background()
 
 	var wgA sync.WaitGroup
@@ -102,33 +102,112 @@ func (b blockAll) Handle(ctx context.Context, u bot.Update) error {
 	return nil
 }
 
-func TestDispatcherBoundedQueue(t *testing.T) {
-	h := blockAll{release: make(chan struct{})}
+// shedRecorder is a blockAll handler that records what it was told to shed.
+type shedRecorder struct {
+	blockAll
+	mu   sync.Mutex
+	shed []int64
+	told chan struct{} // one per Shed call
+}
+
+func (s *shedRecorder) Shed(ctx context.Context, u bot.Update) {
+	s.mu.Lock()
+	s.shed = append(s.shed, u.ID)
+	s.mu.Unlock()
+	s.told <- struct{}{}
+}
+
+func TestDispatcherShedsAFullChatsNewestUpdate(t *testing.T) {
+	h := &shedRecorder{blockAll: blockAll{release: make(chan struct{})}, told: make(chan struct{}, 10)}
 	d := bot.NewDispatcher(h, bot.DispatcherConfig{Workers: 1, PerChat: 2, MaxQueue: 10})
 	ctx := context.Background()
+	var handled sync.WaitGroup
 	for i := range 2 {
-		if err := d.Submit(ctx, bot.Update{ID: int64(i), ChatID: 1}, nil); err != nil {
+		handled.Add(1)
+		if err := d.Submit(ctx, bot.Update{ID: int64(i), ChatID: 1}, handled.Done); err != nil {
 			t.Fatal(err)
 		}
 	}
-	// The chat's queue is full: Submit waits until its context ends.
-	full, cancel := context.WithCancel(ctx)
-	cancel()
-	doneCalled := false
-	err := d.Submit(full, bot.Update{ID: 9, ChatID: 1}, func() { doneCalled = true })
-	if !errors.Is(err, context.Canceled) || !doneCalled {
-		t.Errorf("Submit on a full chat queue = %v (done called: %v); want context.Canceled and done", err, doneCalled)
+	// The chat's queue is full: a burst of newer updates is shed at once
+	// (acknowledged, Submit never waits), and the handler is told once.
+	for id := int64(7); id < 10; id++ {
+		doneCalled := false
+		if err := d.Submit(ctx, bot.Update{ID: id, ChatID: 1}, func() { doneCalled = true }); err != nil || !doneCalled {
+			t.Errorf("Submit %d on a full chat queue = %v (done called: %v); want nil and done at once", id, err, doneCalled)
+		}
 	}
+	<-h.told
 	// Another chat still has room.
 	if err := d.Submit(ctx, bot.Update{ID: 10, ChatID: 2}, nil); err != nil {
 		t.Errorf("other chat refused: %v", err)
 	}
 	close(h.release)
+	handled.Wait()
+	// The queue emptied: the next burst is told again.
 	if err := d.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
+	h.mu.Lock()
+	got := h.shed
+	h.mu.Unlock()
+	if len(got) != 1 || got[0] != 7 {
+		t.Errorf("told about %v; want [7], the first update shed, once", got)
+	}
 	if err := d.Submit(ctx, bot.Update{ID: 11, ChatID: 3}, nil); !errors.Is(err, bot.ErrClosed) {
 		t.Errorf("Submit after Close = %v; want ErrClosed", err)
+	}
+}
+
+func TestDispatcherShedsOncePerBurst(t *testing.T) {
+	h := &shedRecorder{blockAll: blockAll{release: make(chan struct{})}, told: make(chan struct{}, 10)}
+	d := bot.NewDispatcher(h, bot.DispatcherConfig{Workers: 1, PerChat: 1})
+	ctx := context.Background()
+	for burst := range 2 {
+		release := make(chan struct{})
+		h.release = release
+		var handled sync.WaitGroup
+		handled.Add(1)
+		if err := d.Submit(ctx, bot.Update{ID: int64(burst * 10), ChatID: 1}, handled.Done); err != nil {
+			t.Fatal(err)
+		}
+		for i := 1; i <= 3; i++ {
+			if err := d.Submit(ctx, bot.Update{ID: int64(burst*10 + i), ChatID: 1}, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		<-h.told
+		close(release)
+		handled.Wait()
+	}
+	if err := d.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if len(h.shed) != 2 || h.shed[0] != 1 || h.shed[1] != 11 {
+		t.Errorf("told about %v; want [1 11]: once per burst", h.shed)
+	}
+}
+
+func TestDispatcherBlocksOnlyWhenEverythingIsFull(t *testing.T) {
+	h := blockAll{release: make(chan struct{})}
+	d := bot.NewDispatcher(h, bot.DispatcherConfig{Workers: 1, PerChat: 5, MaxQueue: 2})
+	ctx := context.Background()
+	for i := range 2 {
+		if err := d.Submit(ctx, bot.Update{ID: int64(i), ChatID: int64(i + 1)}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	full, cancel := context.WithCancel(ctx)
+	cancel()
+	doneCalled := false
+	err := d.Submit(full, bot.Update{ID: 9, ChatID: 3}, func() { doneCalled = true })
+	if !errors.Is(err, context.Canceled) || !doneCalled {
+		t.Errorf("Submit with the whole queue full = %v (done called: %v); want context.Canceled and done", err, doneCalled)
+	}
+	close(h.release)
+	if err := d.Close(ctx); err != nil {
+		t.Fatal(err)
 	}
 }
 

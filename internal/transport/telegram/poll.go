@@ -47,7 +47,12 @@ type Dispatcher interface {
 // An update is confirmed to Telegram (by the next getUpdates offset) only
 // once it and every update fetched before it are done, so a crash never
 // loses an accepted update; Telegram re-delivers unconfirmed updates, and
-// Poll never submits one twice. While every update fetched is still in
+// Poll never submits one twice. One exception keeps a slow update from
+// holding up every chat: when getUpdates returns a full batch (100) of
+// updates all still known and the oldest is still in flight, newer ones
+// can only be fetched past it, so Poll confirms that oldest one early
+// (logged as telegram_update_confirmed_early); it is still handled, but a
+// crash before then loses it. While every update fetched is still in
 // flight, Poll polls again when one is done or after a second on
 // Config.Clock, so that new updates are not held up. An update that cannot be decoded is logged
 // by id and skipped. Every callback query is answered (empty text) when its
@@ -152,6 +157,16 @@ func (c *Client) Poll(ctx context.Context, d Dispatcher) error {
 				c.log.LogAttrs(ctx, slog.LevelError, "telegram_submit_failed", slog.Int64("update_id", id), slog.String("error", err.Error()))
 				return fmt.Errorf("telegram: poll: submit update %d: %w", id, err)
 			}
+		}
+		if len(batch) >= pollLimit && fresh == 0 && t.offset() == offset {
+			// A full batch, all of it known, and the oldest still in
+			// flight: newer updates wait beyond the window, and Telegram
+			// sends them only past a confirmed offset. Confirm the oldest
+			// early, so that one slow update cannot hold up every chat.
+			if id, ok := t.skip(); ok {
+				c.log.LogAttrs(ctx, slog.LevelWarn, "telegram_update_confirmed_early", slog.Int64("update_id", id))
+			}
+			continue
 		}
 		if len(batch) > 0 && fresh == 0 && t.offset() == offset {
 			// Everything Telegram returned is still being handled: polling
@@ -273,6 +288,20 @@ func (t *tracker) done(id int64) {
 	case t.progress <- struct{}{}:
 	default:
 	}
+}
+
+// skip marks the oldest update not yet handled as confirmed, though it is
+// still in flight, and returns its id.
+func (t *tracker) skip() (int64, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for i := range t.pending {
+		if !t.pending[i].done {
+			t.pending[i].done = true
+			return t.pending[i].id, true
+		}
+	}
+	return 0, false
 }
 
 // offset drops the handled prefix and returns the offset to send: the

@@ -119,3 +119,28 @@ func TestPollSkipsUpdatesWithoutID(t *testing.T) {
 		t.Errorf("%d more updates submitted; want none", len(d))
 	}
 }
+
+func TestTrackerSkip(t *testing.T) {
+	tr := newTracker()
+	for id := int64(1); id <= 4; id++ {
+		tr.add(id)
+	}
+	tr.done(2)
+	if id, ok := tr.skip(); !ok || id != 1 {
+		t.Fatalf("skip() = %d, %v; want 1, the oldest in flight", id, ok)
+	}
+	if got := tr.offset(); got != 3 {
+		t.Errorf("offset() after skipping 1 = %d; want 3 (2 is done)", got)
+	}
+	tr.done(1) // the skipped update finishes later: nothing changes
+	if id, ok := tr.skip(); !ok || id != 3 {
+		t.Fatalf("second skip() = %d, %v; want 3", id, ok)
+	}
+	tr.done(4)
+	if got := tr.offset(); got != 5 {
+		t.Errorf("offset() = %d; want 5", got)
+	}
+	if _, ok := tr.skip(); ok {
+		t.Error("skip() with nothing in flight = true")
+	}
+}

@@ -25,6 +25,10 @@ type Fault struct {
 	// Delay is waited before answering (cut short if the request is
 	// cancelled or the server closes).
 	Delay time.Duration
+	// Until, when not nil, holds the answer until it is closed (cut short
+	// like Delay): a call that hangs for as long as a test needs, with no
+	// timer.
+	Until <-chan struct{}
 }
 
 // TooManyRequests is Telegram's flood-control answer: 429 "Too Many
@@ -130,9 +134,16 @@ func (s *Server) popChatFault(chatID int64) (Fault, bool) {
 	return f, true
 }
 
-// applyFault waits the fault's delay and returns its error, or nil when the
-// call should go on.
+// applyFault waits the fault's delay and hold, and returns its error, or nil
+// when the call should go on.
 func (s *Server) applyFault(ctx context.Context, f Fault) *apiError {
+	if f.Until != nil {
+		select {
+		case <-f.Until:
+		case <-ctx.Done():
+		case <-s.done:
+		}
+	}
 	if f.Delay > 0 {
 		t := time.NewTimer(f.Delay)
 		select {

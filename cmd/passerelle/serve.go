@@ -53,6 +53,7 @@ func runBot(ctx context.Context, args []string, getenv func(string) string, stde
 	}
 	defer st.Close()
 	watchBackups(ctx, st, logger)
+	raw := st // /readyz pings it, past the metrics
 	m := newMetrics(cfg.Store)
 	st = m.timeStore(st)
 	cat, err := catalog.Load(locales.FS)
@@ -164,13 +165,9 @@ func runBot(ctx context.Context, args []string, getenv func(string) string, stde
 	mux := http.NewServeMux()
 	mux.Handle("GET /healthz", healthHandler(started))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}))
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		if !ready.Load() {
-			http.Error(w, "not ready", http.StatusServiceUnavailable)
-			return
-		}
-		io.WriteString(w, "ready\n")
-	})
+	mux.Handle("GET /readyz", readyHandler(ready.Load, raw, func(err error) {
+		logger.Warn("store_unavailable", "source", "readyz", "err", err)
+	}))
 	if page != nil {
 		mux.Handle("/chat/", page)
 	}
@@ -190,7 +187,7 @@ func runBot(ctx context.Context, args []string, getenv func(string) string, stde
 	if err != nil {
 		return fmt.Errorf("listen on PASSERELLE_LISTEN %s: %w", cfg.Listen, err)
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	srv := newHTTPServer(ctx, mux)
 	if page != nil {
 		srv.RegisterOnShutdown(page.Close)
 	}

@@ -8,7 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"time"
+	"sync/atomic"
 
 	"github.com/passerelle-bot/passerelle/bot"
 	"github.com/passerelle-bot/passerelle/internal/catalog"
@@ -127,7 +127,10 @@ func runWeb(ctx context.Context, args []string, getenv func(string) string, stde
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ready\n") })
+	var ready atomic.Bool
+	mux.Handle("GET /readyz", readyHandler(ready.Load, st, func(err error) {
+		logger.Warn("store_unavailable", "source", "readyz", "err", err)
+	}))
 	mux.Handle("/chat/", page)
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		to := "/chat/"
@@ -140,11 +143,12 @@ func runWeb(ctx context.Context, args []string, getenv func(string) string, stde
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	srv := newHTTPServer(ctx, mux)
 	srv.RegisterOnShutdown(page.Close)
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	logger.Info("started", "mode", "web", "addr", ln.Addr().String())
+	ready.Store(true)
 
 	var runErr error
 	select {
@@ -152,6 +156,7 @@ func runWeb(ctx context.Context, args []string, getenv func(string) string, stde
 	case err := <-serveErr:
 		runErr = fmt.Errorf("http server: %w", err)
 	}
+	ready.Store(false)
 	logger.Info("stopping")
 	grace, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
 	defer cancel()

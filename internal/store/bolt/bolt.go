@@ -189,6 +189,18 @@ func (s *Store) Close() error {
 	return err
 }
 
+// Ping reports whether the store can be read (for /readyz): it fails once
+// the store is closed.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := s.db.View(func(*bbolt.Tx) error { return nil }); err != nil {
+		return fmt.Errorf("bolt store: ping: %w", err)
+	}
+	return nil
+}
+
 // Path returns the file's path.
 func (s *Store) Path() string { return s.db.Path() }
 

@@ -193,6 +193,14 @@ func (s *Store) Prefix() string { return s.prefix }
 // Close closes the client.
 func (s *Store) Close() error { return s.c.Close() }
 
+// Ping reports whether Redis answers (for /readyz).
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.c.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("redis store: ping: %w", err)
+	}
+	return nil
+}
+
 // ---- keys ----
 
 // userTag returns "P:{P:uU}", the start of every key of resident U.

@@ -93,8 +93,8 @@ func loadConfig(getenv func(string) string) (config, error) {
 			errs = append(errs, fmt.Errorf("%s: at most %d characters, on one line", f.name, maxOperatorField))
 		}
 	}
-	if u, err := url.Parse(c.APIURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		errs = append(errs, fmt.Errorf("TELEGRAM_API_URL: want an http(s) URL, got %q", c.APIURL))
+	if err := checkAPIURL(c.APIURL); err != nil {
+		errs = append(errs, err)
 	}
 	c.APIURL = strings.TrimRight(c.APIURL, "/")
 	if c.WebhookURL != "" {
@@ -261,4 +261,55 @@ func parseHours(s string) (from, to int, ok bool) {
 		return 0, 0, false
 	}
 	return from, to, true
+}
+
+// checkAPIURL validates TELEGRAM_API_URL. Every request carries the bot
+// token, so plain http is accepted only to this machine (a local Bot API
+// server, a test fake). The URL may hold credentials (user:pass@, a key in
+// the query): errors show it redacted.
+func checkAPIURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return errors.New("TELEGRAM_API_URL: not a valid URL (not shown: it may hold credentials)")
+	}
+	switch {
+	case (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
+		return fmt.Errorf("TELEGRAM_API_URL: want an https URL such as https://api.telegram.org, got %s", redactAPIURL(u))
+	case u.RawQuery != "" || u.ForceQuery || u.Fragment != "":
+		return fmt.Errorf("TELEGRAM_API_URL: no query or fragment: the bot appends /bot{token}/{method} to it (got %s)", redactAPIURL(u))
+	case u.Scheme == "http" && !loopbackHost(u.Hostname()):
+		return fmt.Errorf("TELEGRAM_API_URL: plain http sends the bot token in clear: use https (http only to this machine: 127.0.0.0/8, ::1, localhost), got %s", redactAPIURL(u))
+	}
+	return nil
+}
+
+// loopbackHost reports whether host names this machine: localhost, an
+// address of 127.0.0.0/8 or ::1.
+func loopbackHost(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// redactAPIURL shows u without its credentials: the user and password become
+// "redacted", the query and fragment "…".
+func redactAPIURL(u *url.URL) string {
+	r := *u
+	if r.User != nil {
+		r.User = url.User("redacted")
+	}
+	s := r.Scheme + "://"
+	if r.User != nil {
+		s += r.User.String() + "@"
+	}
+	s += r.Host + r.EscapedPath()
+	if r.RawQuery != "" || r.ForceQuery {
+		s += "?…"
+	}
+	if r.Fragment != "" {
+		s += "#…"
+	}
+	return s
 }

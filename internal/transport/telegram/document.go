@@ -18,7 +18,7 @@ func (c *Client) callReply(ctx context.Context, method string, p tgbotapi.Params
 	}
 	cctx, cancel := context.WithTimeout(ctx, callTimeout)
 	defer cancel()
-	cc := &callClient{ctx: cctx, base: c.http, token: c.token}
+	cc := &callClient{ctx: cctx, base: c.http, token: c.token, secrets: c.secrets}
 	api := *c.api
 	api.Client = cc
 	resp, err := api.UploadFiles(method, p, []tgbotapi.RequestFile{{Name: "document", Data: tgbotapi.FileBytes{Name: f.Name, Bytes: f.Data}}})

@@ -25,8 +25,98 @@ const tokenMask = "<token>"
 // token is not known (the library's global logger).
 var tokenPattern = regexp.MustCompile(`\d{3,}:[A-Za-z0-9_-]{20,}`)
 
-// redact removes token, and its secret half, from s.
-func redact(s, token string) string {
+// quotedURLPattern matches a URL in double quotes, as Go's errors quote
+// the request's (up to the closing quote: an unescaped password may hold
+// spaces); urlPattern one without quotes.
+var (
+	quotedURLPattern = regexp.MustCompile(`"[A-Za-z][A-Za-z0-9+.-]*://[^"]*"`)
+	urlPattern       = regexp.MustCompile(`[A-Za-z][A-Za-z0-9+.-]*://[^\s"'<>]+`)
+)
+
+// secretMask replaces what a URL carries besides its address.
+const secretMask = "redacted"
+
+// scrubURL returns raw without the credentials a URL may carry: the user
+// and password become "redacted", so does the query; the fragment goes.
+func scrubURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return scrubText(raw)
+	}
+	if u.User == nil && u.RawQuery == "" && u.Fragment == "" {
+		return raw
+	}
+	if u.User != nil {
+		u.User = url.User(secretMask)
+	}
+	if u.RawQuery != "" {
+		u.RawQuery = secretMask
+	}
+	u.Fragment = ""
+	return u.String()
+}
+
+// scrubText is scrubURL for a URL that does not parse: everything between
+// the scheme and the last "@" of the authority, and from the first "?" or
+// "#", is masked.
+func scrubText(raw string) string {
+	scheme, rest, ok := strings.Cut(raw, "://")
+	if !ok {
+		return raw
+	}
+	if i := strings.IndexAny(rest, "?#"); i >= 0 {
+		rest = rest[:i] + "?" + secretMask
+	}
+	auth, path := rest, ""
+	if i := strings.Index(rest, "/"); i >= 0 {
+		auth, path = rest[:i], rest[i:]
+	}
+	if i := strings.LastIndex(auth, "@"); i >= 0 {
+		auth = secretMask + auth[i:]
+	}
+	return scheme + "://" + auth + path
+}
+
+// urlSecrets lists what of the Bot API base URL must never be shown
+// outside a URL either: its password and query values, when long enough
+// to be told from ordinary words (a URL's user name, password and query
+// are redacted wherever the URL itself appears).
+func urlSecrets(base string) []string {
+	u, err := url.Parse(base)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	add := func(v string) {
+		if len(v) >= 6 {
+			out = append(out, v)
+		}
+	}
+	if u.User != nil {
+		if p, ok := u.User.Password(); ok {
+			add(p)
+			add(url.QueryEscape(p))
+		}
+	}
+	for _, vs := range u.Query() {
+		for _, v := range vs {
+			add(v)
+			add(url.QueryEscape(v))
+		}
+	}
+	return out
+}
+
+// redact removes token, and its secret half, from s, with the credentials
+// of any URL in it and the other secrets given.
+func redact(s, token string, secrets ...string) string {
+	s = quotedURLPattern.ReplaceAllStringFunc(s, func(q string) string { return `"` + scrubURL(q[1:len(q)-1]) + `"` })
+	s = urlPattern.ReplaceAllStringFunc(s, scrubURL)
+	for _, v := range secrets {
+		if v != "" {
+			s = strings.ReplaceAll(s, v, secretMask)
+		}
+	}
 	if token != "" {
 		s = strings.ReplaceAll(s, token, tokenMask)
 		s = strings.ReplaceAll(s, url.PathEscape(token), tokenMask)
@@ -55,31 +145,32 @@ func (e *redactedError) Timeout() bool {
 	return errors.As(e.cause, &ne) && ne.Timeout()
 }
 
-// redactError returns err unchanged if its text does not hold the token,
-// and a redacted copy otherwise. A *url.Error keeps its type with the URL
-// redacted, so callers can still inspect it.
-func redactError(err error, token string) error {
+// redactError returns err unchanged if its text holds neither the token
+// nor credentials (see redact), and a redacted copy otherwise. A *url.Error
+// keeps its type with the URL redacted, so callers can still inspect it.
+func redactError(err error, token string, secrets ...string) error {
 	if err == nil {
 		return nil
 	}
 	msg := err.Error()
-	if redact(msg, token) == msg {
+	if redact(msg, token, secrets...) == msg {
 		return err
 	}
 	if ue, ok := err.(*url.Error); ok {
-		return &url.Error{Op: ue.Op, URL: redact(ue.URL, token), Err: redactError(ue.Err, token)}
+		return &url.Error{Op: ue.Op, URL: redact(ue.URL, token, secrets...), Err: redactError(ue.Err, token, secrets...)}
 	}
-	return &redactedError{msg: redact(msg, token), cause: err}
+	return &redactedError{msg: redact(msg, token, secrets...), cause: err}
 }
 
 // callClient is the library's HTTPClient for one call: it binds the request
 // to ctx (the library has no context), records the HTTP status, and
 // redacts errors, which Go prints with the full URL and so the token.
 type callClient struct {
-	ctx    context.Context // nil: no binding
-	base   *http.Client
-	token  string
-	status int
+	ctx     context.Context // nil: no binding
+	base    *http.Client
+	token   string
+	secrets []string // of the API URL (urlSecrets)
+	status  int
 }
 
 // Do sends req with the call's context.
@@ -89,7 +180,7 @@ func (cc *callClient) Do(req *http.Request) (*http.Response, error) {
 	}
 	resp, err := cc.base.Do(req)
 	if err != nil {
-		return nil, redactError(err, cc.token)
+		return nil, redactError(err, cc.token, cc.secrets...)
 	}
 	cc.status = resp.StatusCode
 	return resp, nil

@@ -111,14 +111,15 @@ type SendObserver interface {
 
 // Client talks to the Bot API for one bot. It is safe for concurrent use.
 type Client struct {
-	api    *tgbotapi.BotAPI
-	token  string
-	http   *http.Client
-	log    *slog.Logger
-	clk    clock.Clock
-	cfg    Config
-	sender *Sender
-	gate   *limiter // rate limits and the bot-wide 429 pause
+	api     *tgbotapi.BotAPI
+	token   string
+	secrets []string // credentials of the API URL, never shown (urlSecrets)
+	http    *http.Client
+	log     *slog.Logger
+	clk     clock.Clock
+	cfg     Config
+	sender  *Sender
+	gate    *limiter // rate limits and the bot-wide 429 pause
 
 	migMu      sync.Mutex
 	migrations map[int64]int64 // old group id → new supergroup id
@@ -166,6 +167,7 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 		clk:        cfg.Clock,
 		cfg:        cfg,
 		migrations: make(map[int64]int64),
+		secrets:    urlSecrets(cfg.APIURL),
 	}
 	c.gate = newLimiter(cfg.Clock, cfg.SendRate, cfg.ChatInterval, chatBurst, cfg.GroupPerMinute)
 	c.sender = &Sender{c: c}
@@ -174,8 +176,11 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 	// client bound to ctx so that a dead endpoint cannot hang New.
 	cctx, cancel := context.WithTimeout(ctx, callTimeout)
 	defer cancel()
-	cc := &callClient{ctx: cctx, base: hc, token: cfg.Token}
-	api, err := tgbotapi.NewBotAPIWithClient(cfg.Token, cfg.APIURL+"/bot%s/%s", cc)
+	cc := &callClient{ctx: cctx, base: hc, token: cfg.Token, secrets: c.secrets}
+	// The library formats the endpoint with Sprintf: a "%" of the URL
+	// (an escaped character of a password) must be doubled.
+	endpoint := strings.ReplaceAll(cfg.APIURL, "%", "%%") + "/bot%s/%s"
+	api, err := tgbotapi.NewBotAPIWithClient(cfg.Token, endpoint, cc)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("telegram: getMe: %w", ctx.Err())
@@ -188,7 +193,7 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 	// Calls go through Client.call, which gives each one a client bound to
 	// its context; this one only keeps errors redacted should the library
 	// make a request on its own.
-	api.Client = &callClient{base: hc, token: cfg.Token}
+	api.Client = &callClient{base: hc, token: cfg.Token, secrets: c.secrets}
 	c.api = api
 	c.log.LogAttrs(ctx, slog.LevelInfo, "telegram_ready", slog.Int64("bot_id", api.Self.ID))
 	return c, nil
@@ -251,7 +256,7 @@ func (c *Client) call(ctx context.Context, method string, p tgbotapi.Params) (js
 	}
 	cctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	cc := &callClient{ctx: cctx, base: c.http, token: c.token}
+	cc := &callClient{ctx: cctx, base: c.http, token: c.token, secrets: c.secrets}
 	api := *c.api // a per-call copy carries the per-call client
 	api.Client = cc
 	resp, err := api.MakeRequest(method, p)
@@ -275,12 +280,12 @@ func (c *Client) convert(method string, err error, status int) error {
 		return &APIError{
 			Method:          method,
 			Code:            te.Code,
-			Description:     redact(te.Message, c.token),
+			Description:     redact(te.Message, c.token, c.secrets...),
 			RetryAfter:      time.Duration(te.RetryAfter) * time.Second,
 			MigrateToChatID: te.MigrateToChatID,
 		}
 	}
-	err = redactError(err, c.token)
+	err = redactError(err, c.token, c.secrets...)
 	switch {
 	case status == http.StatusUnauthorized:
 		return &APIError{Method: method, Code: status, Description: "Unauthorized"}

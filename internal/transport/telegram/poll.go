@@ -49,10 +49,10 @@ type Dispatcher interface {
 // loses an accepted update; Telegram re-delivers unconfirmed updates, and
 // Poll never submits one twice. One exception keeps a slow update from
 // holding up every chat: when getUpdates returns a full batch (100) of
-// updates all still known and the oldest is still in flight, newer ones
-// can only be fetched past it, so Poll confirms that oldest one early
-// (logged as telegram_update_confirmed_early); it is still handled, but a
-// crash before then loses it. While every update fetched is still in
+// updates all still known and the oldest is still in flight a second
+// later, newer ones can only be fetched past it, so Poll confirms that
+// oldest one early (logged as telegram_update_confirmed_early); it is
+// still handled, but a crash before then loses it. While every update fetched is still in
 // flight, Poll polls again when one is done or after a second on
 // Config.Clock, so that new updates are not held up. An update that cannot be decoded is logged
 // by id and skipped. Every callback query is answered (empty text) when its
@@ -158,27 +158,42 @@ func (c *Client) Poll(ctx context.Context, d Dispatcher) error {
 				return fmt.Errorf("telegram: poll: submit update %d: %w", id, err)
 			}
 		}
-		if len(batch) >= pollLimit && fresh == 0 && t.offset() == offset {
-			// A full batch, all of it known, and the oldest still in
-			// flight: newer updates wait beyond the window, and Telegram
-			// sends them only past a confirmed offset. Confirm the oldest
-			// early, so that one slow update cannot hold up every chat.
-			if id, ok := t.skip(); ok {
-				c.log.LogAttrs(ctx, slog.LevelWarn, "telegram_update_confirmed_early", slog.Int64("update_id", id))
-			}
-			continue
-		}
 		if len(batch) > 0 && fresh == 0 && t.offset() == offset {
 			// Everything Telegram returned is still being handled: polling
 			// again would return it at once. Wait for progress, or a while,
 			// so that updates arriving meanwhile are not held up for long
 			// behind a slow one.
-			select {
-			case <-ctx.Done():
+			if !c.waitProgress(ctx, t, offset, len(batch) >= pollLimit) {
 				return nil
-			case <-t.progress:
-			case <-c.clk.After(redeliveryPause):
 			}
+		}
+	}
+}
+
+// waitProgress waits, when every update of the last batch is still in
+// flight, for one to be done or for redeliveryPause. With a full batch,
+// newer updates can only be fetched once the oldest is confirmed: it then
+// waits for the oldest itself, and if it is still in flight after the
+// pause, confirms it early (still handled, but a crash before then loses
+// it), so that one slow update cannot hold up every chat. It returns false
+// when ctx is done.
+func (c *Client) waitProgress(ctx context.Context, t *tracker, offset int64, full bool) bool {
+	pause := c.clk.After(redeliveryPause)
+	for {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-t.progress:
+			if !full || t.offset() != offset {
+				return true
+			}
+		case <-pause:
+			if full && t.offset() == offset {
+				if id, ok := t.skip(); ok {
+					c.log.LogAttrs(ctx, slog.LevelWarn, "telegram_update_confirmed_early", slog.Int64("update_id", id))
+				}
+			}
+			return true
 		}
 	}
 }

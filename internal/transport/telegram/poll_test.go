@@ -3,6 +3,7 @@ package telegram_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -213,5 +214,61 @@ func TestPollSubmitError(t *testing.T) {
 	}
 	if e.s.Delivered(id) {
 		t.Error("an update the core refused was confirmed")
+	}
+}
+
+// TestPollPastASlowUpdate: 100 updates of one chat fill Telegram's batch;
+// all are done but the first, which is slow. Another chat's update waits
+// beyond the batch: Poll confirms the slow one early after a second (on
+// the clock), then fetches it. When the slow one finishes within that
+// second, nothing is confirmed early.
+func TestPollPastASlowUpdate(t *testing.T) {
+	for _, slowFinishes := range []bool{false, true} {
+		t.Run(map[bool]string{false: "stays slow", true: "finishes in time"}[slowFinishes], func(t *testing.T) {
+			e := newEnv(t, nil)
+			var ids []int64
+			for range 100 {
+				ids = append(ids, e.s.SendText(resident, "x"))
+			}
+			other := e.s.SendText(telegramtest.User{ID: 4343, LanguageCode: "en"}, "hi")
+			rec := newRecorder(false)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			res := goPoll(ctx, e.c, rec)
+			rec.waitN(t, 100)
+			for i := 1; i < 100; i++ {
+				rec.done(i)
+			}
+			// Poll waits on the clock, the slow update still in flight:
+			// the other chat's update is not fetched yet.
+			if !e.clk.BlockUntil(ctx, 1) {
+				t.Fatal("Poll does not wait")
+			}
+			if n := rec.count(); n != 100 || e.s.Delivered(ids[0]) {
+				t.Fatalf("%d submitted, slow one confirmed: %v; want 100, false", n, e.s.Delivered(ids[0]))
+			}
+			if slowFinishes {
+				rec.done(0)
+			} else {
+				e.clk.Advance(time.Second)
+			}
+			if got := rec.waitN(t, 101); got[100].ID != other {
+				t.Fatalf("101st submitted = %d; want the other chat's %d", got[100].ID, other)
+			}
+			e.s.WaitDelivered(t, ids[0], guard)
+			early := strings.Contains(e.logs.String(), `"msg":"telegram_update_confirmed_early"`)
+			if early == slowFinishes {
+				t.Errorf("confirmed early: %v; want %v\n%s", early, !slowFinishes, e.logs.String())
+			}
+			rec.done(100)
+			if !slowFinishes {
+				rec.done(0) // finishes at last: nothing changes
+			}
+			e.s.WaitDelivered(t, other, guard)
+			cancel()
+			if err := wait(t, res); err != nil {
+				t.Errorf("Poll after cancel = %v; want nil", err)
+			}
+		})
 	}
 }

@@ -18,11 +18,15 @@ type UpdateHandler interface {
 	Handle(ctx context.Context, u Update) error
 }
 
-// Shedder is told about an update the Dispatcher dropped because its
-// chat's queue was full (*Bot is one: it asks the sender to wait). Shed runs
-// in its own goroutine, at most once per burst of a chat: from the moment its
-// queue is full until it is empty again.
+// Shedder is told about the updates the Dispatcher drops because their
+// chat's queue is full (*Bot is one: it counts them and asks the sender to
+// wait).
 type Shedder interface {
+	// Dropped is called for every update shed, in Submit: it must be fast.
+	Dropped(u Update)
+	// Shed runs in its own goroutine, at most once per burst of a chat
+	// (from the moment its queue is full until it is empty again), with
+	// the first update shed.
 	Shed(ctx context.Context, u Update)
 }
 
@@ -169,6 +173,9 @@ func (d *Dispatcher) Submit(ctx context.Context, u Update, done func()) error {
 			}
 			d.mu.Unlock()
 			d.cfg.Logger.Info("update_shed", "update_id", u.ID, "chat_id", u.ChatID, "told", warn)
+			if d.shed != nil {
+				d.shed.Dropped(u)
+			}
 			done()
 			return nil
 		}

@@ -105,9 +105,16 @@ func (b blockAll) Handle(ctx context.Context, u bot.Update) error {
 // shedRecorder is a blockAll handler that records what it was told to shed.
 type shedRecorder struct {
 	blockAll
-	mu   sync.Mutex
-	shed []int64
-	told chan struct{} // one per Shed call
+	mu      sync.Mutex
+	shed    []int64
+	dropped int
+	told    chan struct{} // one per Shed call
+}
+
+func (s *shedRecorder) Dropped(u bot.Update) {
+	s.mu.Lock()
+	s.dropped++
+	s.mu.Unlock()
 }
 
 func (s *shedRecorder) Shed(ctx context.Context, u bot.Update) {
@@ -152,6 +159,12 @@ func TestDispatcherShedsAFullChatsNewestUpdate(t *testing.T) {
 	h.mu.Unlock()
 	if len(got) != 1 || got[0] != 7 {
 		t.Errorf("told about %v; want [7], the first update shed, once", got)
+	}
+	h.mu.Lock()
+	dropped := h.dropped
+	h.mu.Unlock()
+	if dropped != 3 {
+		t.Errorf("%d updates counted as dropped; want 3", dropped)
 	}
 	if err := d.Submit(ctx, bot.Update{ID: 11, ChatID: 3}, nil); !errors.Is(err, bot.ErrClosed) {
 		t.Errorf("Submit after Close = %v; want ErrClosed", err)

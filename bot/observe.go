@@ -10,7 +10,8 @@ type Observer interface {
 	UpdateReceived(kind Kind)
 	// UpdateHandled: it left Handle with this outcome after d. Outcomes:
 	// OutcomeOK, OutcomeDuplicate, OutcomeFlooded, OutcomeIgnored,
-	// OutcomeError, OutcomePanic, OutcomeRetry.
+	// OutcomeError, OutcomePanic, OutcomeRetry; OutcomeShed for an update
+	// the Dispatcher dropped without handling it (never in Handle).
 	UpdateHandled(kind Kind, outcome string, d time.Duration)
 }
 
@@ -23,4 +24,5 @@ const (
 	OutcomeError     = "error"     // a flow failed; the resident got an apology
 	OutcomePanic     = "panic"     // a flow panicked; the resident got an apology
 	OutcomeRetry     = "retry"     // not handled (the store was unreachable): to deliver again
+	OutcomeShed      = "shed"      // dropped unread: its chat's queue was full; the sender was asked to send again
 )

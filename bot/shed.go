@@ -14,6 +14,14 @@ const (
 	shedProfileWait = 2 * time.Second
 )
 
+// Dropped counts an update the Dispatcher shed (OutcomeShed).
+func (b *Bot) Dropped(u Update) {
+	if o := b.cfg.Observer; o != nil {
+		o.UpdateReceived(u.Kind)
+		o.UpdateHandled(u.Kind, OutcomeShed, 0)
+	}
+}
+
 // Shed tells the sender of an update the Dispatcher dropped, because their
 // chat's queue was full, to wait and send it again ("input.busy"): once per
 // burst, in the resident's language (their choice, else what Telegram

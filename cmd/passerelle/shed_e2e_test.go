@@ -93,6 +93,9 @@ func TestSlowChatDoesNotDelayOthers(t *testing.T) {
 	}
 	// Every update is confirmed at last, the newest included.
 	srv.WaitDelivered(t, otherID, wait)
+	if n := scrape(t, "http://"+env["PASSERELLE_LISTEN"])[`passerelle_updates_handled_total{kind="edited",outcome="shed"}`]; n != 80 {
+		t.Errorf("metrics: %v updates shed; want 80", n)
+	}
 	in.stop(t)
 
 	logs := in.logs.String()

@@ -308,3 +308,18 @@ func BenchmarkMarkUpdate(b *testing.B) {
 		}
 	}
 }
+
+// TestPing: the store answers while open (for /readyz), not once closed.
+func TestPing(t *testing.T) {
+	s, err := Open(filepath.Join(t.TempDir(), "ping.db"), WithKeys(testKeys))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Ping(context.Background()); err != nil {
+		t.Errorf("Ping of an open store = %v", err)
+	}
+	s.Close()
+	if err := s.Ping(context.Background()); err == nil {
+		t.Error("Ping of a closed store = nil")
+	}
+}

@@ -431,3 +431,20 @@ func (b *Bot) dropIncoming(ctx context.Context, c *handoff.Case, msg int) error 
 	}
 	return err
 }
+
+// OutboxLister is an optional extension of Outbox that lists a chat's
+// queue without leasing anything: `passerelle migrate` copies and
+// compares queued copies with it. Both stores and the in-memory outbox
+// implement it (storetest.RunOutbox checks).
+type OutboxLister interface {
+	// OutboxItems returns chat's queued items, first to go first, leased
+	// or not (nil when the queue is empty).
+	OutboxItems(ctx context.Context, chat int64) ([]OutboxItem, error)
+}
+
+// OutboxItems lists chat's queue.
+func (m *memOutbox) OutboxItems(ctx context.Context, chat int64) ([]OutboxItem, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return slices.Clone(m.queues[chat]), ctx.Err()
+}

@@ -222,3 +222,30 @@ func (s *Store) OutboxChats(ctx context.Context) ([]int64, error) {
 	slices.Sort(out)
 	return out, err
 }
+
+var _ bot.OutboxLister = (*Store)(nil)
+
+// OutboxItems lists chat's queue in order.
+func (s *Store) OutboxItems(ctx context.Context, chat int64) ([]bot.OutboxItem, error) {
+	if err := checkCtx(ctx); err != nil {
+		return nil, err
+	}
+	var out []bot.OutboxItem
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		q := tx.Bucket(bucketOutbox)
+		if q == nil {
+			return nil
+		}
+		prefix := chatPrefix(chat)
+		c := q.Cursor()
+		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+			var it bot.OutboxItem
+			if err := json.Unmarshal(v, &it); err != nil {
+				return fmt.Errorf("bolt store: outbox item %s: %w", k, err)
+			}
+			out = append(out, it)
+		}
+		return nil
+	})
+	return out, err
+}

@@ -205,3 +205,25 @@ func (s *Store) OutboxChats(ctx context.Context) ([]int64, error) {
 	slices.Sort(out)
 	return out, nil
 }
+
+var _ bot.OutboxLister = (*Store)(nil)
+
+// OutboxItems lists chat's queue in order.
+func (s *Store) OutboxItems(ctx context.Context, chat int64) ([]bot.OutboxItem, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	vs, err := s.c.LRange(ctx, s.outboxTag(chat)+":q", 0, -1).Result()
+	if err != nil {
+		return nil, wrap("outbox items", err)
+	}
+	var out []bot.OutboxItem
+	for _, v := range vs {
+		it, err := decodeOutboxItem(chat, v)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, it)
+	}
+	return out, nil
+}

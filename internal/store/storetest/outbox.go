@@ -42,6 +42,7 @@ func RunOutbox(t *testing.T, h OutboxHarness) {
 		{"DoneOfAnotherItem", testOutboxDoneOther},
 		{"ConcurrentWorkers", testOutboxConcurrent},
 		{"Persistence", testOutboxPersistence},
+		{"Listing", testOutboxListing},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -315,4 +316,58 @@ func testOutboxPersistence(t *testing.T, h OutboxHarness, clk *clock.Fake, o bot
 	done(t, o2, claim(t, o2, groupA, 2))
 	done(t, o2, claim(t, o2, groupA, 4))
 	claim(t, o2, groupB, 3)
+}
+
+// testOutboxListing: OutboxItems lists a chat's queue in order, the
+// leased first item included, without leasing or removing anything.
+func testOutboxListing(t *testing.T, _ OutboxHarness, _ *clock.Fake, o bot.Outbox) {
+	l, ok := o.(bot.OutboxLister)
+	if !ok {
+		t.Fatalf("%T does not implement bot.OutboxLister (migrate needs it)", o)
+	}
+	list := func(chat int64) []bot.OutboxItem {
+		t.Helper()
+		its, err := l.OutboxItems(t.Context(), chat)
+		if err != nil {
+			t.Fatalf("OutboxItems: %v", err)
+		}
+		return its
+	}
+	if got := list(groupA); len(got) != 0 {
+		t.Errorf("OutboxItems of an empty queue = %+v", got)
+	}
+	want := []bot.OutboxItem{item(groupA, 120, 7, 11), item(groupA, 120, 7, 12), item(groupA, 0, 9, 13)}
+	for _, it := range want {
+		mustEnqueue(t, o, it, true)
+	}
+	mustEnqueue(t, o, item(groupB, 300, 8, 900), true)
+	first := claim(t, o, groupA, 11)  // leased: still listed
+	for pass := 0; pass < 2; pass++ { // listing changes nothing
+		got := list(groupA)
+		if len(got) != len(want) {
+			t.Fatalf("OutboxItems = %+v; want %d items", got, len(want))
+		}
+		var last int64
+		for i, it := range got {
+			if it.Seq <= last {
+				t.Errorf("item %d: seq %d after %d", i, it.Seq, last)
+			}
+			last = it.Seq
+			it.Seq = 0
+			if it != want[i] {
+				t.Errorf("item %d = %+v; want %+v", i, it, want[i])
+			}
+		}
+		if got[0].Seq != first.Seq {
+			t.Errorf("first listed seq %d; claimed %d", got[0].Seq, first.Seq)
+		}
+	}
+	if got := list(groupB); len(got) != 1 || got[0].Message != 900 {
+		t.Errorf("OutboxItems(groupB) = %+v", got)
+	}
+	done(t, o, first)
+	if got := list(groupA); len(got) != 2 || got[0].Message != 12 {
+		t.Errorf("OutboxItems after Done = %+v", got)
+	}
+	claim(t, o, groupB, 900) // the listing did not lease it
 }

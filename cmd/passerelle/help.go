@@ -35,8 +35,9 @@ web page".`},
 the guide tree; prints one line per problem and exits non-zero when there
 is one. --connect also opens the store and the listen address.`},
 	{"migrate", "copy a store into another (e.g. bolt to Redis)", `Copies residents, sessions, documents, the reminder schedule, hand-off
-cases (with topics, relays, audit logs, counts and paused partners) from
-one store into another, then compares both and prints what differs. Stop
+cases (with topics, relays, audit logs, the record of what each case left
+in partner groups, counts and paused partners) and the relay copies not
+yet sent from one store into another, then compares both and prints what differs. Stop
 the bot first; the destination should be empty (--force to merge).`},
 	{"seed", "fill a store with synthetic residents for load tests", `Fills a store with N synthetic residents, each with one tracked card and
 its reminder entry. On Redis it prints used_memory per resident.`},

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"reflect"
 	"slices"
 	"strconv"
@@ -28,12 +29,13 @@ type migratable interface {
 	handoff.Store
 	handoff.Exporter
 	bot.Outbox
+	bot.OutboxLister
 }
 
 func asMigratable(st bot.Store, name string) (migratable, error) {
 	m, ok := st.(migratable)
 	if !ok {
-		return nil, fmt.Errorf("%s: store %T cannot be listed (migrate needs bot.Lister, reminder.Lister and handoff.Exporter)", name, st)
+		return nil, fmt.Errorf("%s: store %T cannot be listed (migrate needs bot.Lister, reminder.Lister, handoff.Exporter and bot.OutboxLister)", name, st)
 	}
 	return m, nil
 }
@@ -99,8 +101,8 @@ func runMigrate(ctx context.Context, args []string, getenv func(string) string, 
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "copied %d residents, %d documents, %d reminder entries, %d cases (%d audit events, %d topics and relays), %d counts, %d paused partners\n",
-		n.profiles, n.documents, n.entries, n.cases, n.events, n.links, n.counts, n.paused)
+	fmt.Fprintf(stdout, "copied %d residents, %d documents, %d reminder entries, %d cases (%d audit events, %d topics and relays, %d artefacts to delete later), %d relay copies waiting to be sent, %d counts, %d paused partners\n",
+		n.profiles, n.documents, n.entries, n.cases, n.events, n.links, n.artefacts, n.queued, n.counts, n.paused)
 	fmt.Fprintln(stdout, "not copied: conversation sessions (they expire within hours) and update marks (48 h of duplicate protection; stop the bot before migrating)")
 	diffs, err := compareStores(ctx, src, dst)
 	if err != nil {
@@ -112,7 +114,7 @@ func runMigrate(ctx context.Context, args []string, getenv func(string) string, 
 		}
 		return fmt.Errorf("verify: %d differences between the stores", len(diffs))
 	}
-	fmt.Fprintln(stdout, "verify: both stores hold the same residents, documents, reminders and cases")
+	fmt.Fprintln(stdout, "verify: both stores hold the same residents, documents, reminders, cases, artefacts and relay copies")
 	return nil
 }
 
@@ -142,11 +144,40 @@ func isEmpty(ctx context.Context, s migratable) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	return !found && len(cases) == 0, nil
+	queued, err := outboxQueues(ctx, s)
+	if err != nil {
+		return false, err
+	}
+	return !found && len(cases) == 0 && len(queued) == 0, nil
 }
 
 type migrated struct {
-	profiles, documents, entries, cases, events, links, counts, paused int
+	profiles, documents, entries, cases, events, links, artefacts, queued, counts, paused int
+}
+
+// migrateDedup is how long the destination remembers a migrated relay
+// copy so that it is not queued twice: as long as the bot itself
+// remembers one (48 h, as long as Telegram may deliver an update again).
+const migrateDedup = 48 * time.Hour
+
+// outboxQueues returns the relay copies queued in s, per chat, in order
+// (chats with an empty queue left out).
+func outboxQueues(ctx context.Context, s migratable) (map[int64][]bot.OutboxItem, error) {
+	chats, err := s.OutboxChats(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := map[int64][]bot.OutboxItem{}
+	for _, chat := range chats {
+		its, err := s.OutboxItems(ctx, chat)
+		if err != nil {
+			return nil, err
+		}
+		if len(its) > 0 {
+			out[chat] = its
+		}
+	}
+	return out, nil
 }
 
 // migrate copies everything but sessions and update marks from src to dst.
@@ -226,6 +257,34 @@ func migrate(ctx context.Context, src, dst migratable) (migrated, error) {
 			}
 			n.links++
 		}
+		// What the case left in partner groups: closing, retention and
+		// /forget delete them from this record.
+		arts, err := src.Artefacts(ctx, c.ID)
+		if err != nil {
+			return n, fmt.Errorf("case %d: artefacts: %w", c.ID, err)
+		}
+		for _, a := range arts {
+			if err := dst.AddArtefact(ctx, c.ID, a); err != nil {
+				return n, fmt.Errorf("case %d: artefacts: %w", c.ID, err)
+			}
+			n.artefacts++
+		}
+	}
+	// Relay copies not sent yet, in their order. Leases are not copied:
+	// a copy being sent when the bot stopped is sent again (at least
+	// once, as after any restart).
+	queues, err := outboxQueues(ctx, src)
+	if err != nil {
+		return n, fmt.Errorf("relay copies: %w", err)
+	}
+	for _, chat := range slices.Sorted(maps.Keys(queues)) {
+		for _, it := range queues[chat] {
+			it.Seq = 0
+			if _, err := dst.OutboxEnqueue(ctx, it, migrateDedup); err != nil {
+				return n, fmt.Errorf("relay copies: %w", err)
+			}
+			n.queued++
+		}
 	}
 	if err := dst.EnsureCaseID(ctx, maxID); err != nil {
 		return n, fmt.Errorf("case numbers: %w", err)
@@ -276,6 +335,8 @@ type snapshot struct {
 	Cases    map[int64]handoff.Case
 	Events   map[int64][]handoff.Event
 	Links    map[int64][]handoff.Link
+	Arts     map[int64][]handoff.Artefact
+	Outbox   map[int64][]bot.OutboxItem // without Seq: each store numbers its own
 	Counts   map[handoff.Count]int
 	Paused   []string
 }
@@ -291,7 +352,7 @@ func takeSnapshot(ctx context.Context, s migratable) (snapshot, error) {
 	sn := snapshot{
 		Profiles: map[int64]bot.Profile{}, Docs: map[string]bot.Document{}, Entries: map[string]time.Time{},
 		Cases: map[int64]handoff.Case{}, Events: map[int64][]handoff.Event{}, Links: map[int64][]handoff.Link{},
-		Counts: map[handoff.Count]int{},
+		Arts: map[int64][]handoff.Artefact{}, Counts: map[handoff.Count]int{},
 	}
 	err := s.EachProfile(ctx, func(p bot.Profile) error {
 		p.Created, p.LastSeen = second(p.Created), second(p.LastSeen)
@@ -344,6 +405,22 @@ func takeSnapshot(ctx context.Context, s migratable) (snapshot, error) {
 			return cmpInt(int64(a.Message), int64(b.Message))
 		})
 		sn.Links[c.ID] = links
+		arts, err := s.Artefacts(ctx, c.ID)
+		if err != nil {
+			return sn, err
+		}
+		slices.SortFunc(arts, handoff.CompareArtefacts)
+		if len(arts) > 0 {
+			sn.Arts[c.ID] = arts
+		}
+	}
+	if sn.Outbox, err = outboxQueues(ctx, s); err != nil {
+		return sn, err
+	}
+	for _, its := range sn.Outbox {
+		for i := range its {
+			its[i].Seq = 0
+		}
 	}
 	counts, err := s.Counts(ctx)
 	if err != nil {
@@ -380,6 +457,8 @@ func compareStores(ctx context.Context, a, b migratable) ([]string, error) {
 	diffs = append(diffs, diffMaps("case", sa.Cases, sb.Cases, caseID)...)
 	diffs = append(diffs, diffMaps("audit log of case", sa.Events, sb.Events, caseID)...)
 	diffs = append(diffs, diffMaps("topics and relays of case", sa.Links, sb.Links, caseID)...)
+	diffs = append(diffs, diffMaps("artefacts of case", sa.Arts, sb.Arts, caseID)...)
+	diffs = append(diffs, diffMaps("relay copies waiting for chat", sa.Outbox, sb.Outbox, func(k int64) string { return strconv.FormatInt(k, 10) })...)
 	diffs = append(diffs, diffMaps("count", sa.Counts, sb.Counts, func(k handoff.Count) string {
 		return k.Month + "/" + k.Departement + "/" + string(k.Problem)
 	})...)

@@ -15,7 +15,9 @@ import (
 )
 
 // fillStore writes residents, documents, schedule entries and cases with
-// their audit logs, topics, relays, counts and a paused partner.
+// their audit logs, topics, relays, artefacts, counts and a paused
+// partner, and relay copies waiting in two chats (one of them leased, as
+// when the bot stopped while sending it).
 func fillStore(t *testing.T, s migratable) {
 	t.Helper()
 	ctx := context.Background()
@@ -61,10 +63,27 @@ func fillStore(t *testing.T, s migratable) {
 		s.PutRelay(ctx, 7701, 31, handoff.Relay{CaseID: 2}),
 		s.AddCount(ctx, handoff.Count{Month: "2025-11", Departement: "75", Problem: handoff.ProblemLogin, N: 4}),
 		s.SetPaused(ctx, "paris", true),
+		// What case 2 left in the group, to be deleted when it goes.
+		s.AddArtefact(ctx, 2, handoff.Artefact{Chat: -1001234, Message: 899, Kind: handoff.ArtefactCard}),
+		s.AddArtefact(ctx, 2, handoff.Artefact{Chat: -1001234, Thread: 42, Kind: handoff.ArtefactTopic}),
+		s.AddArtefact(ctx, 2, handoff.Artefact{Chat: -1001234, Thread: 42, Message: 900, Kind: handoff.ArtefactCopy}),
 	} {
 		if err != nil {
 			t.Fatal(err)
 		}
+	}
+	for _, it := range []bot.OutboxItem{
+		{Chat: -1001234, Thread: 42, Case: 2, Message: 18},
+		{Chat: -1001234, Thread: 42, Case: 2, Message: 19},
+		{Chat: -1001234, Thread: 42, Case: 2, Message: 20},
+		{Chat: -1009999, Thread: 7, Case: 1, Message: 5},
+	} {
+		if _, err := s.OutboxEnqueue(ctx, it, time.Hour); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, ok, _, err := s.OutboxClaim(ctx, -1001234, time.Hour); !ok || err != nil {
+		t.Fatalf("OutboxClaim = %v, %v", ok, err)
 	}
 }
 
@@ -96,7 +115,7 @@ func TestMigrate(t *testing.T) {
 			if err := run(context.Background(), []string{"migrate", "--from", from, "--to", to}, envOf(map[string]string{"PASSERELLE_DATA_KEY": testDataKey}), nil, &out, &out); err != nil {
 				t.Fatalf("migrate: %v\n%s", err, out.String())
 			}
-			for _, want := range []string{"copied 3 residents, 3 documents, 5 reminder entries, 2 cases (3 audit events, 3 topics and relays)", "verify: both stores hold the same"} {
+			for _, want := range []string{"copied 3 residents, 3 documents, 5 reminder entries, 2 cases (3 audit events, 3 topics and relays, 3 artefacts to delete later), 4 relay copies waiting to be sent", "verify: both stores hold the same"} {
 				if !strings.Contains(out.String(), want) {
 					t.Errorf("migrate output lacks %q:\n%s", want, out.String())
 				}
@@ -123,6 +142,14 @@ func TestMigrate(t *testing.T) {
 			if id, err := dst.NextCaseID(ctx); err != nil || id <= 2 {
 				t.Errorf("NextCaseID after migrate = %d, %v; want above 2", id, err)
 			}
+			// The relay copies keep their order, and the one leased in the
+			// source is not leased in the destination.
+			if its, err := dst.OutboxItems(ctx, -1001234); err != nil || len(its) != 3 || its[0].Message != 18 || its[2].Message != 20 {
+				t.Errorf("destination queue = %+v, %v", its, err)
+			}
+			if it, ok, _, err := dst.OutboxClaim(ctx, -1001234, time.Minute); !ok || err != nil || it.Message != 18 {
+				t.Errorf("destination OutboxClaim = %+v, %v, %v; want message 18", it, ok, err)
+			}
 			// The scan can fail: change one field of each kind.
 			p, _ := dst.Profile(ctx, 7702)
 			p.News = false
@@ -130,11 +157,14 @@ func TestMigrate(t *testing.T) {
 			dst.Schedule(ctx, bot.ReminderID(7703, "d1"), time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
 			dst.AddEvent(ctx, 1, handoff.Event{At: time.Now(), Action: "extra"})
 			dst.SetPaused(ctx, "paris", false)
+			dst.RemoveArtefacts(ctx, 2, []handoff.Artefact{{Chat: -1001234, Thread: 42, Message: 900, Kind: handoff.ArtefactCopy}})
+			dst.OutboxEnqueue(ctx, bot.OutboxItem{Chat: -1009999, Thread: 7, Case: 1, Message: 6}, time.Hour)
 			diffs, err := compareStores(ctx, a.(migratable), dst)
 			if err != nil {
 				t.Fatal(err)
 			}
-			want := []string{"resident 7702: not the same", "reminder 7703:d1: not the same", "audit log of case #1: not the same", "paused partners"}
+			want := []string{"resident 7702: not the same", "reminder 7703:d1: not the same", "audit log of case #1: not the same", "paused partners",
+				"artefacts of case #2: not the same", "relay copies waiting for chat -1009999: not the same"}
 			if len(diffs) != len(want) {
 				t.Errorf("diffs = %q; want %d", diffs, len(want))
 			}

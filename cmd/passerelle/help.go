@@ -26,7 +26,19 @@ PASSERELLE_PARTNERS) the terminal also plays the partner groups: a line
 its forum topic once there is one), '@vol N' presses that group's button N
 (see README.md, "Try the hand-off in a terminal"). The store is
 PASSERELLE_STORE or --store when given (a later run goes on where this one
-stopped), else a temporary one removed at exit.`},
+stopped), else a temporary one removed at exit.
+
+A second terminal can play one partner's volunteers while the first plays
+the resident: run 'passerelle chat --partners FILE' in the first, then
+'passerelle chat --as-volunteer PARTNER-ID' in the second, with the same
+PASSERELLE_STORE or --store (or none in both). What the bot posts in that
+partner's groups then shows in the second terminal only; each line typed
+there is the volunteer's, in the group the bot posted in last (in its
+topic once there is one), N presses its button N, /r TEXT answers the
+resident. The first terminal runs the bot and holds the store (an
+embedded store opens in one process only); the second joins it through a
+socket only you can open, so it needs neither the store nor the key. A
+chat with piped input serves the socket only when --socket is given.`},
 	{"web", "serve the same conversation as a web page, alone (no Telegram token)", `Serves the conversation as a web page under /chat/ on --listen, without
 Telegram. With --partners it needs TELEGRAM_BOT_TOKEN (the volunteers work
 in Telegram) and runs as 'run' with PASSERELLE_WEB=on. See README.md, "The
@@ -62,7 +74,7 @@ else the one the Go toolchain recorded, with the commit.`},
 
 // synopses adds the arguments after "passerelle NAME" in usage lines.
 var synopses = map[string]string{
-	"chat":       "[--lang CODE] [--store URL | --temporary] [--partners FILE] [--volunteer-id ID]",
+	"chat":       "[--lang CODE] [--store URL | --temporary] [--partners FILE] [--volunteer-id ID] [--socket PATH] | --as-volunteer PARTNER-ID [--store URL | --socket PATH]",
 	"web":        "--listen ADDR [--store URL] [--partners FILE]",
 	"check":      "[--locales DIR] [--connect]",
 	"migrate":    "--from URL --to URL [--force]",

@@ -69,11 +69,51 @@ type Console struct {
 	nextThread int
 	lastGroup  int64 // the group the bot posted a new message in last
 	lastThread map[int64]int
+	posts      int64           // new messages the bot posted in groups
+	posted     map[int64]int64 // group chat id → posts when it posted there last
+
+	// handleMu lets one update at a time reach the handler, whichever
+	// terminal it was typed in.
+	handleMu sync.Mutex
+	updateID int64 // the last update id given
+	idBase   int64
+	// remotes: group chat id → the volunteer terminal that shows it
+	// (see ServeVolunteers).
+	remotes map[int64]*remote
 }
 
 // New returns a console printing to out.
 func New(out io.Writer) *Console {
-	return &Console{out: out, messages: map[int]string{}, choices: map[int64][]bot.Button{}, lastThread: map[int64]int{}}
+	return &Console{out: out, messages: map[int]string{}, choices: map[int64][]bot.Button{}, lastThread: map[int64]int{},
+		posted: map[int64]int64{}, remotes: map[int64]*remote{}}
+}
+
+// SetIDBase makes update and message ids start after base (see
+// Options.IDBase); Run does it too. Call it before ServeVolunteers.
+func (c *Console) SetIDBase(base int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.idBase = max(c.idBase, base)
+	c.updateID = max(c.updateID, base)
+	if int64(c.nextID) < base {
+		c.nextID = int(base)
+	}
+}
+
+// nextUpdateID returns a new update id, and the same counted from the
+// run's base (for messages).
+func (c *Console) nextUpdateID() (id, n int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.updateID++
+	return c.updateID, c.updateID - c.idBase
+}
+
+// handle passes one update to h, one at a time.
+func (c *Console) handle(ctx context.Context, h bot.UpdateHandler, u bot.Update) error {
+	c.handleMu.Lock()
+	defer c.handleMu.Unlock()
+	return h.Handle(ctx, u)
 }
 
 // AddGroup names a partner group's chat, so that what the bot posts there
@@ -103,6 +143,8 @@ func (c *Console) Send(ctx context.Context, r bot.Reply) (int, error) {
 		if r.EditMessageID == 0 {
 			c.lastGroup = r.ChatID
 			c.lastThread[r.ChatID] = r.ThreadID
+			c.posts++
+			c.posted[r.ChatID] = c.posts
 		}
 	}
 	id := r.EditMessageID
@@ -178,8 +220,29 @@ func (c *Console) Send(ctx context.Context, r bot.Reply) (int, error) {
 			b.WriteString("     [keyboard removed]\n")
 		}
 	}
-	_, err := io.WriteString(c.out, b.String())
-	return id, err
+	return id, c.write(r.ChatID, b.String())
+}
+
+// write prints s in the terminal that shows chat: a volunteer terminal
+// for the groups of the partner it plays, else this one. The caller holds
+// c.mu.
+func (c *Console) write(chat int64, s string) error {
+	if r := c.remotes[chat]; r != nil {
+		if err := r.send(wireMsg{Out: s}); err == nil {
+			return nil
+		}
+		// The volunteer terminal is gone: show its groups here again.
+		c.detachLocked(r)
+	}
+	_, err := io.WriteString(c.out, s)
+	return err
+}
+
+// printIn prints s in the terminal that shows chat.
+func (c *Console) printIn(chat int64, s string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.write(chat, s)
 }
 
 // Run reads lines from in until it ends, /quit, or ctx is done, turning
@@ -190,12 +253,7 @@ func (c *Console) Run(ctx context.Context, h bot.UpdateHandler, in io.Reader, op
 	}
 	sc := bufio.NewScanner(in)
 	sc.Buffer(make([]byte, 0, 64*1024), 1<<20)
-	updateID := opt.IDBase
-	c.mu.Lock()
-	if int64(c.nextID) < opt.IDBase {
-		c.nextID = int(opt.IDBase)
-	}
-	c.mu.Unlock()
+	c.SetIDBase(opt.IDBase)
 	for {
 		if opt.Prompt != "" {
 			c.print(opt.Prompt)
@@ -213,19 +271,19 @@ func (c *Console) Run(ctx context.Context, h bot.UpdateHandler, in io.Reader, op
 		if line == "/quit" {
 			return nil
 		}
-		updateID++
+		updateID, n := c.nextUpdateID()
 		var u bot.Update
 		if text, ok := strings.CutPrefix(line, VolunteerPrefix); ok && opt.Volunteer != nil {
 			var found bool
-			if u, found = c.volunteerUpdate(updateID, strings.TrimSpace(text), opt.Volunteer); !found {
+			if u, found = c.volunteerUpdate(updateID, strings.TrimSpace(text), opt.Volunteer, nil); !found {
 				c.print("(no partner group yet: the bot has posted in none)\n")
 				continue
 			}
 		} else {
 			u = c.update(updateID, line, opt)
 		}
-		if err := h.Handle(ctx, u); err != nil {
-			c.print(fmt.Sprintf("(update %d not handled: %v)\n", updateID-opt.IDBase, err))
+		if err := c.handle(ctx, h, u); err != nil {
+			c.print(fmt.Sprintf("(update %d not handled: %v)\n", n, err))
 		}
 		if err := ctx.Err(); err != nil {
 			return nil
@@ -254,12 +312,21 @@ func (c *Console) update(id int64, line string, opt Options) bot.Update {
 }
 
 // volunteerUpdate is a line typed as the volunteer, in the group the bot
-// posted in last (in its latest topic); found is false before any.
-func (c *Console) volunteerUpdate(id int64, line string, v *Volunteer) (u bot.Update, found bool) {
+// posted in last (in its latest topic); found is false before any. With
+// chats, only those groups count (the groups of one partner).
+func (c *Console) volunteerUpdate(id int64, line string, v *Volunteer, chats []int64) (u bot.Update, found bool) {
 	c.mu.Lock()
 	c.nextID++
 	msgID := c.nextID
 	chat := c.lastGroup
+	if chats != nil {
+		chat = 0
+		for _, g := range chats {
+			if c.posted[g] > c.posted[chat] {
+				chat = g
+			}
+		}
+	}
 	thread := c.lastThread[chat]
 	choices := c.choices[chat]
 	c.messages[msgID] = line
@@ -347,7 +414,7 @@ func (c *Console) CreateForumTopic(ctx context.Context, chatID int64, name strin
 	id := c.nextThread
 	group := c.groups[chatID]
 	c.mu.Unlock()
-	c.print(fmt.Sprintf("bot → %s> [new topic #%d: %s]\n", group, id, plain(name)))
+	c.printIn(chatID, fmt.Sprintf("bot → %s> [new topic #%d: %s]\n", group, id, plain(name)))
 	return id, ctx.Err()
 }
 
@@ -356,7 +423,7 @@ func (c *Console) DeleteForumTopic(ctx context.Context, chatID int64, threadID i
 	c.mu.Lock()
 	group := c.groups[chatID]
 	c.mu.Unlock()
-	c.print(fmt.Sprintf("bot → %s> [topic #%d deleted]\n", group, threadID))
+	c.printIn(chatID, fmt.Sprintf("bot → %s> [topic #%d deleted]\n", group, threadID))
 	return ctx.Err()
 }
 
@@ -365,7 +432,7 @@ func (c *Console) PinMessage(ctx context.Context, chatID int64, messageID int) e
 	c.mu.Lock()
 	group := c.groups[chatID]
 	c.mu.Unlock()
-	c.print(fmt.Sprintf("bot → %s> [message pinned]\n", group))
+	c.printIn(chatID, fmt.Sprintf("bot → %s> [message pinned]\n", group))
 	return ctx.Err()
 }
 
@@ -374,7 +441,7 @@ func (c *Console) DeleteMessage(ctx context.Context, chatID int64, messageID int
 	c.mu.Lock()
 	group := c.groups[chatID]
 	c.mu.Unlock()
-	c.print(fmt.Sprintf("bot → %s> [message deleted]\n", group))
+	c.printIn(chatID, fmt.Sprintf("bot → %s> [message deleted]\n", group))
 	return ctx.Err()
 }
 

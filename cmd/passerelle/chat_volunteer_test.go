@@ -1,0 +1,234 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"io"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/passerelle-bot/passerelle/internal/clock"
+)
+
+// termOut is a terminal's output that a test can wait on.
+type termOut struct {
+	mu      sync.Mutex
+	cond    *sync.Cond
+	b       strings.Builder
+	from    int // where the next wait starts looking
+	expired bool
+}
+
+func newTermOut() *termOut {
+	o := &termOut{}
+	o.cond = sync.NewCond(&o.mu)
+	return o
+}
+
+func (o *termOut) Write(p []byte) (int, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.b.Write(p)
+	o.cond.Broadcast()
+	return len(p), nil
+}
+
+func (o *termOut) String() string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.b.String()
+}
+
+// waitFor waits until want is printed after what earlier waits found
+// (French typography's spaces read as plain ones).
+func (o *termOut) waitFor(t *testing.T, name, want string) {
+	t.Helper()
+	timer := time.AfterFunc(20*time.Second, func() {
+		o.mu.Lock()
+		o.expired = true
+		o.cond.Broadcast()
+		o.mu.Unlock()
+	})
+	defer timer.Stop()
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for {
+		s := strings.NewReplacer("\u202f", " ", "\u00a0", " ").Replace(o.b.String()[o.from:])
+		if i := strings.Index(s, want); i >= 0 {
+			// s and the buffer differ in length by the replaced spaces:
+			// count the runes of the matched prefix in the buffer.
+			n := len([]rune(s[:i+len(want)]))
+			o.from += len(string([]rune(o.b.String()[o.from:])[:n]))
+			return
+		}
+		if o.expired {
+			t.Fatalf("%s terminal never printed %q; it printed:\n%s", name, want, o.b.String())
+		}
+		o.cond.Wait()
+	}
+}
+
+// TestChatAsVolunteer: a resident's `passerelle chat --partners FILE` in
+// one terminal, `passerelle chat --as-volunteer entraide-rhone` in
+// another, both through run: the partner group's card, topic and copies
+// show in the volunteer terminal only; the volunteer takes the case,
+// writes between volunteers, answers with /r and closes; the resident
+// gets the answer and the close. Golden transcript of the volunteer side
+// in testdata/chat_volunteer_fr.txt (refresh with -update).
+func TestChatAsVolunteer(t *testing.T) {
+	paris, err := time.LoadLocation("Europe/Paris")
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := chatClock
+	t.Cleanup(func() { chatClock = old })
+	chatClock = clock.NewFake(time.Date(2026, time.December, 8, 10, 30, 0, 0, paris))
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	sock := filepath.Join(t.TempDir(), "chat.sock")
+	resIn, resType := io.Pipe()
+	volIn, volType := io.Pipe()
+	defer resType.Close()
+	defer volType.Close()
+	resOut, volOut := newTermOut(), newTermOut()
+	resDone, volDone := make(chan error, 1), make(chan error, 1)
+	go func() {
+		resDone <- run(ctx, []string{"chat", "--lang", "fr", "--partners", "../../partners.example.yaml", "--socket", sock}, noEnv, resIn, resOut, resOut)
+	}()
+	resident := func(line string, wait ...string) {
+		t.Helper()
+		if _, err := io.WriteString(resType, line+"\n"); err != nil {
+			t.Fatal(err)
+		}
+		for _, w := range wait {
+			resOut.waitFor(t, "resident", w)
+		}
+	}
+	volunteer := func(line string) {
+		t.Helper()
+		if _, err := io.WriteString(volType, line+"\n"); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// The resident's chat serves the socket before it reads a line.
+	resident("/volunteer", "Quel est le problème ?")
+	go func() {
+		volDone <- run(ctx, []string{"chat", "--as-volunteer", "entraide-rhone", "--socket", sock}, noEnv, volIn, volOut, volOut)
+	}()
+	volOut.waitFor(t, "volunteer", "(you are Léa, a volunteer of Entraide Rhône (fictional))")
+	resOut.waitFor(t, "resident", "(a volunteer terminal plays Entraide Rhône (fictional)")
+
+	resident("8", "Dans quel département")
+	resident("69", "Quand expire")
+	resident("1", "Risquez-vous")
+	resident("1", "✅ Mon travail")
+	resident("4", "court message")
+	resident("Mon API a expiré le mois dernier.", "Avant l'envoi")
+	resident("1", "[keyboard] 🚪 Terminer l'aide") // consent: the card goes to the group
+	volOut.waitFor(t, "volunteer", "[1] ✋ Prendre en charge")
+	volunteer("1") // Take: a topic opens
+	resOut.waitFor(t, "resident", "s'occupe de votre demande #1")
+	resident("Bonjour, vous avez reçu ma demande ?")
+	volOut.waitFor(t, "volunteer", "Bonjour, vous avez reçu ma demande ?")
+	volunteer("On regarde ensemble ce qui manque, entre nous.") // stays in the topic
+	volunteer("/r Bonjour, je suis Léa. Avez-vous le récépissé de dépôt ?")
+	resOut.waitFor(t, "resident", "Bonjour, je suis Léa.")
+	volOut.waitFor(t, "volunteer", "✅ Envoyé à la personne.")
+	resident("Oui, je l'ai.")
+	volOut.waitFor(t, "volunteer", "Oui, je l'ai.")
+	volunteer("/close")
+	resOut.waitFor(t, "resident", "[2] 👎 Pas utile")
+	resident("1", "Merci.")
+	volunteer("/quit")
+	if err := <-volDone; err != nil {
+		t.Fatalf("volunteer terminal: %v\n%s", err, volOut.String())
+	}
+	resOut.waitFor(t, "resident", "(the volunteer terminal of Entraide Rhône (fictional) left")
+	resident("/quit")
+	if err := <-resDone; err != nil {
+		t.Fatalf("resident's chat: %v\n%s", err, resOut.String())
+	}
+
+	res := resOut.String()
+	if strings.Contains(res, "bot → ") || strings.Contains(res, "Prendre en charge") {
+		t.Errorf("the partner group showed in the resident's terminal:\n%s", res)
+	}
+	if strings.Contains(res, "On regarde ensemble") {
+		t.Errorf("a message without /r reached the resident:\n%s", res)
+	}
+	vol := volOut.String()
+	for _, want := range []string{
+		"bot → Entraide Rhône (fictional)> Dossier #1",
+		"[new topic #1:",
+		"💬 Dossier #1 · message de la personne",
+		"Dossier clos.",
+	} {
+		if !strings.Contains(vol, want) {
+			t.Errorf("volunteer terminal lacks %q", want)
+		}
+	}
+	golden(t, "chat_volunteer_fr", dateRE.ReplaceAllString(vol, "DD/MM/YYYY"))
+}
+
+// TestChatAsVolunteerRefused: a volunteer terminal with no resident's chat
+// to join, or for a partner the chat does not know, says why and fails;
+// when the resident's chat ends first, the volunteer terminal says so and
+// ends too.
+func TestChatAsVolunteerRefused(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	sock := filepath.Join(t.TempDir(), "chat.sock")
+	var out strings.Builder
+	err := run(ctx, []string{"chat", "--as-volunteer", "entraide-rhone", "--socket", sock}, noEnv, strings.NewReader("1\n"), &out, &out)
+	if err == nil || !strings.Contains(err.Error(), "no resident's chat to join") || !strings.Contains(err.Error(), "--partners") {
+		t.Errorf("without a resident's chat: %v", err)
+	}
+
+	resIn, resType := io.Pipe()
+	resOut := newTermOut()
+	resDone := make(chan error, 1)
+	go func() {
+		resDone <- run(ctx, []string{"chat", "--lang", "fr", "--partners", "../../partners.example.yaml", "--socket", sock}, noEnv, resIn, resOut, resOut)
+	}()
+	io.WriteString(resType, "/start\n")
+	resOut.waitFor(t, "resident", "bot>")
+	out.Reset()
+	err = run(ctx, []string{"chat", "--as-volunteer", "nobody", "--socket", sock}, noEnv, strings.NewReader(""), &out, &out)
+	if err == nil || !strings.Contains(err.Error(), `no partner "nobody"`) || !strings.Contains(err.Error(), "entraide-rhone, accueil-paris-est") {
+		t.Errorf("unknown partner: %v", err)
+	}
+
+	volIn, volType := io.Pipe()
+	defer volType.Close()
+	volOut := newTermOut()
+	volDone := make(chan error, 1)
+	go func() {
+		volDone <- run(ctx, []string{"chat", "--as-volunteer", "collectif-gironde", "--socket", sock}, noEnv, volIn, volOut, volOut)
+	}()
+	volOut.waitFor(t, "volunteer", "(you are Léa, a volunteer of Collectif Gironde (fictional))")
+	// A second terminal for the same partner is refused.
+	out.Reset()
+	err = run(ctx, []string{"chat", "--as-volunteer", "collectif-gironde", "--socket", sock}, noEnv, strings.NewReader(""), &out, &out)
+	if err == nil || !strings.Contains(err.Error(), "already plays") {
+		t.Errorf("second terminal for one partner: %v", err)
+	}
+	// Before any case, a line gets an answer, not silence.
+	io.WriteString(volType, "bonjour\n")
+	volOut.waitFor(t, "volunteer", "(the bot has posted nothing in the groups of Collectif Gironde (fictional) yet)")
+	// The resident's chat ends: so does the volunteer terminal.
+	resType.Close()
+	if err := <-resDone; err != nil && !errors.Is(err, io.EOF) {
+		t.Fatalf("resident's chat: %v", err)
+	}
+	if err := <-volDone; err != nil {
+		t.Fatalf("volunteer terminal: %v", err)
+	}
+	if !strings.Contains(volOut.String(), "(the resident's chat has ended)") {
+		t.Errorf("volunteer terminal after the resident's chat ended:\n%s", volOut.String())
+	}
+}

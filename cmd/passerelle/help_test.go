@@ -26,7 +26,7 @@ func TestHelpEveryCommand(t *testing.T) {
 		}
 	}
 	wantFlags := map[string][]string{
-		"chat":    {"-lang", "-store", "-partners", "-volunteer-id", "-temporary"},
+		"chat":    {"-lang", "-store", "-partners", "-volunteer-id", "-temporary", "-as-volunteer", "-socket"},
 		"check":   {"-locales", "-connect"},
 		"migrate": {"-from", "-to", "-force"},
 		"seed":    {"-n", "-store"},

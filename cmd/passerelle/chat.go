@@ -61,7 +61,7 @@ func runChat(ctx context.Context, args []string, getenv func(string) string, std
 		}
 	}
 	if *asVolunteer != "" {
-		return runVolunteerTerminal(ctx, sock, *asVolunteer, *volunteerID, stdin, stdout)
+		return runVolunteerTerminal(ctx, sock, *socket == "", *asVolunteer, *volunteerID, stdin, stdout)
 	}
 	keys, err := loadKey(getenv, "PASSERELLE_DATA_KEY")
 	if err != nil {
@@ -204,8 +204,15 @@ func volunteerHint(socket, storeURL string) string {
 	switch {
 	case socket != "":
 		return " --socket " + socket
-	case storeURL != "":
-		return " --store " + redactURL(storeURL)
+	case redactURL(storeURL) != storeURL: // a password: not on the screen
+		return " --store URL (this chat's)"
+	case strings.HasPrefix(storeURL, "bolt:"):
+		if abs, err := filepath.Abs(strings.TrimPrefix(storeURL, "bolt:")); err == nil {
+			return " --store bolt:" + abs // from any directory
+		}
+	}
+	if storeURL != "" {
+		return " --store " + storeURL
 	}
 	return ""
 }
@@ -242,17 +249,12 @@ func listenVolunteers(path string, private bool) (net.Listener, string, error) {
 	if len(path) > 100 { // sun_path holds 104 to 108 bytes
 		return nil, "", fmt.Errorf("volunteer terminals: socket path %s is too long for a socket; pass a shorter --socket", path)
 	}
-	if private && runtime.GOOS != "windows" { // Windows' temporary directory is the user's own
-		dir := filepath.Dir(path)
-		if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+	if private {
+		if err := os.Mkdir(filepath.Dir(path), 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
 			return nil, "", fmt.Errorf("volunteer terminals: %w", err)
 		}
-		fi, err := os.Lstat(dir)
-		if err != nil {
+		if err := checkPrivateDir(filepath.Dir(path)); err != nil {
 			return nil, "", fmt.Errorf("volunteer terminals: %w", err)
-		}
-		if !fi.IsDir() || fi.Mode().Perm()&0o077 != 0 {
-			return nil, "", fmt.Errorf("volunteer terminals: %s must be a directory only you can open (mode 0700); remove it or pass --socket", dir)
 		}
 	}
 	ln, err := net.Listen("unix", path)
@@ -279,9 +281,31 @@ func listenVolunteers(path string, private bool) (net.Listener, string, error) {
 	return ln, "", nil
 }
 
+// checkPrivateDir fails unless dir is a directory (not a link) of this
+// user's that no one else may open.
+func checkPrivateDir(dir string) error {
+	if runtime.GOOS == "windows" { // the temporary directory is the user's own
+		return nil
+	}
+	fi, err := os.Lstat(dir)
+	if err != nil {
+		return err
+	}
+	if !fi.IsDir() || fi.Mode().Perm()&0o077 != 0 || !ownedByMe(fi) {
+		return fmt.Errorf("%s must be a directory of yours only you can open (mode 0700); remove it, or pass --socket on both sides", dir)
+	}
+	return nil
+}
+
 // runVolunteerTerminal plays one partner's volunteers, joined to the
 // resident's chat served at sock.
-func runVolunteerTerminal(ctx context.Context, sock, partner string, userID int64, stdin io.Reader, stdout io.Writer) error {
+func runVolunteerTerminal(ctx context.Context, sock string, private bool, partner string, userID int64, stdin io.Reader, stdout io.Writer) error {
+	if private {
+		// Someone else's directory could hold someone else's socket.
+		if err := checkPrivateDir(filepath.Dir(sock)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("--as-volunteer: %w", err)
+		}
+	}
 	conn, err := net.Dial("unix", sock)
 	if err != nil {
 		return fmt.Errorf("--as-volunteer: no resident's chat to join (%s): start 'passerelle chat --partners FILE' in another terminal first, with the same PASSERELLE_STORE or --store (or the same --socket)", sock)

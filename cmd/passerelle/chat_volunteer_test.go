@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -230,5 +232,63 @@ func TestChatAsVolunteerRefused(t *testing.T) {
 	}
 	if !strings.Contains(volOut.String(), "(the resident's chat has ended)") {
 		t.Errorf("volunteer terminal after the resident's chat ended:\n%s", volOut.String())
+	}
+}
+
+// TestVolunteerSocketPrivate: the default socket's directory must be the
+// user's alone, on both sides (whoever joins sees the partner groups;
+// whoever serves reads what the volunteer types); a socket left by a chat
+// that ended is replaced; the hint a resident's chat prints finds the
+// same socket from any directory and shows no password.
+func TestVolunteerSocketPrivate(t *testing.T) {
+	t.Parallel()
+	open := filepath.Join(t.TempDir(), "shared")
+	if err := os.Mkdir(open, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := listenVolunteers(filepath.Join(open, "s.sock"), true); err == nil || !strings.Contains(err.Error(), "only you can open") {
+		t.Errorf("serving in a directory others can open: %v", err)
+	}
+	err := runVolunteerTerminal(context.Background(), filepath.Join(open, "s.sock"), true, "entraide-rhone", 1, strings.NewReader(""), io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "only you can open") {
+		t.Errorf("joining through a directory others can open: %v", err)
+	}
+
+	private := filepath.Join(t.TempDir(), "mine")
+	path := filepath.Join(private, "s.sock")
+	ln, note, err := listenVolunteers(path, true)
+	if err != nil || note != "" {
+		t.Fatalf("listenVolunteers = %v, %q", err, note)
+	}
+	if fi, err := os.Stat(private); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Errorf("socket directory: %v, %v", fi.Mode(), err)
+	}
+	// Served: a second chat leaves it alone.
+	if ln2, note, err := listenVolunteers(path, true); ln2 != nil || err != nil || !strings.Contains(note, "already serves") {
+		t.Errorf("second chat on a served socket: %v, %q, %v", ln2, note, err)
+	}
+	ln.(*net.UnixListener).SetUnlinkOnClose(false)
+	ln.Close() // a chat that ended without removing its socket
+	ln, _, err = listenVolunteers(path, true)
+	if err != nil {
+		t.Fatalf("a stale socket is not replaced: %v", err)
+	}
+	ln.Close()
+
+	abs, _ := filepath.Abs("chat.db")
+	for store, want := range map[string]string{
+		"":                           "",
+		"bolt:chat.db":               " --store bolt:" + abs,
+		"redis://redis:6379/0":       " --store redis://redis:6379/0",
+		"redis://:secret@redis:6379": " --store URL (this chat's)",
+	} {
+		if got := volunteerHint("", store); got != want {
+			t.Errorf("volunteerHint(%q) = %q; want %q", store, got, want)
+		}
+		if a, _ := chatSocket(store); store == "bolt:chat.db" {
+			if b, _ := chatSocket("bolt:" + abs); a != b {
+				t.Errorf("a relative and an absolute path to one store meet at %s and %s", a, b)
+			}
+		}
 	}
 }

@@ -336,6 +336,11 @@ func (s *timedStore) Ack(ctx context.Context, id, token string, next time.Time) 
 	return s.migratable.Ack(ctx, id, token, next)
 }
 
+func (s *timedStore) Renew(ctx context.Context, held []reminder.Claim, lease time.Duration) ([]string, error) {
+	defer s.observe("reminder_renew", time.Now())
+	return s.migratable.Renew(ctx, held, lease)
+}
+
 func (s *timedStore) UpdateCase(ctx context.Context, c handoff.Case) (int64, error) {
 	defer s.observe("case_update", time.Now())
 	return s.migratable.UpdateCase(ctx, c)

@@ -22,6 +22,9 @@ type fakeStore struct {
 	mu      sync.Mutex
 	entries map[string]*fakeEntry
 	seq     int
+	// failClaim, failRenew: errors Claim and Renew return while set.
+	failClaim, failRenew error
+	claims, renews       int // calls that did not fail
 }
 
 type fakeEntry struct {
@@ -62,6 +65,10 @@ func (s *fakeStore) Claim(ctx context.Context, now time.Time, limit int, lease t
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.failClaim != nil {
+		return nil, s.failClaim
+	}
+	s.claims++
 	var ids []string
 	for id, e := range s.entries {
 		expired := e.token != "" && !s.leased(e)
@@ -107,6 +114,28 @@ func (s *fakeStore) Ack(ctx context.Context, id, token string, next time.Time) e
 	}
 	s.entries[id] = &fakeEntry{due: next}
 	return nil
+}
+
+func (s *fakeStore) Renew(ctx context.Context, held []Claim, lease time.Duration) ([]string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.failRenew != nil {
+		return nil, s.failRenew
+	}
+	s.renews++
+	var lost []string
+	for _, c := range held {
+		e, ok := s.entries[c.ID]
+		if !ok || e.token == "" || e.token != c.Token {
+			lost = append(lost, c.ID)
+			continue
+		}
+		e.leaseUntil = s.clk.Now().Add(lease)
+	}
+	return lost, nil
 }
 
 func (s *fakeStore) Get(ctx context.Context, id string) (Entry, bool, error) {

@@ -52,6 +52,15 @@ type Store interface {
 	// next, otherwise removed. Only the current holder's token succeeds;
 	// otherwise ErrLeaseLost.
 	Ack(ctx context.Context, id, token string, next time.Time) error
+	// Renew extends the leases of held claims to lease from now (by the
+	// store's clock, as Claim), keeping their tokens, due times and
+	// attempts, so that a dispatcher still sending a batch keeps it while
+	// a short lease lets the claims of a dispatcher that died come back
+	// soon. It returns the ids whose token is no longer current (claimed
+	// again, rescheduled, cancelled or acked): their holder has lost them
+	// and should not send them. A lease that expired but was not claimed
+	// again can still be renewed, as it can be acked.
+	Renew(ctx context.Context, held []Claim, lease time.Duration) (lost []string, err error)
 	// Get returns entry id, or ok false when absent.
 	Get(ctx context.Context, id string) (e Entry, ok bool, err error)
 }

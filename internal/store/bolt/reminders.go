@@ -287,6 +287,53 @@ func (s *Store) Ack(ctx context.Context, id, token string, next time.Time) error
 	})
 }
 
+// Renew extends the leases of held to lease from the store's clock, in
+// one transaction, and returns the ids whose token is no longer current.
+func (s *Store) Renew(ctx context.Context, held []reminder.Claim, lease time.Duration) ([]string, error) {
+	if err := checkCtx(ctx); err != nil {
+		return nil, err
+	}
+	if len(held) == 0 {
+		return nil, nil
+	}
+	if lease <= 0 {
+		return nil, fmt.Errorf("bolt store: Renew: lease %s is not positive", lease)
+	}
+	leaseMs := (lease + time.Millisecond - 1).Milliseconds()
+	var lost []string
+	err := s.update(ctx, func(tx *bbolt.Tx) error {
+		lost = lost[:0]
+		until := max(s.now().UnixMilli()+leaseMs, 1) // 0 means "not leased"
+		for _, c := range held {
+			key, err := remID(c.ID)
+			if err != nil {
+				return err
+			}
+			r, ok, err := getRem(tx, key)
+			if err != nil {
+				return err
+			}
+			if !ok || r.leaseUntil == 0 || c.Token == "" || r.token != c.Token {
+				lost = append(lost, c.ID)
+				continue
+			}
+			b, k := r.index(tx, key)
+			if err := b.Delete(k); err != nil {
+				return err
+			}
+			r.leaseUntil = until
+			if err := putRem(tx, key, r); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return lost, nil
+}
+
 // Get returns entry id, or ok false when absent. Leased is judged by the
 // store's clock.
 func (s *Store) Get(ctx context.Context, id string) (reminder.Entry, bool, error) {

@@ -169,6 +169,29 @@ end
 return 1
 `)
 
+// remRenewScript extends the leases of the entries whose token is
+// current to ARGV[1] ms from Redis TIME.
+//
+//	KEYS   due, lease, tok
+//	ARGV[1] lease (ms), ARGV[2..] id, token pairs
+//
+// It returns the ids whose token is not current.
+var remRenewScript = goredis.NewScript(`
+local t = redis.call('TIME')
+local until_ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + tonumber(ARGV[1])
+local lost = {}
+for i = 2, #ARGV - 1, 2 do
+  local id, tok = ARGV[i], ARGV[i + 1]
+  local v = redis.call('HGET', KEYS[3], id)
+  if v and tok ~= '' and string.match(v, '^([^|]*)|') == tok and redis.call('ZSCORE', KEYS[2], id) then
+    redis.call('ZADD', KEYS[2], until_ms, id)
+  else
+    lost[#lost + 1] = id
+  end
+end
+return lost
+`)
+
 // remGetScript returns {due (ms), leased (0 or 1)}, or nil when absent.
 //
 //	KEYS   due, lease, tok
@@ -537,6 +560,46 @@ func (s *Store) Ack(ctx context.Context, id, token string, next time.Time) error
 		return reminder.ErrLeaseLost
 	}
 	return nil
+}
+
+// Renew extends the leases of held to lease from Redis TIME, with one
+// script per shard in one pipeline, and returns the ids whose token is no
+// longer current.
+func (s *Store) Renew(ctx context.Context, held []reminder.Claim, lease time.Duration) ([]string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if len(held) == 0 {
+		return nil, nil
+	}
+	if lease <= 0 {
+		return nil, fmt.Errorf("redis store: Renew: lease %s is not positive", lease)
+	}
+	leaseMs := (lease + time.Millisecond - 1).Milliseconds()
+	byShard := make(map[int][]any)
+	for _, c := range held {
+		n := remShard(c.ID)
+		byShard[n] = append(byShard[n], c.ID, c.Token)
+	}
+	shards := make([]int, 0, len(byShard))
+	for n := range byShard {
+		shards = append(shards, n)
+	}
+	slices.Sort(shards)
+	res, err := s.runShards(ctx, remRenewScript, shards, func(n int) []any {
+		return append([]any{leaseMs}, byShard[n]...)
+	})
+	if err != nil {
+		return nil, wrap("renew reminders", err)
+	}
+	var lost []string
+	for _, n := range shards {
+		for _, v := range res[n] {
+			id, _ := v.(string)
+			lost = append(lost, id)
+		}
+	}
+	return lost, nil
 }
 
 // Get returns entry id; Leased says whether a lease on it still holds by

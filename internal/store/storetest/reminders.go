@@ -56,6 +56,9 @@ func RunReminders(t *testing.T, h ReminderHarness) {
 		{"AckAfterCancel", testRemAckAfterCancel},
 		{"ScheduleReplacesLease", testRemScheduleReplacesLease},
 		{"ConcurrentClaimers", testRemConcurrentClaimers},
+		{"RenewExtends", testRemRenewExtends},
+		{"RenewShortens", testRemRenewShortens},
+		{"RenewLost", testRemRenewLost},
 		{"ClaimLimitZero", testRemLimitZero},
 		{"ContextCancelled", testRemContextCancelled},
 		{"DispatcherRestart", testRemDispatcherRestart},
@@ -397,6 +400,108 @@ func testRemScheduleReplacesLease(t *testing.T, e *remEnv) {
 	if c2.Attempts != 1 {
 		t.Errorf("claim after Schedule: Attempts = %d, want 1", c2.Attempts)
 	}
+}
+
+// testRemRenewExtends: a renewed short lease outlives its first term; the
+// token, due time and attempts stay, so the holder's ack succeeds.
+func testRemRenewExtends(t *testing.T, e *remEnv) {
+	const id, other = "7700000031:doc1", "7700000031:doc2"
+	mustSchedule(t, e.s, id, day(1))
+	mustSchedule(t, e.s, other, day(1).Add(time.Minute))
+	cs := mustClaim(t, e.s, day(1).Add(time.Hour), 10, shortLease)
+	if len(cs) != 2 {
+		t.Fatalf("Claim = %q, want both", claimIDs(cs))
+	}
+	lost, err := e.s.Renew(t.Context(), cs, longLease)
+	if err != nil || len(lost) != 0 {
+		t.Fatalf("Renew of current claims = %q, %v; want nothing lost", lost, err)
+	}
+	// Past the first term, by real time and by the fake clock.
+	time.Sleep(2 * shortLease)
+	e.clk.Advance(2 * shortLease)
+	if again := mustClaim(t, e.s, day(2), 10, longLease); len(again) != 0 {
+		t.Fatalf("Claim after the renewed lease's first term = %q, want nothing", claimIDs(again))
+	}
+	wantEntry(t, e.s, id, day(1), true)
+	c, _ := findClaim(cs, id)
+	if c.Attempts != 1 {
+		t.Errorf("Attempts = %d, want 1", c.Attempts)
+	}
+	mustAck(t, e.s, c, day(7))
+	wantEntry(t, e.s, id, day(7), false)
+	if lost, err := e.s.Renew(t.Context(), nil, longLease); err != nil || len(lost) != 0 {
+		t.Errorf("Renew(nothing) = %q, %v", lost, err)
+	}
+}
+
+// testRemRenewShortens: Renew sets the lease from now, so a dispatcher that
+// renews with a short lease and then dies leaves its claims to come back
+// after that short lease, not after the long one it first took.
+func testRemRenewShortens(t *testing.T, e *remEnv) {
+	const id = "7700000032:doc1"
+	mustSchedule(t, e.s, id, day(1))
+	c := claimOne(t, e, id, day(1), longLease)
+	if lost, err := e.s.Renew(t.Context(), []reminder.Claim{c}, shortLease); err != nil || len(lost) != 0 {
+		t.Fatalf("Renew = %q, %v", lost, err)
+	}
+	again := waitReclaim(t, e, id, day(1))
+	if again.Attempts != 2 || again.Token == c.Token {
+		t.Errorf("claim after the renewed lease ended: Attempts %d (want 2), token changed %v", again.Attempts, again.Token != c.Token)
+	}
+}
+
+// testRemRenewLost: claims whose token is no longer current (claimed
+// again, acked, cancelled, rescheduled) are reported lost and unchanged.
+func testRemRenewLost(t *testing.T, e *remEnv) {
+	ids := []string{"7700000033:reclaimed", "7700000033:acked", "7700000033:cancelled", "7700000033:moved", "7700000033:kept"}
+	for _, id := range ids {
+		mustSchedule(t, e.s, id, day(1))
+	}
+	first := mustClaim(t, e.s, day(1), 10, shortLease)
+	if len(first) != len(ids) {
+		t.Fatalf("Claim = %q, want all of %q", claimIDs(first), ids)
+	}
+	get := func(cs []reminder.Claim, id string) reminder.Claim {
+		c, ok := findClaim(cs, id)
+		if !ok {
+			t.Fatalf("%q not claimed", id)
+		}
+		return c
+	}
+	// Renew all but the first one long, so only it comes back.
+	var held []reminder.Claim
+	for _, c := range first {
+		if c.ID != ids[0] {
+			held = append(held, c)
+		}
+	}
+	if _, err := e.s.Renew(t.Context(), held, longLease); err != nil {
+		t.Fatal(err)
+	}
+	current := waitReclaim(t, e, ids[0], day(1))
+	mustAck(t, e.s, get(first, ids[1]), time.Time{})
+	if err := e.s.Cancel(t.Context(), ids[2]); err != nil {
+		t.Fatal(err)
+	}
+	mustSchedule(t, e.s, ids[3], day(4))
+	lost, err := e.s.Renew(t.Context(), first, longLease)
+	if err != nil {
+		t.Fatalf("Renew: %v", err)
+	}
+	slices.Sort(lost)
+	want := slices.Clone(ids[:4])
+	slices.Sort(want)
+	if !slices.Equal(lost, want) {
+		t.Fatalf("Renew lost = %q, want %q", lost, want)
+	}
+	wantAbsent(t, e.s, ids[1])
+	wantAbsent(t, e.s, ids[2])
+	wantEntry(t, e.s, ids[3], day(4), false) // not leased again by a stale renew
+	wantEntry(t, e.s, ids[4], day(1), true)
+	if lost, err := e.s.Renew(t.Context(), []reminder.Claim{current}, longLease); err != nil || len(lost) != 0 {
+		t.Fatalf("Renew of the new holder's claim = %q, %v; want nothing lost", lost, err)
+	}
+	mustAck(t, e.s, current, time.Time{})
 }
 
 func testRemConcurrentClaimers(t *testing.T, e *remEnv) {

@@ -257,6 +257,21 @@ func (s *memStore) Ack(_ context.Context, id, token string, next time.Time) erro
 	return nil
 }
 
+func (s *memStore) Renew(_ context.Context, held []reminder.Claim, lease time.Duration) ([]string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var lost []string
+	for _, c := range held {
+		e, ok := s.entries[c.ID]
+		if !ok || e.token == "" || e.token != c.Token {
+			lost = append(lost, c.ID)
+			continue
+		}
+		e.leaseUntil = s.clk.Now().Add(lease)
+	}
+	return lost, nil
+}
+
 func (s *memStore) Get(_ context.Context, id string) (reminder.Entry, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

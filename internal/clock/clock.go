@@ -40,6 +40,22 @@ func Sleep(ctx context.Context, c Clock, d time.Duration) bool {
 	}
 }
 
+// Timer returns a channel that receives the time once d has passed on c,
+// like c.After, and a stop function that releases the wait early: a loop
+// that waits on a timer but may leave for another reason (a goroutine that
+// stops) calls stop, so that a Fake clock does not count the abandoned
+// wait among its Waiters.
+func Timer(c Clock, d time.Duration) (<-chan time.Time, func()) {
+	switch c := c.(type) {
+	case Real:
+		t := time.NewTimer(d)
+		return t.C, func() { t.Stop() }
+	case *Fake:
+		return c.timer(d)
+	}
+	return c.After(d), func() {}
+}
+
 // Fake is a manually driven clock for tests. Time moves only through
 // Advance or Set; waiters are observable through Waiters and BlockUntil.
 type Fake struct {
@@ -79,6 +95,22 @@ func (f *Fake) After(d time.Duration) <-chan time.Time {
 	f.waiters = append(f.waiters, waiter{at: at, ch: ch})
 	f.notify()
 	return ch
+}
+
+// timer is After with a stop function that removes the waiter.
+func (f *Fake) timer(d time.Duration) (<-chan time.Time, func()) {
+	ch := f.After(d)
+	return ch, func() {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		for i, w := range f.waiters {
+			if w.ch == ch {
+				f.waiters = append(f.waiters[:i], f.waiters[i+1:]...)
+				f.notify()
+				return
+			}
+		}
+	}
 }
 
 // Advance moves the time forward by d and fires every waiter now due.

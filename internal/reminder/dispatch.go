@@ -26,8 +26,12 @@ type Config struct {
 	// rate is not bounded by one network round trip at a time; default 8.
 	// The Notifier must then be safe for concurrent use.
 	Workers int
-	Lease   time.Duration // default 5 min
-	Poll    time.Duration // wait after a partial batch; default 30 s
+	// Lease is how long a claim is held without renewal: the longest a
+	// dispatcher that dies (crash, SIGKILL, lost host) keeps its claims
+	// from others. While a batch is being sent its claims are renewed
+	// every Lease/3; default 20 s.
+	Lease time.Duration
+	Poll  time.Duration // wait after a partial batch; default 30 s
 	Logger  *slog.Logger  // default discards
 	// Observer, if set, is told what the dispatcher does (metrics).
 	Observer Observer
@@ -50,8 +54,14 @@ type Observer interface {
 const (
 	DefaultBatch   = 100
 	DefaultWorkers = 8
-	DefaultLease   = 5 * time.Minute
+	DefaultLease   = 20 * time.Second
 	DefaultPoll    = 30 * time.Second
+	// RetryMax caps the wait between two claims while claiming fails (the
+	// store is unreachable), so that the dispatcher resumes within about
+	// RetryMax of the store's return; the first retry comes after
+	// retryBase, then the wait doubles.
+	RetryMax  = 2 * time.Second
+	retryBase = 100 * time.Millisecond
 )
 
 // ackTimeout bounds an ack issued after ctx was cancelled: a reminder that
@@ -60,7 +70,9 @@ const ackTimeout = 10 * time.Second
 
 // Dispatcher claims due entries, hands them to a Notifier and acks them.
 // Delivery is at least once: a claim that is not acked (Notify failed,
-// shutdown mid-batch, crash) comes back once its lease expires.
+// shutdown mid-batch, crash) comes back once its lease expires. Leases are
+// short and renewed while their batch is being sent, so that the claims of
+// a dispatcher that died come back within one lease.
 type Dispatcher struct {
 	store    Store
 	notifier Notifier
@@ -95,9 +107,11 @@ func NewDispatcher(s Store, n Notifier, cfg Config) *Dispatcher {
 
 // Run dispatches until ctx is done, then returns nil. During quiet hours it
 // sleeps until they end; after a full batch it claims again at once,
-// otherwise it waits Poll.
+// otherwise it waits Poll. While claiming fails it tries again after
+// 100 ms, then twice as long each time, at most RetryMax: not after Poll.
 func (d *Dispatcher) Run(ctx context.Context) error {
 	c := d.cfg.Clock
+	failures := 0
 	for ctx.Err() == nil {
 		now := c.Now()
 		if d.cfg.Quiet.Quiet(now, d.cfg.Location) {
@@ -109,13 +123,31 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 			break
 		}
 		if err != nil {
-			d.cfg.Logger.ErrorContext(ctx, "reminder: claim failed", "err", err)
-		} else if full {
+			failures++
+			wait := retryWait(failures)
+			d.cfg.Logger.ErrorContext(ctx, "reminder: claim failed", "attempt", failures, "wait", wait, "err", err)
+			clock.Sleep(ctx, c, wait)
+			continue
+		}
+		if failures > 0 {
+			d.cfg.Logger.InfoContext(ctx, "reminder: claiming again", "after_failures", failures)
+			failures = 0
+		}
+		if full {
 			continue
 		}
 		clock.Sleep(ctx, c, d.cfg.Poll)
 	}
 	return nil
+}
+
+// retryWait is the wait after the n-th claim failure in a row (n ≥ 1).
+func retryWait(n int) time.Duration {
+	w := retryBase
+	for i := 1; i < n && w < RetryMax; i++ {
+		w *= 2
+	}
+	return min(w, RetryMax)
 }
 
 // RunOnce makes one claim, notify and ack pass, ignoring Poll. It sends
@@ -152,12 +184,33 @@ func (d *Dispatcher) pass(ctx context.Context, now time.Time) (sent int, full bo
 		wg   sync.WaitGroup
 		next = make(chan Claim)
 	)
+	h := newHeld(claims)
+	if len(claims) > 0 {
+		stopRenew := make(chan struct{})
+		renewed := make(chan struct{})
+		go func() {
+			defer close(renewed)
+			d.renew(ctx, h, stopRenew)
+		}()
+		defer func() {
+			close(stopRenew)
+			<-renewed
+		}()
+	}
 	for range min(d.cfg.Workers, len(claims)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for cl := range next {
-				if d.one(ctx, cl) {
+				if !h.start(cl.ID) {
+					// Another dispatcher holds it now (our lease ran out
+					// while the store was unreachable): it sends it.
+					d.cfg.Logger.InfoContext(ctx, "reminder: lease lost before sending", "id", cl.ID)
+					continue
+				}
+				ok := d.one(ctx, cl)
+				h.finish(cl.ID)
+				if ok {
 					mu.Lock()
 					sent++
 					mu.Unlock()
@@ -180,6 +233,89 @@ feed:
 		return sent, false, err
 	}
 	return sent, len(claims) >= d.cfg.Batch, nil
+}
+
+// held is the claims of a pass not yet finished, which renew keeps.
+type held struct {
+	mu     sync.Mutex
+	claims map[string]Claim
+	lost   map[string]bool
+}
+
+func newHeld(claims []Claim) *held {
+	h := &held{claims: make(map[string]Claim, len(claims)), lost: map[string]bool{}}
+	for _, c := range claims {
+		h.claims[c.ID] = c
+	}
+	return h
+}
+
+// start reports whether the claim of id is still ours to send.
+func (h *held) start(id string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return !h.lost[id]
+}
+
+// finish stops renewing id: it was acked, or is left to its lease.
+func (h *held) finish(id string) {
+	h.mu.Lock()
+	delete(h.claims, id)
+	h.mu.Unlock()
+}
+
+func (h *held) snapshot() []Claim {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	out := make([]Claim, 0, len(h.claims))
+	for _, c := range h.claims {
+		out = append(out, c)
+	}
+	return out
+}
+
+func (h *held) drop(ids []string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, id := range ids {
+		h.lost[id] = true
+		delete(h.claims, id)
+	}
+}
+
+// renew extends the leases of the claims h holds every Lease/3 until stop
+// is closed or ctx is done. A failed renewal is logged and tried again at
+// the next tick: the lease may then run out, and another dispatcher send
+// the reminder again (at least once).
+func (d *Dispatcher) renew(ctx context.Context, h *held, stop <-chan struct{}) {
+	every := max(d.cfg.Lease/3, time.Millisecond)
+	for {
+		tick, stopTick := clock.Timer(d.cfg.Clock, every)
+		select {
+		case <-ctx.Done():
+			stopTick()
+			return
+		case <-stop:
+			stopTick()
+			return
+		case <-tick:
+		}
+		cs := h.snapshot()
+		if len(cs) == 0 {
+			continue
+		}
+		lost, err := d.store.Renew(ctx, cs, d.cfg.Lease)
+		if err != nil {
+			if ctx.Err() == nil {
+				d.cfg.Logger.WarnContext(ctx, "reminder: renew failed", "held", len(cs), "err", err)
+			}
+			continue
+		}
+		if len(lost) > 0 {
+			d.cfg.Logger.InfoContext(ctx, "reminder: leases lost", "count", len(lost))
+			h.drop(lost)
+		}
+	}
 }
 
 // one notifies and acks one claim; it reports whether the notification

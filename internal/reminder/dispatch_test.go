@@ -25,6 +25,7 @@ type fakeStore struct {
 	// failClaim, failRenew: errors Claim and Renew return while set.
 	failClaim, failRenew error
 	claims, renews       int // calls that did not fail
+	failedClaims         int
 }
 
 type fakeEntry struct {
@@ -66,6 +67,7 @@ func (s *fakeStore) Claim(ctx context.Context, now time.Time, limit int, lease t
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.failClaim != nil {
+		s.failedClaims++
 		return nil, s.failClaim
 	}
 	s.claims++
@@ -203,7 +205,7 @@ func mustGet(t *testing.T, s Store, id string) (Entry, bool) {
 func TestDefaults(t *testing.T) {
 	d := NewDispatcher(nil, nil, Config{})
 	c := d.cfg
-	if c.Batch != 100 || c.Lease != 5*time.Minute || c.Poll != 30*time.Second ||
+	if c.Batch != 100 || c.Lease != 20*time.Second || c.Poll != 30*time.Second ||
 		c.Clock == nil || c.Location == nil || c.Logger == nil {
 		t.Errorf("defaults not applied: %+v", c)
 	}
@@ -371,6 +373,20 @@ func blockUntil(t *testing.T, clk *clock.Fake, n int) {
 	}
 }
 
+// eventually waits (in real time, briefly) until cond holds: a pass's
+// lease renewal also waits on the clock, so a waiter alone does not say
+// that Run is sleeping.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting: %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
 func TestRunQuietHoursThenSendsAll(t *testing.T) {
 	paris, _ := time.LoadLocation("Europe/Paris")
 	// The autumn DST night: 21:00 CEST to 09:00 CET is 13 hours.
@@ -418,12 +434,20 @@ func TestRunPollsAndLoopsOnFullBatch(t *testing.T) {
 	defer cancel()
 	done := runAsync(ctx, d)
 
-	blockUntil(t, clk, 1) // three batches (3, 3, 1) without waiting, then Poll
+	// Three batches (3, 3, 1) without waiting, then Poll.
+	eventually(t, "7 notified", func() bool { return len(rec.ids()) >= 7 && s.len() == 1 })
+	blockUntil(t, clk, 1)
 	if n := len(rec.ids()); n != 7 {
 		t.Fatalf("%d notified before the first poll; want 7", n)
 	}
 	clk.Advance(time.Minute)
-	blockUntil(t, clk, 1)
+	eventually(t, "later notified", func() bool {
+		if s.len() == 0 {
+			return true
+		}
+		clk.Advance(time.Second) // in case Run was not yet asleep
+		return false
+	})
 	if got := rec.ids(); len(got) != 8 || got[7] != "later" {
 		t.Errorf("notified %v; want e0..e6 then later", got)
 	}
@@ -465,7 +489,7 @@ func TestCancelMidBatchThenFreshDispatcher(t *testing.T) {
 	ctx2, cancel2 := context.WithCancel(context.Background())
 	defer cancel2()
 	done := runAsync(ctx2, d2)
-	blockUntil(t, clk, 1)
+	eventually(t, "every entry acked", func() bool { return s.len() == 0 })
 	cancel2()
 	waitDone(t, done)
 
@@ -534,5 +558,148 @@ func TestWorkersNotifyConcurrently(t *testing.T) {
 	sent, err := d.RunOnce(context.Background())
 	if err != nil || sent != 4 {
 		t.Fatalf("RunOnce = %d, %v; want 4 sent concurrently", sent, err)
+	}
+}
+
+func (s *fakeStore) set(f func(s *fakeStore)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f(s)
+}
+
+func (s *fakeStore) counts() (claims, failedClaims, renews int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.claims, s.failedClaims, s.renews
+}
+
+// TestClaimFailureRetriesWithinRetryMax: while the store is unreachable
+// the dispatcher claims again at most RetryMax (2 s) apart, not after its
+// 30 s Poll, so it resumes within 2 s of the store's return.
+func TestClaimFailureRetriesWithinRetryMax(t *testing.T) {
+	clk := clock.NewFake(start)
+	s := newFakeStore(clk)
+	schedule(t, s, "u:a", start)
+	s.set(func(s *fakeStore) { s.failClaim = errors.New("store unreachable") })
+	rec := &recorder{}
+	d := NewDispatcher(s, rec, Config{Workers: 1, Clock: clk}) // default Poll: 30 s
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := runAsync(ctx, d)
+
+	// A 20 s outage: every wait is at most RetryMax, and the waits grow.
+	var outage time.Duration
+	for outage < 20*time.Second {
+		_, failedBefore, _ := s.counts()
+		blockUntil(t, clk, 1)
+		clk.Advance(RetryMax)
+		outage += RetryMax
+		eventually(t, "a claim within RetryMax of the last", func() bool {
+			_, failed, _ := s.counts()
+			return failed > failedBefore
+		})
+	}
+	if _, failed, _ := s.counts(); failed < 10 {
+		t.Errorf("%d claims during a 20 s outage; want one at least every %s", failed, RetryMax)
+	}
+	// The store is back: the reminder leaves within RetryMax.
+	blockUntil(t, clk, 1)
+	back := clk.Now()
+	s.set(func(s *fakeStore) { s.failClaim = nil })
+	clk.Advance(RetryMax)
+	eventually(t, "the reminder sent after the store's return", func() bool { return s.len() == 0 })
+	if got := rec.ids(); !slices.Equal(got, []string{"u:a"}) {
+		t.Errorf("notified %v; want [u:a] once", got)
+	}
+	if waited := clk.Now().Sub(back); waited > RetryMax {
+		t.Errorf("resumed %s after the store's return; want at most %s", waited, RetryMax)
+	}
+	cancel()
+	waitDone(t, done)
+}
+
+func TestRetryWait(t *testing.T) {
+	for _, tc := range []struct {
+		n    int
+		want time.Duration
+	}{{1, 100 * time.Millisecond}, {2, 200 * time.Millisecond}, {5, 1600 * time.Millisecond}, {6, 2 * time.Second}, {100, 2 * time.Second}} {
+		if got := retryWait(tc.n); got != tc.want {
+			t.Errorf("retryWait(%d) = %s; want %s", tc.n, got, tc.want)
+		}
+	}
+}
+
+// TestLeaseRenewedDuringBatch: a claim whose notification takes longer
+// than the lease (a slow send, a rate limit) stays with its dispatcher:
+// the lease is renewed while the batch runs, so no other dispatcher sends
+// it again; once sent it is acked with the token of its claim.
+func TestLeaseRenewedDuringBatch(t *testing.T) {
+	clk := clock.NewFake(start)
+	s := newFakeStore(clk)
+	schedule(t, s, "u:slow", start.Add(-time.Minute))
+	schedule(t, s, "u:fast", start)
+	entered, release := make(chan struct{}), make(chan struct{})
+	rec := &recorder{fn: func(_ int, c Claim) (time.Time, error) {
+		if c.ID == "u:slow" {
+			close(entered)
+			<-release
+		}
+		return time.Time{}, nil
+	}}
+	const lease = 20 * time.Second
+	d := NewDispatcher(s, rec, Config{Workers: 1, Clock: clk, Lease: lease})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := runAsync(ctx, d)
+	<-entered
+	// Three leases pass while u:slow is being sent.
+	for range 12 {
+		blockUntil(t, clk, 1) // the renewal's timer: Run is inside the pass
+		clk.Advance(5 * time.Second)
+	}
+	if e, ok := mustGet(t, s, "u:slow"); !ok || !e.Leased {
+		t.Fatalf("u:slow after 3 leases of sending = %+v, %v; want still leased", e, ok)
+	}
+	other := &recorder{}
+	if sent, err := NewDispatcher(s, other, Config{Clock: clk, Lease: lease}).RunOnce(context.Background()); err != nil || sent != 0 {
+		t.Fatalf("another dispatcher's pass = %d, %v; want nothing to claim", sent, err)
+	}
+	if _, _, renews := s.counts(); renews < 5 {
+		t.Errorf("%d renewals in 60 s; want one every %s at least", renews, lease/3)
+	}
+	close(release)
+	eventually(t, "both acked", func() bool { return s.len() == 0 })
+	if got := rec.ids(); !slices.Equal(got, []string{"u:slow", "u:fast"}) {
+		t.Errorf("notified %v; want each once", got)
+	}
+	cancel()
+	waitDone(t, done)
+}
+
+// TestKilledDispatcherClaimsComeBackSoon: a dispatcher that dies mid-batch
+// (it neither acks nor renews) leaves its claims to the next one within the
+// default lease plus one retry wait: under 30 s, not 5 minutes.
+func TestKilledDispatcherClaimsComeBackSoon(t *testing.T) {
+	if DefaultLease+RetryMax >= 30*time.Second {
+		t.Fatalf("default lease %s: a killed dispatcher's claims would wait that long", DefaultLease)
+	}
+	clk := clock.NewFake(start)
+	s := newFakeStore(clk)
+	schedule(t, s, "u:a", start)
+	claims, err := s.Claim(context.Background(), start, 10, NewDispatcher(s, nil, Config{}).cfg.Lease)
+	if err != nil || len(claims) != 1 {
+		t.Fatalf("Claim = %v, %v", claims, err)
+	}
+	// The holder is killed here. Another dispatcher claims it back after
+	// the lease.
+	rec := &recorder{}
+	d := NewDispatcher(s, rec, Config{Clock: clk})
+	clk.Advance(DefaultLease - time.Second)
+	if sent, _ := d.RunOnce(context.Background()); sent != 0 {
+		t.Fatalf("claimed back before the lease ended")
+	}
+	clk.Advance(time.Second)
+	if sent, err := d.RunOnce(context.Background()); err != nil || sent != 1 {
+		t.Fatalf("RunOnce after the lease = %d, %v; want the killed dispatcher's claim", sent, err)
 	}
 }

@@ -30,9 +30,9 @@ type Config struct {
 	// dispatcher that dies (crash, SIGKILL, lost host) keeps its claims
 	// from others. While a batch is being sent its claims are renewed
 	// every Lease/3; default 20 s.
-	Lease time.Duration
-	Poll  time.Duration // wait after a partial batch; default 30 s
-	Logger  *slog.Logger  // default discards
+	Lease  time.Duration
+	Poll   time.Duration // wait after a partial batch; default 30 s
+	Logger *slog.Logger  // default discards
 	// Observer, if set, is told what the dispatcher does (metrics).
 	Observer Observer
 }

@@ -107,6 +107,9 @@ type Bot struct {
 	unavailableIDs map[string]bool
 	unavailableWhy map[string]string // why a partner is unavailable, for /partners
 	notices        sync.WaitGroup    // service notices being sent
+	// langs remembers the language of residents seen lately, to tell
+	// them in it that the store is unavailable (NotifyUnavailable).
+	langs langCache
 	// entryLabels maps a guide entry point to the answer label leading to it.
 	entryLabels map[string]string
 	h           Handler
@@ -207,7 +210,19 @@ func (b *Bot) Handle(ctx context.Context, u Update) (err error) {
 
 // send delivers a reply and applies what the transport learned: a
 // resident who blocked the bot is marked so.
+//
+// While an update is handled, replies to its own chat are held (see
+// replyBuffer) and go out once what the update changed is saved.
 func (b *Bot) send(ctx context.Context, rep Reply) error {
+	if buf := heldReplies(ctx); buf != nil && rep.ChatID == buf.chat {
+		buf.add(rep)
+		return nil
+	}
+	return b.deliver(ctx, rep)
+}
+
+// deliver sends rep at once.
+func (b *Bot) deliver(ctx context.Context, rep Reply) error {
 	_, err := b.sender.Send(ctx, rep)
 	if errors.Is(err, ErrBlocked) && rep.ChatID > 0 {
 		b.log.Info("resident_unreachable", "chat_id", rep.ChatID)
@@ -280,6 +295,12 @@ func (b *Bot) recoverer(next Handler) Handler {
 			}
 		}()
 		err = next.Handle(ctx, r)
+		if err != nil && !errors.Is(err, errRetry) && errors.Is(err, ErrUnavailable) {
+			// The store went away in the middle of a flow: the update is
+			// handled again once it is back (nothing was sent: see
+			// replyBuffer), rather than apologised for.
+			return fmt.Errorf("%w: %w", errRetry, err)
+		}
 		if err != nil && !errors.Is(err, errRetry) {
 			b.log.Error("handler_error", "update_id", r.Update.ID, "chat_id", r.Update.ChatID, "err", err)
 			r.outcome = OutcomeError
@@ -300,6 +321,68 @@ func (b *Bot) apologize(ctx context.Context, r *Request) {
 	}
 }
 
+// NotifyUnavailable tells the resident who sent u, in their language, that
+// Passerelle cannot answer for now and will as soon as it can: the
+// Dispatcher calls it once per chat while the store is unreachable. It
+// needs no store: the language is the one last seen for the resident by
+// this process, else the one their client reports.
+func (b *Bot) NotifyUnavailable(ctx context.Context, u Update) {
+	if !u.Private() || u.ChatID == 0 || u.UserID == 0 {
+		return
+	}
+	switch u.Kind {
+	case KindMember, KindEdited:
+		return
+	}
+	tag, ok := b.langs.get(u.UserID)
+	if !ok {
+		if tag, ok = b.cat.Match(u.LanguageCode); !ok {
+			tag = catalog.Reference
+		}
+	}
+	p := b.cat.Printer(tag)
+	if _, err := b.sender.Send(ctx, laidOut(p, Reply{ChatID: u.ChatID, Text: p.T("error.unavailable")})); err != nil {
+		b.log.Warn("unavailable_notice_failed", "update_id", u.ID, "chat_id", u.ChatID, "err", err)
+		return
+	}
+	b.log.Info("unavailable_notice", "update_id", u.ID, "chat_id", u.ChatID)
+}
+
+// langCache maps user ids to the language last resolved for them, for
+// NotifyUnavailable. It holds at most langCacheSize users (then starts
+// afresh): a language code per user, never stored.
+type langCache struct {
+	mu sync.Mutex
+	m  map[int64]string
+}
+
+const langCacheSize = 50_000
+
+func (c *langCache) put(userID int64, tag string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m[userID] == tag {
+		return
+	}
+	if c.m == nil || len(c.m) >= langCacheSize {
+		c.m = make(map[int64]string)
+	}
+	c.m[userID] = tag
+}
+
+func (c *langCache) drop(userID int64) {
+	c.mu.Lock()
+	delete(c.m, userID)
+	c.mu.Unlock()
+}
+
+func (c *langCache) get(userID int64) (string, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	tag, ok := c.m[userID]
+	return tag, ok
+}
+
 // errRetry marks errors after which the update should be delivered again
 // (the store could not be reached, or another instance holds it): it is
 // not marked as handled.
@@ -318,12 +401,29 @@ const claimLease = 15 * time.Second
 func (b *Bot) dedup(next Handler) Handler {
 	return HandlerFunc(func(ctx context.Context, r *Request) error {
 		id := r.Update.ID
+		// Save before sending: the replies to the update's chat wait
+		// until its state and its handled mark are saved, so that an
+		// update handled again after a failed save (the store went away
+		// meanwhile) has sent nothing the first time, and the resident
+		// gets one answer, not the welcome twice.
+		// Partner groups' updates keep their sends in line with the
+		// case's own records (artefact.go).
+		flush := func() {}
+		if r.Update.Private() && r.Update.ChatID != 0 {
+			buf := &replyBuffer{chat: r.Update.ChatID}
+			ctx = context.WithValue(ctx, replyBufferKey{}, buf)
+			flush = func() { b.flush(context.WithValue(ctx, replyBufferKey{}, (*replyBuffer)(nil)), r, buf) }
+		}
 		if id == 0 {
 			herr := next.Handle(ctx, r)
 			if errors.Is(herr, errRetry) {
 				return herr
 			}
-			return errors.Join(herr, b.commit(ctx, r, 0))
+			if err := b.commit(ctx, r, 0); err != nil {
+				return errors.Join(herr, err)
+			}
+			flush()
+			return herr
 		}
 		lease := b.cfg.HandleLimit + claimLease
 		var claim UpdateClaim
@@ -363,8 +463,48 @@ func (b *Bot) dedup(next Handler) Handler {
 			}
 			return errors.Join(herr, err)
 		}
+		flush()
 		return herr
 	})
+}
+
+// replyBuffer holds the replies to the chat of the update being handled
+// until dedup has saved what the update changed (Bot.send). A reply is
+// then sent at most once per handling that counts: if the process dies
+// between the save and the send, that reply is lost (the resident sees no
+// answer and writes again) rather than sent twice, as it was when a save
+// that failed after the sends made the whole update run again.
+type replyBuffer struct {
+	chat int64
+	mu   sync.Mutex
+	reps []Reply
+}
+
+type replyBufferKey struct{}
+
+func (buf *replyBuffer) add(rep Reply) {
+	buf.mu.Lock()
+	buf.reps = append(buf.reps, rep)
+	buf.mu.Unlock()
+}
+
+func heldReplies(ctx context.Context) *replyBuffer {
+	buf, _ := ctx.Value(replyBufferKey{}).(*replyBuffer)
+	return buf
+}
+
+// flush sends the held replies in order. A failure is logged: the update
+// is handled and saved, so it is not run again for one lost reply.
+func (b *Bot) flush(ctx context.Context, r *Request, buf *replyBuffer) {
+	buf.mu.Lock()
+	reps := buf.reps
+	buf.reps = nil
+	buf.mu.Unlock()
+	for _, rep := range reps {
+		if err := b.deliver(ctx, rep); err != nil {
+			b.log.Error("reply_failed", "update_id", r.Update.ID, "chat_id", rep.ChatID, "err", err)
+		}
+	}
 }
 
 // commit writes what the state middleware kept of r (nothing after
@@ -376,6 +516,9 @@ func (b *Bot) commit(ctx context.Context, r *Request, id int64) error {
 	now := b.clock.Now()
 	if id != 0 {
 		w.Handled = now.Add(b.cfg.DedupTTL)
+	}
+	if r.forgotten {
+		b.langs.drop(r.Update.UserID)
 	}
 	if r.stateLoaded && !r.forgotten {
 		if r.profileDirty {
@@ -506,6 +649,9 @@ func (b *Bot) state(next Handler) Handler {
 			}
 		}
 		r.P = b.cat.Printer(r.Lang)
+		if !r.NeedLanguage {
+			b.langs.put(u.UserID, r.Lang)
+		}
 
 		r.stateLoaded = true
 		// dedup writes the profile and session with the update's mark.

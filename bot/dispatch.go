@@ -38,12 +38,32 @@ type DispatcherConfig struct {
 	// its queue is full.
 	PerChat  int
 	MaxQueue int // queued updates in all; default 10000
-	// Retries of an update whose handling failed for a transient reason
-	// (store unreachable), with backoff from 100 ms doubling; default 4.
-	Retries int
-	Clock   clock.Clock
-	Logger  *slog.Logger
+	// RetryMax caps the wait between two attempts at an update whose
+	// handling failed for a transient reason (the store unreachable): it
+	// is tried again after 100 ms, then twice as long each time up to
+	// RetryMax, for as long as it takes, and stays unacknowledged meanwhile
+	// (see Submit). The chat's later updates wait behind it; other chats go
+	// on. Default 2 s.
+	RetryMax time.Duration
+	// NoticeAfter: once an update of a chat has been tried for that long
+	// (from its first attempt) and has failed, the handler is told once
+	// (UnavailableNotifier), so that the user learns their message waits;
+	// again only after one of the chat's updates was handled. Default 1 s.
+	NoticeAfter time.Duration
+	Clock       clock.Clock
+	Logger      *slog.Logger
 }
+
+// UnavailableNotifier is implemented by an UpdateHandler that can tell the
+// sender of an update that it waits for the store to come back (*Bot
+// does). The Dispatcher calls it once per chat and outage, outside the
+// chat's order and without the store.
+type UnavailableNotifier interface {
+	NotifyUnavailable(ctx context.Context, u Update)
+}
+
+// retryBase is the first wait before an update is tried again.
+const retryBase = 100 * time.Millisecond
 
 // DefaultPerChat is the default size of a chat's queue: a resident's burst
 // (an album is up to 10 updates) fits, and it stays well below the 100
@@ -82,6 +102,11 @@ type chatQueue struct {
 	// warned: this burst's shed update was reported; the queue is dropped
 	// when it empties, so the next burst is reported again.
 	warned bool
+	// While the head item fails: how many times in a row, since when (its
+	// first attempt began), and whether the chat was told.
+	failures int
+	since    time.Time
+	told     bool
 }
 
 type queued struct {
@@ -100,10 +125,11 @@ func NewDispatcher(h UpdateHandler, cfg DispatcherConfig) *Dispatcher {
 	if cfg.MaxQueue <= 0 {
 		cfg.MaxQueue = 10000
 	}
-	if cfg.Retries < 0 {
-		cfg.Retries = 0
-	} else if cfg.Retries == 0 {
-		cfg.Retries = 4
+	if cfg.RetryMax <= 0 {
+		cfg.RetryMax = 2 * time.Second
+	}
+	if cfg.NoticeAfter <= 0 {
+		cfg.NoticeAfter = time.Second
 	}
 	if cfg.Clock == nil {
 		cfg.Clock = clock.Real{}
@@ -145,8 +171,9 @@ func chatKey(u Update) int64 {
 // never holds up the transport (the first update shed in a burst is passed
 // to the handler's Shed). Submit blocks only while the whole queue is full,
 // until ctx is done. done, if not nil, is called exactly once after the
-// update was handled or shed (whatever the outcome), or at once if Submit
-// returns an error. An update still queued when Close gives up is dropped
+// update was handled or shed (whatever the outcome, except a transient
+// failure: the update is then tried again until it is handled), or at
+// once if Submit returns an error. An update still queued when Close gives up is dropped
 // without calling done, so that the transport does not acknowledge it.
 func (d *Dispatcher) Submit(ctx context.Context, u Update, done func()) error {
 	if done == nil {
@@ -218,10 +245,23 @@ func (d *Dispatcher) work(ctx context.Context) {
 			}
 			d.mu.Lock()
 			it := q.items[0]
+			if q.failures == 0 {
+				q.since = d.cfg.Clock.Now()
+			}
 			d.mu.Unlock()
-			d.run(ctx, it.u)
+			if err := d.h.Handle(ctx, it.u); err != nil {
+				if ctx.Err() != nil {
+					return // closing: unacknowledged, Telegram delivers it again
+				}
+				d.retryLater(ctx, q, it.u, err)
+				continue
+			}
 			it.done()
 			d.mu.Lock()
+			if q.failures > 0 {
+				d.cfg.Logger.Info("update_handled_after_retry", "update_id", it.u.ID, "chat_id", it.u.ChatID, "attempts", q.failures+1)
+			}
+			q.failures, q.told = 0, false
 			q.items = q.items[1:]
 			d.total--
 			if len(q.items) > 0 {
@@ -240,23 +280,40 @@ func (d *Dispatcher) work(ctx context.Context) {
 	}
 }
 
-func (d *Dispatcher) run(ctx context.Context, u Update) {
-	backoff := 100 * time.Millisecond
-	for attempt := 0; ; attempt++ {
-		err := d.h.Handle(ctx, u)
-		if err == nil {
-			return
-		}
-		if attempt >= d.cfg.Retries || ctx.Err() != nil {
-			d.cfg.Logger.Error("update_failed", "update_id", u.ID, "chat_id", u.ChatID, "attempts", attempt+1, "err", err)
-			return
-		}
-		d.cfg.Logger.Warn("update_retry", "update_id", u.ID, "chat_id", u.ChatID, "attempt", attempt+1, "err", err)
-		if !clock.Sleep(ctx, d.cfg.Clock, backoff) {
-			return
-		}
-		backoff *= 2
+// retryLater keeps u at the head of its chat's queue and schedules the
+// chat again after a backoff, without holding a worker meanwhile: while
+// the store is unreachable, every chat waits its turn and is told once.
+func (d *Dispatcher) retryLater(ctx context.Context, q *chatQueue, u Update, err error) {
+	now := d.cfg.Clock.Now()
+	d.mu.Lock()
+	q.failures++
+	tell := !q.told && now.Sub(q.since) >= d.cfg.NoticeAfter
+	if tell {
+		q.told = true
 	}
+	wait := retryBase
+	for i := 1; i < q.failures && wait < d.cfg.RetryMax; i++ {
+		wait *= 2
+	}
+	wait = min(wait, d.cfg.RetryMax)
+	attempt := q.failures
+	d.mu.Unlock()
+	d.cfg.Logger.Warn("update_retry", "update_id", u.ID, "chat_id", u.ChatID, "attempt", attempt, "wait", wait, "err", err)
+	n, notify := d.h.(UnavailableNotifier)
+	d.wg.Add(1)
+	go func() {
+		defer d.wg.Done()
+		if tell && notify {
+			n.NotifyUnavailable(ctx, u)
+		}
+		tick, stop := clock.Timer(d.cfg.Clock, wait)
+		select {
+		case <-tick:
+			d.ready <- q
+		case <-ctx.Done():
+			stop()
+		}
+	}()
 }
 
 // Queued returns how many updates wait or are being handled.

@@ -14,6 +14,12 @@ const SchemaVersion = 1
 var (
 	ErrNotFound = errors.New("bot: not found")
 	ErrConflict = errors.New("bot: version conflict")
+	// ErrUnavailable marks an error after which the store may well
+	// succeed later: it could not be reached (connection refused or
+	// reset, a timeout, a server restarting or loading its data). The core
+	// then keeps the update and handles it again once the store is back,
+	// instead of apologising; the Redis store marks its errors so.
+	ErrUnavailable = errors.New("bot: store unavailable")
 )
 
 // Profile is what Passerelle keeps about a resident (see DESIGN.md, Privacy).

@@ -177,6 +177,7 @@ func configure(opts []Option) (config, error) {
 }
 
 func newStore(c goredis.UniversalClient, cfg config) *Store {
+	c.AddHook(unavailableHook{})
 	return &Store{
 		c: c, prefix: cfg.prefix, tag: cfg.prefix + ":{" + cfg.prefix + ":u", now: cfg.now,
 		keys: seal.NewCache(cfg.keys, 0), scanCount: defaultScanCount,

@@ -110,6 +110,8 @@ type Bot struct {
 	// langs remembers the language of residents seen lately, to tell
 	// them in it that the store is unavailable (NotifyUnavailable).
 	langs langCache
+	// unreleased: claims on updates this process could not release.
+	unreleased claimTokens
 	// entryLabels maps a guide entry point to the answer label leading to it.
 	entryLabels map[string]string
 	h           Handler
@@ -426,6 +428,15 @@ func (b *Bot) dedup(next Handler) Handler {
 			return herr
 		}
 		lease := b.cfg.HandleLimit + claimLease
+		if tok, ok := b.unreleased.get(id); ok {
+			// An earlier attempt here claimed it and could not release
+			// it (the store went away): end that claim first, or this
+			// process would find its own claim busy until the lease ends.
+			if err := b.store.ReleaseUpdate(ctx, id, tok); err != nil {
+				return fmt.Errorf("%w: release earlier claim: %w", errRetry, err)
+			}
+			b.unreleased.drop(id)
+		}
 		var claim UpdateClaim
 		var err error
 		if loader, ok := b.store.(StateLoader); ok && r.Update.Private() && r.Update.UserID != 0 {
@@ -452,20 +463,56 @@ func (b *Bot) dedup(next Handler) Handler {
 		}
 		herr := next.Handle(ctx, r)
 		if errors.Is(herr, errRetry) {
-			if err := b.store.ReleaseUpdate(context.WithoutCancel(ctx), id, claim.Token); err != nil {
-				b.log.Warn("update_release_failed", "update_id", id, "err", err)
-			}
+			b.releaseClaim(ctx, id, claim.Token)
 			return herr
 		}
 		if err := b.commit(ctx, r, id); err != nil {
-			if rerr := b.store.ReleaseUpdate(context.WithoutCancel(ctx), id, claim.Token); rerr != nil {
-				b.log.Warn("update_release_failed", "update_id", id, "err", rerr)
-			}
+			b.releaseClaim(ctx, id, claim.Token)
 			return errors.Join(herr, err)
 		}
 		flush()
 		return herr
 	})
+}
+
+// releaseClaim ends this handler's claim on update id so that it can be
+// handled again at once; when the store cannot be reached, the token is
+// kept for the next attempt (dedup).
+func (b *Bot) releaseClaim(ctx context.Context, id int64, token string) {
+	if err := b.store.ReleaseUpdate(context.WithoutCancel(ctx), id, token); err != nil {
+		b.log.Warn("update_release_failed", "update_id", id, "err", err)
+		b.unreleased.put(id, token)
+	}
+}
+
+// claimTokens keeps the claims this process could not release, by update
+// id. An update waits in the Dispatcher until it is handled, so entries
+// are few and short-lived; the map is bounded all the same.
+type claimTokens struct {
+	mu sync.Mutex
+	m  map[int64]string
+}
+
+func (c *claimTokens) put(id int64, token string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= 10_000 {
+		c.m = make(map[int64]string)
+	}
+	c.m[id] = token
+}
+
+func (c *claimTokens) get(id int64) (string, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	tok, ok := c.m[id]
+	return tok, ok
+}
+
+func (c *claimTokens) drop(id int64) {
+	c.mu.Lock()
+	delete(c.m, id)
+	c.mu.Unlock()
 }
 
 // replyBuffer holds the replies to the chat of the update being handled

@@ -22,8 +22,9 @@ import (
 // saving it.
 type downStore struct {
 	bot.Store // only the interface's methods: no StateLoader shortcut
-	down      atomic.Bool
-	failSaves atomic.Int32
+	down       atomic.Bool
+	failSaves  atomic.Int32
+	downOnSave atomic.Bool // a failed save takes the whole store down
 }
 
 var errDown = fmt.Errorf("%w: dial tcp 127.0.0.1:6379: connect: connection refused", bot.ErrUnavailable)
@@ -68,6 +69,9 @@ func (s *downStore) SaveState(ctx context.Context, w bot.StateWrite) (int64, err
 		return 0, err
 	}
 	if s.failSaves.Add(-1) >= 0 {
+		if s.downOnSave.Load() {
+			s.down.Store(true) // and it stays down
+		}
 		return 0, errDown
 	}
 	return s.Store.SaveState(ctx, w)
@@ -227,6 +231,44 @@ func TestSaveFailsAfterRepliesNoDuplicateWelcome(t *testing.T) {
 	}
 	if welcomes != 1 {
 		t.Errorf("%d welcomes in %q; want exactly 1", welcomes, texts(o.f.sent.to(user)))
+	}
+}
+
+// TestOutageBetweenClaimAndSave: the store goes down after the update was
+// claimed and before its state was saved, so the claim cannot be released
+// either. Once the store is back, this process ends its own claim and
+// handles the update at once, not after the claim's 45 s lease; the
+// resident gets the notice once and the welcome once.
+func TestOutageBetweenClaimAndSave(t *testing.T) {
+	t.Parallel()
+	o := newOutage(t)
+	const user = 4404
+	o.store.downOnSave.Store(true)
+	o.store.failSaves.Store(1)
+	done := o.submit(t, command(user, "fr", "start"))
+	if o.wait(t, done, 500*time.Millisecond, 5*time.Second) {
+		t.Fatal("acknowledged while the store was down")
+	}
+	o.store.down.Store(false)
+	back := o.clk.Now()
+	if !o.wait(t, done, 100*time.Millisecond, 10*time.Second) {
+		t.Fatal("not handled within 10 s of the store's return: the process's own claim held it")
+	}
+	if took := o.clk.Now().Sub(back); took > 2*time.Second+100*time.Millisecond {
+		t.Errorf("handled %s after the store's return; want within the 2 s retry cap", took)
+	}
+	p := o.f.cat.Printer("fr")
+	var welcomes, notices int
+	for _, s := range o.f.sent.to(user) {
+		if strings.Contains(s.Text, p.T("welcome.title")) {
+			welcomes++
+		}
+		if s.Text == p.T("error.unavailable") {
+			notices++
+		}
+	}
+	if welcomes != 1 || notices != 1 {
+		t.Errorf("%d welcomes, %d notices in %q; want one of each", welcomes, notices, texts(o.f.sent.to(user)))
 	}
 }
 

@@ -21,7 +21,7 @@ import (
 // calls fail that way: the store went away between loading the state and
 // saving it.
 type downStore struct {
-	bot.Store // only the interface's methods: no StateLoader shortcut
+	bot.Store  // only the interface's methods: no StateLoader shortcut
 	down       atomic.Bool
 	failSaves  atomic.Int32
 	downOnSave atomic.Bool // a failed save takes the whole store down

@@ -125,6 +125,13 @@ func Open(ctx context.Context, rawURL string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	if o.DialerRetries == 0 {
+		// go-redis already tries a command MaxRetries more times, with
+		// backoff: several dials per try only stretch each call while the
+		// server is down (to about 2.5 s), which delays the core's notice
+		// and its next try (bot.ErrUnavailable).
+		o.DialerRetries = 1
+	}
 	c := goredis.NewUniversalClient(o)
 	if err := c.Ping(ctx).Err(); err != nil {
 		c.Close()

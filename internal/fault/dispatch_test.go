@@ -81,7 +81,9 @@ func (s *sends) get(id string) int {
 
 type notifyFunc func(ctx context.Context, c reminder.Claim) (time.Time, error)
 
-func (f notifyFunc) Notify(ctx context.Context, c reminder.Claim) (time.Time, error) { return f(ctx, c) }
+func (f notifyFunc) Notify(ctx context.Context, c reminder.Claim) (time.Time, error) {
+	return f(ctx, c)
+}
 
 // lister is a reminder store that can list its entries (both stores).
 type lister interface {

@@ -15,11 +15,9 @@ import (
 	"time"
 
 	"github.com/passerelle-bot/passerelle/bot"
-	"github.com/passerelle-bot/passerelle/internal/catalog"
 	"github.com/passerelle-bot/passerelle/internal/reminder"
 	"github.com/passerelle-bot/passerelle/internal/seal"
 	"github.com/passerelle-bot/passerelle/internal/store/bolt"
-	"github.com/passerelle-bot/passerelle/locales"
 )
 
 // The child process of TestBoltKilledMidWork: the test binary run again
@@ -71,7 +69,7 @@ func boltChild(dir, key string) error {
 		return err
 	}
 	write := func(format string, args ...any) { fmt.Fprintf(log, format+"\n", args...) }
-	cat, err := loadCatalogErr()
+	cat, err := loadCatalogErr("fr")
 	if err != nil {
 		return err
 	}
@@ -237,5 +235,3 @@ func TestBoltKilledMidWork(t *testing.T) {
 		t.Errorf("%d reminders sent twice; want at most the %d the child had in flight", dup, childWorkers)
 	}
 }
-
-func loadCatalogErr() (*catalog.Catalog, error) { return catalog.Load(locales.FS) }

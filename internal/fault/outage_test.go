@@ -3,58 +3,43 @@ package fault
 import (
 	"context"
 	"fmt"
+	"io/fs"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/passerelle-bot/passerelle/bot"
 	"github.com/passerelle-bot/passerelle/internal/catalog"
 	"github.com/passerelle-bot/passerelle/internal/reminder"
+	"github.com/passerelle-bot/passerelle/internal/transport/telegram"
+	"github.com/passerelle-bot/passerelle/internal/transport/telegram/telegramtest"
 	"github.com/passerelle-bot/passerelle/locales"
 )
 
-// chatSender is a bot.Sender that records what each chat was sent.
-type chatSender struct {
-	mu   sync.Mutex
-	sent map[int64][]string
-}
-
-func (s *chatSender) Send(ctx context.Context, r bot.Reply) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.sent == nil {
-		s.sent = map[int64][]string{}
-	}
-	s.sent[r.ChatID] = append(s.sent[r.ChatID], r.Text)
-	return len(s.sent[r.ChatID]), nil
-}
-
-func (s *chatSender) to(chat int64) []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]string(nil), s.sent[chat]...)
-}
-
-// count returns how many messages to chat contain text.
-func (s *chatSender) count(chat int64, text string) int {
-	n := 0
-	for _, m := range s.to(chat) {
-		if strings.Contains(m, text) {
-			n++
-		}
-	}
-	return n
-}
-
-func loadCatalog(t *testing.T) *catalog.Catalog {
+// loadCatalog loads the reference catalog and those of langs only: the 14
+// catalogs take seconds to load under -race.
+func loadCatalog(t *testing.T, langs ...string) *catalog.Catalog {
 	t.Helper()
-	cat, err := catalog.Load(locales.FS)
+	cat, err := loadCatalogErr(langs...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return cat
+}
+
+func loadCatalogErr(langs ...string) (*catalog.Catalog, error) {
+	fsys := fstest.MapFS{}
+	for _, l := range append([]string{catalog.Reference}, langs...) {
+		name := "active." + l + ".toml"
+		b, err := fs.ReadFile(locales.FS, name)
+		if err != nil {
+			return nil, err
+		}
+		fsys[name] = &fstest.MapFile{Data: b}
+	}
+	return catalog.Load(fsys)
 }
 
 // ackCounter is a reminder.Observer that counts failed acks.
@@ -72,55 +57,55 @@ func (a *ackCounter) Acked(ok bool) {
 }
 
 // TestRedisRestartDuringConversationAndDispatch stops the Redis server
-// (as a restart does) while reminders are being sent and residents write,
-// keeps it down for 2.5 s (longer than the 1.5 s of retries after which
-// main dropped an update), and starts it again on the same data. The bot
-// reconnects by itself; each resident who wrote during the outage gets one
-// "temporarily unavailable" in their language, then one answer to each
-// message, in order, and no duplicate welcome; every reminder is sent,
-// again only when its ack was lost with the server.
+// (as a restart does) while reminders are being sent and residents write
+// through the Telegram poll loop (the fake Bot API), keeps it down for
+// 2.5 s (longer than the 1.5 s of retries after which main dropped an
+// update), and starts it again on the same data. The bot reconnects by
+// itself; the updates written meanwhile are not confirmed to Telegram
+// while Redis is down; each resident who wrote gets one "temporarily
+// unavailable" in their language, then one answer to each message, in
+// order, and no duplicate welcome; every reminder is sent, again only
+// when its ack was lost with the server.
 func TestRedisRestartDuringConversationAndDispatch(t *testing.T) {
 	t.Parallel()
 	srv := startRedis(t)
 	st := openRedis(t, srv.URL(), "pas")
-	cat := loadCatalog(t)
-	out := &chatSender{}
-	b, err := bot.New(bot.Config{Store: st, Catalog: cat, Sender: out, Documents: st, Reminders: st})
+	cat := loadCatalog(t, "uk", "fa")
+	api := telegramtest.NewServer(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	client, err := telegram.New(ctx, telegram.Config{Token: api.Token(), APIURL: api.APIURL(), ChatInterval: -1, PollTimeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := bot.New(bot.Config{Store: st, Catalog: cat, Sender: client.Sender(), Documents: st, Reminders: st})
 	if err != nil {
 		t.Fatal(err)
 	}
 	disp := bot.NewDispatcher(b, bot.DispatcherConfig{Workers: 4})
+	polled := make(chan struct{})
+	go func() { client.Poll(ctx, disp); close(polled) }()
 	defer func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
+		cancel()
+		<-polled
+		ctx, stop := context.WithTimeout(context.Background(), 5*time.Second)
+		defer stop()
 		disp.Close(ctx)
 	}()
-	var nextID atomic.Int64
-	submit := func(user int64, lang, cmd string) <-chan struct{} {
-		done := make(chan struct{})
-		u := bot.Update{ID: 100 + nextID.Add(1), Kind: bot.KindCommand, ChatID: user, ChatType: bot.ChatPrivate, UserID: user,
-			LanguageCode: lang, Command: cmd, Text: "/" + cmd}
-		if err := disp.Submit(context.Background(), u, func() { close(done) }); err != nil {
-			t.Fatal(err)
-		}
-		return done
-	}
-	closed := func(c <-chan struct{}) func() bool {
-		return func() bool {
-			select {
-			case <-c:
-				return true
-			default:
-				return false
+	count := func(chat int64, text string) int {
+		n := 0
+		for _, m := range api.Messages(chat) {
+			if strings.Contains(m.PlainText, text) {
+				n++
 			}
 		}
+		return n
 	}
-	const (
-		known = int64(880001) // wrote before the outage, in Ukrainian
-		fresh = int64(880002) // first message during the outage, in Dari/Persian
-	)
+	known := telegramtest.User{ID: 880001, LanguageCode: "uk"} // wrote before the outage
+	fresh := telegramtest.User{ID: 880002, LanguageCode: "fa"} // first message during the outage
 	uk, fa := cat.Printer("uk"), cat.Printer("fa")
-	waitFor(t, "the first welcome", 5*time.Second, closed(submit(known, "uk", "start")))
+	plain := func(p *catalog.Printer, key string) string { return catalog.PlainText(p.T(key)) }
+	api.WaitDelivered(t, api.SendText(known, "/start"), 10*time.Second)
 
 	// Reminders being sent when the server stops.
 	const n = 40
@@ -145,15 +130,15 @@ func TestRedisRestartDuringConversationAndDispatch(t *testing.T) {
 
 	srv.Stop()
 	down := time.Now()
-	during := []<-chan struct{}{submit(known, "uk", "help"), submit(fresh, "fa", "start")}
+	during := []int64{api.SendText(known, "/help"), api.SendText(fresh, "/start")}
 	noticed := waitFor(t, "the notices", 5*time.Second, func() bool {
-		return out.count(known, uk.T("error.unavailable")) > 0 && out.count(fresh, fa.T("error.unavailable")) > 0
+		return count(known.ID, plain(uk, "error.unavailable")) > 0 && count(fresh.ID, plain(fa, "error.unavailable")) > 0
 	})
-	during = append(during, submit(known, "uk", "menu"))
+	during = append(during, api.SendText(known, "/menu"))
 	waitFor(t, "an outage of 2.5 s", 5*time.Second, func() bool { return time.Since(down) > 2500*time.Millisecond })
-	for _, d := range during {
-		if closed(d)() {
-			t.Fatal("an update was acknowledged while Redis was down: it would never be answered")
+	for _, id := range during {
+		if api.Delivered(id) {
+			t.Fatalf("update %d was confirmed to Telegram while Redis was down: it would never be answered", id)
 		}
 	}
 	restart := time.Now()
@@ -161,13 +146,11 @@ func TestRedisRestartDuringConversationAndDispatch(t *testing.T) {
 	back := time.Now()
 	t.Logf("restart took %s; notices came %s after the stop", back.Sub(restart), noticed.Round(10*time.Millisecond))
 	answered := waitFor(t, "every update answered after the restart", 20*time.Second, func() bool {
-		for _, d := range during {
-			if !closed(d)() {
-				return false
-			}
-		}
-		return true
+		return count(known.ID, plain(uk, "help.body")) > 0 && count(known.ID, plain(uk, "menu.title")) > 0 && count(fresh.ID, plain(fa, "welcome.title")) > 0
 	})
+	for _, id := range during {
+		api.WaitDelivered(t, id, 10*time.Second)
+	}
 	resumed := time.Duration(0)
 	waitFor(t, "every reminder sent and acked", 20*time.Second, func() bool {
 		if resumed == 0 {
@@ -182,36 +165,31 @@ func TestRedisRestartDuringConversationAndDispatch(t *testing.T) {
 	t.Logf("Redis down %s; updates answered %s after it was back; reminder claims resumed %s after; %d reminders sent, %d twice (%d acks lost with the server)",
 		back.Sub(down).Round(10*time.Millisecond), answered.Round(10*time.Millisecond), resumed.Round(10*time.Millisecond), distinct, all-distinct, acks.failed.Load())
 
-	if got := out.count(known, uk.T("error.unavailable")); got != 1 {
-		t.Errorf("resident who wrote twice during the outage got %d notices; want 1", got)
+	for _, c := range []struct {
+		who  telegramtest.User
+		p    *catalog.Printer
+		key  string
+		want int
+	}{
+		{known, uk, "error.unavailable", 1}, {fresh, fa, "error.unavailable", 1},
+		{known, uk, "welcome.title", 1}, {fresh, fa, "welcome.title", 1},
+		{known, uk, "help.body", 1}, {known, uk, "error.apology", 0}, {fresh, fa, "error.apology", 0},
+	} {
+		if got := count(c.who.ID, plain(c.p, c.key)); got != c.want {
+			t.Errorf("resident %d got %s %d times; want %d", c.who.ID, c.key, got, c.want)
+		}
 	}
-	if got := out.count(fresh, fa.T("error.unavailable")); got != 1 {
-		t.Errorf("new resident got %d notices; want 1", got)
-	}
-	if got := out.count(known, uk.T("welcome.title")); got != 1 {
-		t.Errorf("known resident got %d welcomes; want 1", got)
-	}
-	if got := out.count(fresh, fa.T("welcome.title")); got != 1 {
-		t.Errorf("new resident got %d welcomes; want 1: %q", got, out.to(fresh))
-	}
-	if got := out.count(known, uk.T("help.body")); got != 1 {
-		t.Errorf("known resident got %d help answers; want 1", got)
-	}
-	msgs := out.to(known)
 	helpAt, menuAt := -1, -1
-	for i, m := range msgs {
-		if strings.Contains(m, uk.T("help.body")) {
+	for i, m := range api.Messages(known.ID) {
+		if strings.Contains(m.PlainText, plain(uk, "help.body")) {
 			helpAt = i
 		}
-		if strings.Contains(m, uk.T("menu.title")) && menuAt < 0 {
+		if strings.Contains(m.PlainText, plain(uk, "menu.title")) && menuAt < 0 {
 			menuAt = i
-		}
-		if strings.Contains(m, uk.T("error.apology")) {
-			t.Errorf("apology sent for an outage")
 		}
 	}
 	if helpAt < 0 || menuAt < helpAt {
-		t.Errorf("known resident's answers out of order or missing (help at %d, menu at %d): %q", helpAt, menuAt, msgs)
+		t.Errorf("known resident's answers out of order or missing (help at %d, menu at %d)", helpAt, menuAt)
 	}
 	// The retry cap (2 s), plus up to a second for go-redis to dial again
 	// (after failed dials its pool tries once a second).
@@ -225,7 +203,7 @@ func TestRedisRestartDuringConversationAndDispatch(t *testing.T) {
 		t.Errorf("%d reminders sent twice; want at most the %d whose ack was lost", dup, acks.failed.Load())
 	}
 	// What was saved before the outage survived it (append-only file).
-	if p, err := st.Profile(t.Context(), known); err != nil || !p.Created.Before(down) {
+	if p, err := st.Profile(t.Context(), known.ID); err != nil || !p.Created.Before(down) {
 		t.Errorf("profile after the restart = %+v, %v; want the one saved before the outage", p, err)
 	}
 }

@@ -3,11 +3,14 @@ package bot_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/passerelle-bot/passerelle/bot"
+	"github.com/passerelle-bot/passerelle/internal/clock"
 )
 
 // gate is an UpdateHandler that records the order of updates per chat and
@@ -243,5 +246,106 @@ func TestDispatcherCloseGivesUpAtDeadline(t *testing.T) {
 	// queued one was dropped without acknowledging it.
 	if n := len(handled); n != 1 {
 		t.Errorf("%d updates acknowledged; want 1", n)
+	}
+}
+
+// downFor fails every update of one chat while down is set, as the store
+// would, and records the updates handled.
+type downFor struct {
+	chat int64
+	down atomic.Bool
+	mu   sync.Mutex
+	done []int64
+	told []int64 // chats told that the store is unavailable
+}
+
+func (h *downFor) Handle(ctx context.Context, u bot.Update) error {
+	if u.ChatID == h.chat && h.down.Load() {
+		return errors.New("store unreachable")
+	}
+	h.mu.Lock()
+	h.done = append(h.done, u.ID)
+	h.mu.Unlock()
+	return nil
+}
+
+func (h *downFor) NotifyUnavailable(ctx context.Context, u bot.Update) {
+	h.mu.Lock()
+	h.told = append(h.told, u.ChatID)
+	h.mu.Unlock()
+}
+
+func (h *downFor) snapshot() (done, told []int64) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return slices.Clone(h.done), slices.Clone(h.told)
+}
+
+// TestDispatcherFailingChatHoldsNoWorker: a chat whose update keeps failing
+// waits for its next try without holding a worker (main slept in the
+// worker, so with one worker every other chat waited behind it, then the
+// update was dropped). The failing update is not acknowledged until it is
+// handled, keeps its chat's order, and the chat is told once.
+func TestDispatcherFailingChatHoldsNoWorker(t *testing.T) {
+	clk := clock.NewFake(time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC))
+	h := &downFor{chat: 1}
+	h.down.Store(true)
+	d := bot.NewDispatcher(h, bot.DispatcherConfig{Workers: 1, Clock: clk})
+	defer d.Close(context.Background())
+	acked := make(chan int64, 10)
+	submit := func(id, chat int64) {
+		if err := d.Submit(context.Background(), bot.Update{ID: id, ChatID: chat}, func() { acked <- id }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	submit(1, 1)
+	submit(2, 1) // behind 1 in its chat
+	submit(3, 2) // another chat
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	select {
+	case got := <-acked:
+		if got != 3 {
+			t.Fatalf("acknowledged %d first; want the other chat's 3", got)
+		}
+	case <-ctx.Done():
+		t.Fatal("the other chat's update waits behind the failing chat: the failing chat holds the worker")
+	}
+	// Thirty seconds of outage, one retry timer at a time.
+	for range 30 {
+		if !clk.BlockUntil(ctx, 1) {
+			t.Fatal("no retry waiting")
+		}
+		clk.Advance(time.Second)
+	}
+	select {
+	case id := <-acked:
+		t.Fatalf("update %d acknowledged while its chat's store was down", id)
+	default:
+	}
+	h.down.Store(false)
+	back := clk.Now()
+	for _, want := range []int64{1, 2} {
+		for got := int64(0); got == 0; {
+			select {
+			case got = <-acked:
+				if got != want {
+					t.Fatalf("acknowledged %d; want %d (chat order)", got, want)
+				}
+			case <-ctx.Done():
+				t.Fatalf("update %d not handled after the store's return", want)
+			case <-time.After(time.Millisecond):
+				if clk.Waiters() > 0 {
+					clk.Advance(100 * time.Millisecond)
+				}
+			}
+		}
+	}
+	if waited := clk.Now().Sub(back); waited > 2*time.Second {
+		t.Errorf("handled %s after the store's return; want within the 2 s retry cap", waited)
+	}
+	done, told := h.snapshot()
+	if !slices.Equal(done, []int64{3, 1, 2}) || !slices.Equal(told, []int64{1}) {
+		t.Errorf("handled %v, told %v; want [3 1 2] and chat 1 told once", done, told)
 	}
 }

@@ -291,7 +291,11 @@ func TestDispatcherFailingChatHoldsNoWorker(t *testing.T) {
 	h := &downFor{chat: 1}
 	h.down.Store(true)
 	d := bot.NewDispatcher(h, bot.DispatcherConfig{Workers: 1, Clock: clk})
-	defer d.Close(context.Background())
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		d.Close(ctx)
+	}()
 	acked := make(chan int64, 10)
 	submit := func(id, chat int64) {
 		if err := d.Submit(context.Background(), bot.Update{ID: id, ChatID: chat}, func() { acked <- id }); err != nil {

@@ -55,7 +55,7 @@ const (
 	DefaultBatch   = 100
 	DefaultWorkers = 8
 	DefaultLease   = 20 * time.Second
-	DefaultPoll    = 30 * time.Second
+	DefaultPoll    = 10 * time.Second
 	// RetryMax caps the wait between two claims while claiming fails (the
 	// store is unreachable), so that the dispatcher resumes within about
 	// RetryMax of the store's return; the first retry comes after

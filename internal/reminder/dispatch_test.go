@@ -205,7 +205,7 @@ func mustGet(t *testing.T, s Store, id string) (Entry, bool) {
 func TestDefaults(t *testing.T) {
 	d := NewDispatcher(nil, nil, Config{})
 	c := d.cfg
-	if c.Batch != 100 || c.Lease != 20*time.Second || c.Poll != 30*time.Second ||
+	if c.Batch != 100 || c.Lease != 20*time.Second || c.Poll != 10*time.Second ||
 		c.Clock == nil || c.Location == nil || c.Logger == nil {
 		t.Errorf("defaults not applied: %+v", c)
 	}
@@ -677,29 +677,33 @@ func TestLeaseRenewedDuringBatch(t *testing.T) {
 }
 
 // TestKilledDispatcherClaimsComeBackSoon: a dispatcher that dies mid-batch
-// (it neither acks nor renews) leaves its claims to the next one within the
-// default lease plus one retry wait: under 30 s, not 5 minutes.
+// (it neither acks nor renews) leaves its claims to another instance's
+// dispatcher, running with the defaults, within 30 s: one 20 s lease and
+// at most one 10 s poll (main: a 5-minute lease, then a 30 s poll).
 func TestKilledDispatcherClaimsComeBackSoon(t *testing.T) {
-	if DefaultLease+RetryMax >= 30*time.Second {
-		t.Fatalf("default lease %s: a killed dispatcher's claims would wait that long", DefaultLease)
-	}
 	clk := clock.NewFake(start)
 	s := newFakeStore(clk)
-	schedule(t, s, "u:a", start)
-	claims, err := s.Claim(context.Background(), start, 10, NewDispatcher(s, nil, Config{}).cfg.Lease)
-	if err != nil || len(claims) != 1 {
-		t.Fatalf("Claim = %v, %v", claims, err)
-	}
-	// The holder is killed here. Another dispatcher claims it back after
-	// the lease.
 	rec := &recorder{}
-	d := NewDispatcher(s, rec, Config{Clock: clk})
-	clk.Advance(DefaultLease - time.Second)
-	if sent, _ := d.RunOnce(context.Background()); sent != 0 {
-		t.Fatalf("claimed back before the lease ended")
+	other := NewDispatcher(s, rec, Config{Clock: clk}) // the defaults
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := runAsync(ctx, other)
+	blockUntil(t, clk, 1) // nothing due: it polls
+
+	// The killed instance claimed u:a with the default lease, then died.
+	schedule(t, s, "u:a", start)
+	if cs, err := s.Claim(context.Background(), start, 10, NewDispatcher(s, nil, Config{}).cfg.Lease); err != nil || len(cs) != 1 {
+		t.Fatalf("Claim = %v, %v", cs, err)
 	}
-	clk.Advance(time.Second)
-	if sent, err := d.RunOnce(context.Background()); err != nil || sent != 1 {
-		t.Fatalf("RunOnce after the lease = %d, %v; want the killed dispatcher's claim", sent, err)
+	for rec.ids() == nil {
+		if clk.Now().Sub(start) > 30*time.Second {
+			t.Fatalf("the killed dispatcher's claim not taken up within 30 s (lease %s, poll %s)", DefaultLease, DefaultPoll)
+		}
+		blockUntil(t, clk, 1)
+		clk.Advance(time.Second)
+		eventually(t, "the pass after the tick", func() bool { return clk.Waiters() > 0 || rec.ids() != nil })
 	}
+	t.Logf("taken up %s after the kill", clk.Now().Sub(start))
+	cancel()
+	waitDone(t, done)
 }

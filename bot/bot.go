@@ -216,8 +216,7 @@ func (b *Bot) Handle(ctx context.Context, u Update) (err error) {
 // While an update is handled, replies to its own chat are held (see
 // replyBuffer) and go out once what the update changed is saved.
 func (b *Bot) send(ctx context.Context, rep Reply) error {
-	if buf := heldReplies(ctx); buf != nil && rep.ChatID == buf.chat {
-		buf.add(rep)
+	if buf := heldReplies(ctx); buf != nil && rep.ChatID == buf.chat && buf.add(rep) {
 		return nil
 	}
 	return b.deliver(ctx, rep)
@@ -413,6 +412,9 @@ func (b *Bot) dedup(next Handler) Handler {
 		flush := func() {}
 		if r.Update.Private() && r.Update.ChatID != 0 {
 			buf := &replyBuffer{chat: r.Update.ChatID}
+			// Not flushed (the update will be handled again): what it
+			// held is dropped, and later sends go at once.
+			defer buf.close()
 			ctx = context.WithValue(ctx, replyBufferKey{}, buf)
 			flush = func() { b.flush(context.WithValue(ctx, replyBufferKey{}, (*replyBuffer)(nil)), r, buf) }
 		}
@@ -522,16 +524,28 @@ func (c *claimTokens) drop(id int64) {
 // answer and writes again) rather than sent twice, as it was when a save
 // that failed after the sends made the whole update run again.
 type replyBuffer struct {
-	chat int64
-	mu   sync.Mutex
-	reps []Reply
+	chat   int64
+	mu     sync.Mutex
+	reps   []Reply
+	closed bool // flushed: later sends (a flow's background work) go at once
 }
 
 type replyBufferKey struct{}
 
-func (buf *replyBuffer) add(rep Reply) {
+// add holds rep, and reports false once the buffer was flushed.
+func (buf *replyBuffer) add(rep Reply) bool {
 	buf.mu.Lock()
+	defer buf.mu.Unlock()
+	if buf.closed {
+		return false
+	}
 	buf.reps = append(buf.reps, rep)
+	return true
+}
+
+func (buf *replyBuffer) close() {
+	buf.mu.Lock()
+	buf.reps, buf.closed = nil, true
 	buf.mu.Unlock()
 }
 
@@ -545,7 +559,7 @@ func heldReplies(ctx context.Context) *replyBuffer {
 func (b *Bot) flush(ctx context.Context, r *Request, buf *replyBuffer) {
 	buf.mu.Lock()
 	reps := buf.reps
-	buf.reps = nil
+	buf.reps, buf.closed = nil, true
 	buf.mu.Unlock()
 	for _, rep := range reps {
 		if err := b.deliver(ctx, rep); err != nil {

@@ -188,6 +188,20 @@ func (d *Dispatcher) Submit(ctx context.Context, u Update, done func()) error {
 			return ErrClosed
 		}
 		q := d.queues[key]
+		if q != nil && u.ID != 0 {
+			// Delivered again while still queued (a webhook call that
+			// timed out during a store outage, retried by Telegram): the
+			// queued copy answers both.
+			for i := range q.items {
+				if it := &q.items[i]; it.u.ID == u.ID {
+					first := it.done
+					it.done = func() { first(); done() }
+					d.mu.Unlock()
+					d.cfg.Logger.Debug("update_requeued", "update_id", u.ID, "chat_id", u.ChatID)
+					return nil
+				}
+			}
+		}
 		if q != nil && len(q.items) >= d.cfg.PerChat {
 			warn := !q.warned
 			q.warned = true
@@ -256,7 +270,10 @@ func (d *Dispatcher) work(ctx context.Context) {
 				d.retryLater(ctx, q, it.u, err)
 				continue
 			}
-			it.done()
+			d.mu.Lock()
+			done := q.items[0].done // with the copies delivered meanwhile (Submit)
+			d.mu.Unlock()
+			done()
 			d.mu.Lock()
 			if q.failures > 0 {
 				d.cfg.Logger.Info("update_handled_after_retry", "update_id", it.u.ID, "chat_id", it.u.ChatID, "attempts", q.failures+1)

@@ -353,3 +353,54 @@ func TestDispatcherFailingChatHoldsNoWorker(t *testing.T) {
 		t.Errorf("handled %v, told %v; want [3 1 2] and chat 1 told once", done, told)
 	}
 }
+
+// TestDispatcherSameUpdateQueuedOnce: an update delivered again while its
+// first copy still waits (Telegram retries a webhook call that timed out
+// during a store outage) takes no second place in its chat's queue, so
+// retries cannot fill it; both deliveries are acknowledged when it is
+// handled, once.
+func TestDispatcherSameUpdateQueuedOnce(t *testing.T) {
+	clk := clock.NewFake(time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC))
+	h := &downFor{chat: 1}
+	h.down.Store(true)
+	d := bot.NewDispatcher(h, bot.DispatcherConfig{Workers: 1, PerChat: 2, Clock: clk})
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		d.Close(ctx)
+	}()
+	acked := make(chan int64, 20)
+	for range 5 { // the first delivery and four retries of update 7
+		if err := d.Submit(context.Background(), bot.Update{ID: 7, ChatID: 1}, func() { acked <- 7 }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := d.Submit(context.Background(), bot.Update{ID: 8, ChatID: 1}, func() { acked <- 8 }); err != nil {
+		t.Fatal(err)
+	}
+	if n := d.Queued(); n != 2 {
+		t.Fatalf("%d queued; want 2 (update 7 once, then 8)", n)
+	}
+	h.down.Store(false)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var got []int64
+	for len(got) < 6 {
+		select {
+		case id := <-acked:
+			got = append(got, id)
+		case <-ctx.Done():
+			t.Fatalf("acknowledged %v; want update 7 five times, then 8", got)
+		case <-time.After(time.Millisecond):
+			if clk.Waiters() > 0 {
+				clk.Advance(100 * time.Millisecond)
+			}
+		}
+	}
+	if !slices.Equal(got, []int64{7, 7, 7, 7, 7, 8}) {
+		t.Errorf("acknowledged %v; want 7 ×5 then 8", got)
+	}
+	if done, _ := h.snapshot(); !slices.Equal(done, []int64{7, 8}) {
+		t.Errorf("handled %v; want 7 once, then 8", done)
+	}
+}

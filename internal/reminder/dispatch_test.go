@@ -410,7 +410,7 @@ func TestRunQuietHoursThenSendsAll(t *testing.T) {
 		t.Fatalf("Waiters = %d; want Run still asleep", clk.Waiters())
 	}
 	clk.Advance(time.Second) // 09:00 CET: wakes
-	blockUntil(t, clk, 1)    // batch done, polling
+	eventually(t, "both sent and acked", func() bool { return s.len() == 0 })
 	if got, want := rec.ids(), []string{"a", "b"}; !slices.Equal(got, want) {
 		t.Errorf("notified %v; want %v", got, want)
 	}

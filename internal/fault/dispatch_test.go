@@ -197,7 +197,7 @@ func killDispatcherMidBatch(t *testing.T, first, second lister, closeFirst func(
 // redis-server of the test's own.
 func TestDispatcherKilledMidBatchRedis(t *testing.T) {
 	t.Parallel()
-	srv := startRedis(t)
+	srv := StartRedis(t)
 	prefix := testPrefix()
 	first, second := openRedis(t, srv.URL(), prefix), openRedis(t, srv.URL(), prefix)
 	killDispatcherMidBatch(t, first, second, func() { first.Close() })

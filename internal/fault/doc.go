@@ -5,6 +5,7 @@
 // their own redis-server on a free loopback port (with append-only
 // persistence), and skip with a message when it is not installed, unless
 // PASSERELLE_TEST_REQUIRE_REDIS=1. The cluster variant runs on the
-// cluster named by PASSERELLE_TEST_REDIS_CLUSTER. The package has no code
-// outside its tests.
+// cluster named by PASSERELLE_TEST_REDIS_CLUSTER. Outside its tests the
+// package only has StartRedis, which the end-to-end tests of
+// cmd/passerelle share; nothing in the program imports it.
 package fault

@@ -68,7 +68,7 @@ func (a *ackCounter) Acked(ok bool) {
 // when its ack was lost with the server.
 func TestRedisRestartDuringConversationAndDispatch(t *testing.T) {
 	t.Parallel()
-	srv := startRedis(t)
+	srv := StartRedis(t)
 	st := openRedis(t, srv.URL(), "pas")
 	cat := loadCatalog(t, "uk", "fa")
 	api := telegramtest.NewServer(t)

@@ -17,20 +17,21 @@ const (
 	envCluster = "PASSERELLE_TEST_REDIS_CLUSTER"
 )
 
-// redisServer is a redis-server of the test's own, on a free loopback
-// port, with append-only persistence (fsync always) in a temporary
-// directory. Stop and Start restart it on the same port and data.
-type redisServer struct {
-	t    *testing.T
+// Redis is a redis-server of the test's own, on a free loopback port,
+// with append-only persistence (fsync always) in a temporary directory.
+// Stop and Start restart it on the same port and data.
+type Redis struct {
+	t    testing.TB
 	bin  string
 	port int
 	dir  string
 	cmd  *exec.Cmd
 }
 
-// startRedis starts a server, or skips the test when redis-server is not
-// installed (fails it when PASSERELLE_TEST_REQUIRE_REDIS=1).
-func startRedis(t *testing.T) *redisServer {
+// StartRedis starts a server, stopped at the end of the test, or skips
+// the test when redis-server is not installed (fails it when
+// PASSERELLE_TEST_REQUIRE_REDIS=1).
+func StartRedis(t testing.TB) *Redis {
 	t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
@@ -45,7 +46,7 @@ func startRedis(t *testing.T) *redisServer {
 	}
 	port := ln.Addr().(*net.TCPAddr).Port
 	ln.Close()
-	s := &redisServer{t: t, bin: bin, port: port, dir: t.TempDir()}
+	s := &Redis{t: t, bin: bin, port: port, dir: t.TempDir()}
 	s.Start()
 	t.Cleanup(func() {
 		if s.cmd != nil {
@@ -56,11 +57,12 @@ func startRedis(t *testing.T) *redisServer {
 	return s
 }
 
-func (s *redisServer) URL() string { return fmt.Sprintf("redis://127.0.0.1:%d/0", s.port) }
+// URL is the server's redis:// URL.
+func (s *Redis) URL() string { return fmt.Sprintf("redis://127.0.0.1:%d/0", s.port) }
 
 // Start starts the server on its port and directory (loading its
 // append-only file) and waits until it answers.
-func (s *redisServer) Start() {
+func (s *Redis) Start() {
 	s.t.Helper()
 	s.cmd = exec.Command(s.bin, "--bind", "127.0.0.1", "--port", fmt.Sprint(s.port), "--dir", s.dir,
 		"--appendonly", "yes", "--appendfsync", "always", "--save", "", "--daemonize", "no")
@@ -82,7 +84,7 @@ func (s *redisServer) Start() {
 
 // Stop shuts the server down as a restart does (SIGTERM: it flushes its
 // append-only file and exits) and waits until it is gone.
-func (s *redisServer) Stop() {
+func (s *Redis) Stop() {
 	s.t.Helper()
 	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		s.t.Fatal(err)

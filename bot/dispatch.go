@@ -46,7 +46,8 @@ type DispatcherConfig struct {
 	// on. Default 2 s.
 	RetryMax time.Duration
 	// NoticeAfter: once an update of a chat has been tried for that long
-	// (from its first attempt) and has failed, the handler is told once
+	// (from its first attempt) and has failed because the store is
+	// unavailable (ErrUnavailable in the error), the handler is told once
 	// (UnavailableNotifier), so that the user learns their message waits;
 	// again only after one of the chat's updates was handled. Default 1 s.
 	NoticeAfter time.Duration
@@ -304,7 +305,9 @@ func (d *Dispatcher) retryLater(ctx context.Context, q *chatQueue, u Update, err
 	now := d.cfg.Clock.Now()
 	d.mu.Lock()
 	q.failures++
-	tell := !q.told && now.Sub(q.since) >= d.cfg.NoticeAfter
+	// Only a store that cannot be reached is worth telling: an update
+	// another instance is handling (busy) is done in a moment.
+	tell := !q.told && errors.Is(err, ErrUnavailable) && now.Sub(q.since) >= d.cfg.NoticeAfter
 	if tell {
 		q.told = true
 	}

@@ -3,6 +3,7 @@ package bot_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -253,6 +254,7 @@ func TestDispatcherCloseGivesUpAtDeadline(t *testing.T) {
 // would, and records the updates handled.
 type downFor struct {
 	chat int64
+	busy bool // fail as an update another instance holds, not as a store down
 	down atomic.Bool
 	mu   sync.Mutex
 	done []int64
@@ -261,7 +263,10 @@ type downFor struct {
 
 func (h *downFor) Handle(ctx context.Context, u bot.Update) error {
 	if u.ChatID == h.chat && h.down.Load() {
-		return errors.New("store unreachable")
+		if h.busy {
+			return errors.New("update being handled elsewhere")
+		}
+		return fmt.Errorf("load state: %w", bot.ErrUnavailable)
 	}
 	h.mu.Lock()
 	h.done = append(h.done, u.ID)
@@ -402,5 +407,48 @@ func TestDispatcherSameUpdateQueuedOnce(t *testing.T) {
 	}
 	if done, _ := h.snapshot(); !slices.Equal(done, []int64{7, 8}) {
 		t.Errorf("handled %v; want 7 once, then 8", done)
+	}
+}
+
+// TestDispatcherBusyUpdateNotToldUnavailable: an update that fails because
+// another instance is handling it is tried again like the others, but the
+// user is not told that the service is unavailable: it is not.
+func TestDispatcherBusyUpdateNotToldUnavailable(t *testing.T) {
+	clk := clock.NewFake(time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC))
+	h := &downFor{chat: 1, busy: true}
+	h.down.Store(true)
+	d := bot.NewDispatcher(h, bot.DispatcherConfig{Workers: 1, Clock: clk})
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		d.Close(ctx)
+	}()
+	acked := make(chan struct{})
+	if err := d.Submit(context.Background(), bot.Update{ID: 1, ChatID: 1}, func() { close(acked) }); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for range 10 {
+		if !clk.BlockUntil(ctx, 1) {
+			t.Fatal("no retry waiting")
+		}
+		clk.Advance(time.Second)
+	}
+	h.down.Store(false)
+	for done := false; !done; {
+		select {
+		case <-acked:
+			done = true
+		case <-ctx.Done():
+			t.Fatal("not handled")
+		case <-time.After(time.Millisecond):
+			if clk.Waiters() > 0 {
+				clk.Advance(100 * time.Millisecond)
+			}
+		}
+	}
+	if _, told := h.snapshot(); len(told) != 0 {
+		t.Errorf("told %v that the service is unavailable; want nobody", told)
 	}
 }

@@ -389,6 +389,10 @@ func (c *langCache) get(userID int64) (string, bool) {
 // not marked as handled.
 var errRetry = errors.New("bot: retry later")
 
+// errBusy marks an update another handler has claimed: it is tried again
+// until that one has handled it, or its claim has ended.
+var errBusy = errors.New("bot: update being handled elsewhere")
+
 // claimLease is how long a claimed update stays reserved for its handler
 // beyond the handling deadline (HandleLimit), after which another
 // instance may take it.
@@ -461,7 +465,7 @@ func (b *Bot) dedup(next Handler) Handler {
 			// delivery finds it handled; if that instance dies, its claim
 			// ends and a later delivery takes it.
 			b.log.Info("update_busy", "update_id", id)
-			return fmt.Errorf("%w: update %d is being handled elsewhere", errRetry, id)
+			return fmt.Errorf("%w: %w: update %d", errRetry, errBusy, id)
 		}
 		herr := next.Handle(ctx, r)
 		if errors.Is(herr, errRetry) {

@@ -51,8 +51,14 @@ type DispatcherConfig struct {
 	// (UnavailableNotifier), so that the user learns their message waits;
 	// again only after one of the chat's updates was handled. Default 1 s.
 	NoticeAfter time.Duration
-	Clock       clock.Clock
-	Logger      *slog.Logger
+	// Retries of an update whose handling failed for another reason (a
+	// bug, a full disk: neither ErrUnavailable nor an update another
+	// instance holds), after which it is given up, logged
+	// (update_failed) and acknowledged, so that one bad update cannot
+	// stall its chat for ever; default 4.
+	Retries int
+	Clock   clock.Clock
+	Logger  *slog.Logger
 }
 
 // UnavailableNotifier is implemented by an UpdateHandler that can tell the
@@ -131,6 +137,9 @@ func NewDispatcher(h UpdateHandler, cfg DispatcherConfig) *Dispatcher {
 	}
 	if cfg.NoticeAfter <= 0 {
 		cfg.NoticeAfter = time.Second
+	}
+	if cfg.Retries <= 0 {
+		cfg.Retries = 4
 	}
 	if cfg.Clock == nil {
 		cfg.Clock = clock.Real{}
@@ -268,17 +277,17 @@ func (d *Dispatcher) work(ctx context.Context) {
 				if ctx.Err() != nil {
 					return // closing: unacknowledged, Telegram delivers it again
 				}
-				d.retryLater(ctx, q, it.u, err)
-				continue
+				if d.retryLater(ctx, q, it.u, err) {
+					continue
+				}
+			} else if q.failures > 0 {
+				d.cfg.Logger.Info("update_handled_after_retry", "update_id", it.u.ID, "chat_id", it.u.ChatID, "attempts", q.failures+1)
 			}
 			d.mu.Lock()
 			done := q.items[0].done // with the copies delivered meanwhile (Submit)
 			d.mu.Unlock()
 			done()
 			d.mu.Lock()
-			if q.failures > 0 {
-				d.cfg.Logger.Info("update_handled_after_retry", "update_id", it.u.ID, "chat_id", it.u.ChatID, "attempts", q.failures+1)
-			}
 			q.failures, q.told = 0, false
 			q.items = q.items[1:]
 			d.total--
@@ -301,10 +310,17 @@ func (d *Dispatcher) work(ctx context.Context) {
 // retryLater keeps u at the head of its chat's queue and schedules the
 // chat again after a backoff, without holding a worker meanwhile: while
 // the store is unreachable, every chat waits its turn and is told once.
-func (d *Dispatcher) retryLater(ctx context.Context, q *chatQueue, u Update, err error) {
+// It reports false when u is given up instead (Retries).
+func (d *Dispatcher) retryLater(ctx context.Context, q *chatQueue, u Update, err error) bool {
 	now := d.cfg.Clock.Now()
 	d.mu.Lock()
 	q.failures++
+	if keep := errors.Is(err, ErrUnavailable) || errors.Is(err, errBusy); !keep && q.failures > d.cfg.Retries {
+		attempts := q.failures
+		d.mu.Unlock()
+		d.cfg.Logger.Error("update_failed", "update_id", u.ID, "chat_id", u.ChatID, "attempts", attempts, "err", err)
+		return false
+	}
 	// Only a store that cannot be reached is worth telling: an update
 	// another instance is handling (busy) is done in a moment.
 	tell := !q.told && errors.Is(err, ErrUnavailable) && now.Sub(q.since) >= d.cfg.NoticeAfter
@@ -334,6 +350,7 @@ func (d *Dispatcher) retryLater(ctx context.Context, q *chatQueue, u Update, err
 			stop()
 		}
 	}()
+	return true
 }
 
 // Queued returns how many updates wait or are being handled.

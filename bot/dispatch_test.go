@@ -253,18 +253,22 @@ func TestDispatcherCloseGivesUpAtDeadline(t *testing.T) {
 // downFor fails every update of one chat while down is set, as the store
 // would, and records the updates handled.
 type downFor struct {
-	chat int64
-	busy bool // fail as an update another instance holds, not as a store down
-	down atomic.Bool
-	mu   sync.Mutex
-	done []int64
-	told []int64 // chats told that the store is unavailable
+	chat   int64
+	busy   bool // fail as an update another instance holds, not as a store down
+	broken bool // fail for another reason (a bug)
+	down   atomic.Bool
+	mu     sync.Mutex
+	done   []int64
+	told   []int64 // chats told that the store is unavailable
 }
 
 func (h *downFor) Handle(ctx context.Context, u bot.Update) error {
 	if u.ChatID == h.chat && h.down.Load() {
-		if h.busy {
-			return errors.New("update being handled elsewhere")
+		switch {
+		case h.busy:
+			return fmt.Errorf("claim: %w", bot.ErrBusy)
+		case h.broken:
+			return errors.New("save state: value too large")
 		}
 		return fmt.Errorf("load state: %w", bot.ErrUnavailable)
 	}
@@ -435,6 +439,11 @@ func TestDispatcherBusyUpdateNotToldUnavailable(t *testing.T) {
 		}
 		clk.Advance(time.Second)
 	}
+	select {
+	case <-acked:
+		t.Fatal("acknowledged while another instance held it: if that one died, the update would be lost")
+	default:
+	}
 	h.down.Store(false)
 	for done := false; !done; {
 		select {
@@ -450,5 +459,47 @@ func TestDispatcherBusyUpdateNotToldUnavailable(t *testing.T) {
 	}
 	if _, told := h.snapshot(); len(told) != 0 {
 		t.Errorf("told %v that the service is unavailable; want nobody", told)
+	}
+}
+
+// TestDispatcherGivesUpOnOtherErrors: an update that fails for another
+// reason than an unreachable store or another instance's claim (a bug) is
+// tried Retries more times, then given up and acknowledged, so that its
+// chat goes on; nobody is told the service is unavailable.
+func TestDispatcherGivesUpOnOtherErrors(t *testing.T) {
+	clk := clock.NewFake(time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC))
+	h := &downFor{chat: 1, broken: true}
+	h.down.Store(true)
+	d := bot.NewDispatcher(h, bot.DispatcherConfig{Workers: 1, Clock: clk})
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		d.Close(ctx)
+	}()
+	acked := make(chan int64, 2)
+	for _, id := range []int64{1, 2} {
+		if err := d.Submit(context.Background(), bot.Update{ID: id, ChatID: 1}, func() { acked <- id }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var got []int64
+	for len(got) < 2 {
+		select {
+		case id := <-acked:
+			got = append(got, id)
+			h.down.Store(false) // the next one goes through
+		case <-ctx.Done():
+			t.Fatalf("acknowledged %v; want 1 given up, then 2", got)
+		case <-time.After(time.Millisecond):
+			if clk.Waiters() > 0 {
+				clk.Advance(100 * time.Millisecond)
+			}
+		}
+	}
+	done, told := h.snapshot()
+	if !slices.Equal(got, []int64{1, 2}) || !slices.Equal(done, []int64{2}) || len(told) != 0 {
+		t.Errorf("acknowledged %v, handled %v, told %v; want 1 given up, 2 handled, nobody told", got, done, told)
 	}
 }

@@ -12,3 +12,6 @@ func NewMemOutbox(clk clock.Clock) Outbox { return newMemOutbox(clk) }
 func (b *Bot) SourceLines(lang string, tags []string) []string {
 	return b.sourceLines(b.cat.Printer(lang), tags)
 }
+
+// ErrBusy is errBusy, for the dispatcher's tests.
+var ErrBusy = errBusy

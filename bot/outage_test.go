@@ -4,15 +4,12 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/passerelle-bot/passerelle/bot"
-	"github.com/passerelle-bot/passerelle/internal/catalog"
 	"github.com/passerelle-bot/passerelle/internal/clock"
-	"github.com/passerelle-bot/passerelle/locales"
 )
 
 // downStore is a bot.Store that can be switched off: while down, every
@@ -301,16 +298,4 @@ func texts(reps []bot.Reply) []string {
 		out[i] = r.Text
 	}
 	return out
-}
-
-// outageCatalog is loaded once for the outage tests.
-var outageCatalog = sync.OnceValues(func() (*catalog.Catalog, error) { return catalog.Load(locales.FS) })
-
-func sharedCatalog(t *testing.T) *catalog.Catalog {
-	t.Helper()
-	cat, err := outageCatalog()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cat
 }

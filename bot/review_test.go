@@ -7,6 +7,7 @@ package bot_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -89,6 +90,10 @@ var shared struct {
 // TestMain removes the shared fixture's store after the tests.
 func TestMain(m *testing.M) {
 	code := m.Run()
+	if missing := fallbacks.all(); len(missing) > 0 {
+		fmt.Fprintf(os.Stderr, "FAIL: %d catalog fallbacks in the tests' shared catalog:\n  %s\n", len(missing), strings.Join(missing, "\n  "))
+		code = 1
+	}
 	if shared.f != nil {
 		shared.f.store.Close()
 	}

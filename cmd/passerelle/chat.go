@@ -16,7 +16,6 @@ import (
 	"strings"
 
 	"github.com/passerelle-bot/passerelle/bot"
-	"github.com/passerelle-bot/passerelle/internal/catalog"
 	"github.com/passerelle-bot/passerelle/internal/clock"
 	"github.com/passerelle-bot/passerelle/internal/handoff"
 	"github.com/passerelle-bot/passerelle/internal/seal"
@@ -91,18 +90,12 @@ func runChat(ctx context.Context, args []string, getenv func(string) string, std
 		return err
 	}
 	defer st.Close()
-	cat, err := catalog.Load(locales.FS)
-	if err != nil {
-		return err
-	}
 	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	cat.SetMissing(func(lang, id string, err error) {
-		logger.Warn("catalog_missing", "lang", lang, "message_id", id)
-	})
-	g, err := mustGuide(cat)
+	cat, g, release, err := builtinContent(logger)
 	if err != nil {
 		return err
 	}
+	defer release()
 	con := console.New(stdout)
 	docs, sched, err := reminderParts(st)
 	if err != nil {

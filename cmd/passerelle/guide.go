@@ -11,7 +11,6 @@ import (
 
 	"github.com/passerelle-bot/passerelle/internal/catalog"
 	"github.com/passerelle-bot/passerelle/internal/guide"
-	"github.com/passerelle-bot/passerelle/locales"
 )
 
 const guideUsage = `usage: passerelle guide export [--format csv|md] [--lang fr]
@@ -36,7 +35,7 @@ func runGuide(_ context.Context, args []string, stdout, stderr io.Writer) error 
 		fmt.Fprint(stderr, guideUsage)
 		return nil
 	}
-	cat, err := catalog.Load(locales.FS)
+	cat, err := builtinCatalog()
 	if err != nil {
 		return fmt.Errorf("catalogs: %w", err)
 	}

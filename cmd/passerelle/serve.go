@@ -16,7 +16,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/passerelle-bot/passerelle/bot"
-	"github.com/passerelle-bot/passerelle/internal/catalog"
 	"github.com/passerelle-bot/passerelle/internal/clock"
 	"github.com/passerelle-bot/passerelle/internal/reminder"
 	"github.com/passerelle-bot/passerelle/internal/transport/telegram"
@@ -56,13 +55,11 @@ func runBot(ctx context.Context, args []string, getenv func(string) string, stde
 	raw := st // /readyz pings it, past the metrics
 	m := newMetrics(cfg.Store)
 	st = m.timeStore(st)
-	cat, err := catalog.Load(locales.FS)
+	cat, g, release, err := builtinContent(logger)
 	if err != nil {
 		return err
 	}
-	cat.SetMissing(func(lang, id string, err error) {
-		logger.Warn("catalog_missing", "lang", lang, "message_id", id)
-	})
+	defer release()
 
 	var core atomic.Pointer[bot.Bot]
 	client, err := telegram.New(ctx, telegram.Config{
@@ -79,10 +76,6 @@ func runBot(ctx context.Context, args []string, getenv func(string) string, stde
 	})
 	if err != nil {
 		return fmt.Errorf("telegram: %w", err)
-	}
-	g, err := mustGuide(cat)
-	if err != nil {
-		return err
 	}
 	sender := client.Sender()
 	m.queued = sender.Queued

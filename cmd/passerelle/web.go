@@ -79,17 +79,11 @@ func runWeb(ctx context.Context, args []string, getenv func(string) string, stde
 		return err
 	}
 	defer st.Close()
-	cat, err := catalog.Load(locales.FS)
+	cat, g, release, err := builtinContent(logger)
 	if err != nil {
 		return err
 	}
-	cat.SetMissing(func(lang, id string, err error) {
-		logger.Warn("catalog_missing", "lang", lang, "message_id", id)
-	})
-	g, err := mustGuide(cat)
-	if err != nil {
-		return err
-	}
+	defer release()
 	docs, sched, err := reminderParts(st)
 	if err != nil {
 		return err

@@ -1,7 +1,10 @@
 package catalog_test
 
 import (
+	"fmt"
+	"os"
 	"strings"
+	"sync"
 	"testing"
 	"testing/fstest"
 	"unicode/utf16"
@@ -10,15 +13,45 @@ import (
 	"github.com/passerelle-bot/passerelle/locales"
 )
 
-// load returns the shipped catalog, failing the test on any fallback.
+// load returns the shipped catalog, loaded once for the package's tests (a
+// load takes about a second under -race); a fallback to English in any test
+// fails the package from TestMain.
 func load(t *testing.T) *catalog.Catalog {
 	t.Helper()
-	c, err := catalog.Load(locales.FS)
+	c, err := shipped()
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.SetMissing(func(lang, id string, err error) { t.Errorf("catalog fallback: %s %s: %v", lang, id, err) })
 	return c
+}
+
+var shipped = sync.OnceValues(func() (*catalog.Catalog, error) {
+	c, err := catalog.Load(locales.FS)
+	if err != nil {
+		return nil, err
+	}
+	c.SetMissing(func(lang, id string, err error) {
+		fallbacks.Lock()
+		defer fallbacks.Unlock()
+		fallbacks.seen = append(fallbacks.seen, lang+" "+id)
+	})
+	return c, nil
+})
+
+var fallbacks struct {
+	sync.Mutex
+	seen []string
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	fallbacks.Lock()
+	if len(fallbacks.seen) > 0 {
+		fmt.Fprintf(os.Stderr, "FAIL: catalog fallbacks in the tests:\n  %s\n", strings.Join(fallbacks.seen, "\n  "))
+		code = 1
+	}
+	fallbacks.Unlock()
+	os.Exit(code)
 }
 
 func TestShippedCatalogsComplete(t *testing.T) {

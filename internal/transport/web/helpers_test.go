@@ -3,12 +3,14 @@ package web_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"html"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -55,11 +57,10 @@ func newWorld(t testing.TB, cfg ...func(*web.Config)) *world {
 	}
 	t.Cleanup(func() { st.Close() })
 	w.st = st
-	cat, err := catalog.Load(locales.FS)
+	cat, err := testCatalog()
 	if err != nil {
 		t.Fatal(err)
 	}
-	cat.SetMissing(func(lang, id string, err error) { t.Errorf("catalog fallback: %s %s", lang, id) })
 	w.cat = cat
 	g, err := guide.Load()
 	if err != nil {
@@ -268,3 +269,35 @@ func (s *syncBuffer) String() string {
 }
 
 var _ = context.Background
+
+// testCatalog is the shipped catalog, loaded once for the package's tests
+// (a load takes about a second under -race). A fallback to English in any
+// test fails the package from TestMain.
+var testCatalog = sync.OnceValues(func() (*catalog.Catalog, error) {
+	cat, err := catalog.Load(locales.FS)
+	if err != nil {
+		return nil, err
+	}
+	cat.SetMissing(func(lang, id string, err error) {
+		fallbacks.Lock()
+		defer fallbacks.Unlock()
+		fallbacks.seen = append(fallbacks.seen, lang+" "+id)
+	})
+	return cat, nil
+})
+
+var fallbacks struct {
+	sync.Mutex
+	seen []string
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	fallbacks.Lock()
+	if len(fallbacks.seen) > 0 {
+		fmt.Fprintf(os.Stderr, "FAIL: catalog fallbacks in the tests:\n  %s\n", strings.Join(fallbacks.seen, "\n  "))
+		code = 1
+	}
+	fallbacks.Unlock()
+	os.Exit(code)
+}

@@ -192,16 +192,15 @@ func ruleProblems(tag string, msgs, ref map[string]rawMessage, english map[strin
 			if refText == "" {
 				refText = r.Forms["other"]
 			}
-			lowRef, low := strings.ToLower(visibleText(refText)), strings.ToLower(visibleText(text))
-			for _, term := range terms {
-				if shortLabel(r.Description) {
-					break // a short label (≤ 30 characters) may abbreviate the term
-				}
-				if t := strings.ToLower(term); containsWord(lowRef, t) && !strings.Contains(low, t) {
-					out = append(out, fmt.Sprintf("%s: keeps no %q in French, though the reference has it (GLOSSARY.md)", id, term))
+			vis := visibleText(text)
+			if !shortLabel(r.Description) { // a short label (≤ 30 characters) may abbreviate a term
+				lowRef, low := strings.ToLower(visibleText(refText)), strings.ToLower(vis)
+				for _, term := range terms {
+					if t := strings.ToLower(term); containsWord(lowRef, t) && !strings.Contains(low, t) {
+						out = append(out, fmt.Sprintf("%s: keeps no %q in French, though the reference has it (GLOSSARY.md)", id, term))
+					}
 				}
 			}
-			vis := visibleText(text)
 			for _, q := range quoteFamilies {
 				if strings.Contains(vis, q.open) {
 					used[q.name] = append(used[q.name], id)

@@ -45,7 +45,7 @@ type action int
 // The actions. Every one goes through authorize.
 const (
 	actTake       action = iota + 1 // take a waiting case (the card's button)
-	actReply                        // send to the resident: a reply to a copy, /r
+	actReply                        // send to the resident: /r, its preview's buttons
 	actSummary                      // edit the pinned summary (/summary)
 	actClose                        // /close
 	actRelease                      // /release
@@ -79,9 +79,9 @@ func (b *Bot) member(ctx context.Context, chat, userID int64) (Membership, bool,
 //     it (a referent, or the colleague a referent assigned it to) and
 //     nobody else: taking it needs a referent who is also in the
 //     referents' group, where its topic lives.
-//   - Any other case may be taken, answered and summarised by any member;
-//     closing, releasing and transferring it are for whoever holds it and
-//     the referents.
+//   - Any other case may be taken and summarised by any member; writing
+//     to the resident (/r and its preview's buttons), closing, releasing
+//     and transferring it are for whoever holds it and the referents.
 //
 // It returns ok, or the refusal to post in the group (French, with no
 // detail of the case; "" to stay silent). Nothing is changed.
@@ -134,7 +134,7 @@ func (b *Bot) authorize(ctx context.Context, partner *handoff.Partner, chat int6
 		return false, s.T("case.referents_only_action", "Case", c.ID), nil
 	}
 	switch a {
-	case actClose, actRelease, actTransfer:
+	case actReply, actClose, actRelease, actTransfer:
 		if !holder && !referent {
 			return false, s.T("case.owner_only"), nil
 		}

@@ -55,8 +55,10 @@ func TestOneRuleForEveryGroupAction(t *testing.T) {
 		ordinary  []who
 		sensitive []who
 	}{
-		{"reply", "", func(c handoff.Case, sent int) bool { return sent > 0 }, []who{referent, holder, member}, []who{referent, holder}},
-		{"/r", "/r Bonjour", func(c handoff.Case, sent int) bool { return sent > 0 }, []who{referent, holder, member}, []who{referent, holder}},
+		// A reply to a copied message is an internal note, whoever writes it.
+		{"reply", "", func(c handoff.Case, sent int) bool { return sent > 0 }, nil, nil},
+		// /r, then its preview's Send button, pressed by the same person.
+		{"/r", "/r Bonjour", func(c handoff.Case, sent int) bool { return sent > 0 }, []who{referent, holder}, []who{referent, holder}},
 		{"/summary", "/summary Appel fait", func(c handoff.Case, _ int) bool { return c.Steps != "" }, []who{referent, holder, member}, []who{referent, holder}},
 		{"/close", "/close", func(c handoff.Case, _ int) bool { return c.Status == handoff.StatusClosed }, []who{referent, holder}, []who{referent, holder}},
 		{"/release", "/release", func(c handoff.Case, _ int) bool { return c.Status == handoff.StatusWaiting }, []who{referent, holder}, []who{referent, holder}},
@@ -113,6 +115,11 @@ func TestOneRuleForEveryGroupAction(t *testing.T) {
 						u = groupText(room, c.TopicID, p.id, "X", a.cmd, 0)
 					}
 					h.handle(t, u)
+					if a.cmd == "/r Bonjour" {
+						if d, ok := h.lastButton(room, "hc:s:"); ok {
+							h.handle(t, pressOn(room, c.TopicID, p.id, "X", d, 900))
+						}
+					}
 					after, _ := h.store.Case(context.Background(), c.ID)
 					if got := a.done(after, len(h.sent.to(residentAr))-before); got != want {
 						t.Errorf("%s by the %s: done = %v; want %v (case %+v)", a.name, p.name, got, want, after)

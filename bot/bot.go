@@ -632,6 +632,8 @@ func (b *Bot) membership(next Handler) Handler {
 				}
 			}
 			return nil
+		case u.Kind == KindEdited && !u.Private() && b.handoffOn() && b.partnerByChat(u.ChatID) != nil:
+			return b.group(ctx, r) // an edit in a case topic is answered there
 		case u.Kind == KindEdited:
 			r.outcome = OutcomeIgnored
 			return nil

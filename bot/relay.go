@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"html"
 	"slices"
 	"strconv"
 	"strings"
@@ -166,39 +165,22 @@ func (b *Bot) outOfHours(ctx context.Context, r *Request, c handoff.Case, partne
 		r.SetFlow(flowRelay, "ok")
 	}
 	r.setData("ooh", key)
-	p := r.P
+	if err := r.Reply(ctx, b.outOfHoursText(r.P, c, partner, now)); err != nil {
+		return err
+	}
+	b.shown(ctx, c, r.Lang, b.outOfHoursText(b.staff(), c, partner, now))
+	return nil
+}
+
+// outOfHoursText is the automatic answer of a closed period, in p's language.
+func (b *Bot) outOfHoursText(p *catalog.Printer, c handoff.Case, partner *handoff.Partner, now time.Time) string {
 	text := p.T("help.closed_now", "Partner", partner.Name) + "\n" + b.whenRead(p, partner, now)
 	if c.Urgent {
 		if e := b.emergency(p, partner); e != "" {
 			text += "\n\n" + e
 		}
 	}
-	return r.Reply(ctx, text)
-}
-
-// relayReply sends a volunteer's reply to a relayed message to the
-// resident, signed; anything else in a topic stays internal.
-func (b *Bot) relayReply(ctx context.Context, r *Request, partner *handoff.Partner) error {
-	u := r.Update
-	rel, err := b.cases.Relay(ctx, u.ChatID, u.ReplyToMessageID)
-	if errors.Is(err, handoff.ErrNotFound) {
-		return nil // internal discussion
-	}
-	if err != nil {
-		return fmt.Errorf("load relay: %w", err)
-	}
-	c, err := b.cases.Case(ctx, rel.CaseID)
-	if errors.Is(err, handoff.ErrNotFound) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("load case: %w", err)
-	}
-	ok, refusal, err := b.authorize(ctx, partner, u.ChatID, &c, u.UserID, actReply)
-	if err != nil || !ok {
-		return b.refuse(ctx, r, c.ID, refusal, err)
-	}
-	return b.toResident(ctx, r, partner, c, u.Text, u.Kind != KindText)
+	return text
 }
 
 // refuse posts an authorize refusal as a reply in the group (nothing when
@@ -208,40 +190,6 @@ func (b *Bot) refuse(ctx context.Context, r *Request, caseID int64, refusal stri
 		return err
 	}
 	return b.note(ctx, caseID, r.Update.ChatID, r.Update.ThreadID, r.Update.MessageID, refusal)
-}
-
-// toResident sends a volunteer's message to the resident of c, signed with
-// the volunteer's alias and the partner's name, and marks it in the topic.
-// The text (or a file's caption) is cleaned like everything relayed.
-func (b *Bot) toResident(ctx context.Context, r *Request, partner *handoff.Partner, c handoff.Case, text string, copyMedia bool) error {
-	s := b.staff()
-	u := r.Update
-	if !c.Open() || c.PartnerID != partner.ID || c.TopicID != u.ThreadID || b.topicChat(c) != u.ChatID {
-		return b.send(ctx, Reply{ChatID: u.ChatID, ThreadID: u.ThreadID, ReplyToMessageID: u.MessageID, Text: s.T("case.not_sent_closed")})
-	}
-	alias := volunteerAlias(u.FirstName)
-	rp := b.residentPrinter(ctx, c)
-	sign := rp.T("relay.from", "Alias", alias, "Partner", partner.Name)
-	text = cleanText(text)
-	if copyMedia {
-		if err := b.residentReply(ctx, c.ResidentChat, rp, sign); err != nil {
-			return err
-		}
-		cp := Reply{ChatID: c.ResidentChat, CopyFromChatID: u.ChatID, CopyMessageID: u.MessageID}
-		if u.Kind.Captioned() {
-			cp.ReplaceCaption, cp.Text = true, html.EscapeString(text)
-		}
-		if _, err := b.sender.Send(ctx, cp); err != nil {
-			return fmt.Errorf("relay to resident: %w", err)
-		}
-	} else if err := b.residentReply(ctx, c.ResidentChat, rp, sign+"\n"+ownDirection(rp, html.EscapeString(text))); err != nil {
-		return err
-	}
-	b.audit(ctx, c.ID, u.UserID, "sent", "")
-	if err := b.touch(ctx, &c); err != nil {
-		return err
-	}
-	return b.send(ctx, Reply{ChatID: u.ChatID, ThreadID: u.ThreadID, ReplyToMessageID: u.MessageID, Text: s.T("case.sent")})
 }
 
 // touch records activity on the case (for the two-day nudge).
@@ -335,10 +283,7 @@ func (b *Bot) groupCommand(ctx context.Context, r *Request, partner *handoff.Par
 	}
 	switch act {
 	case actReply:
-		if strings.TrimSpace(u.Args) == "" {
-			return reply(s.T("case.r_usage"))
-		}
-		return b.toResident(ctx, r, partner, c, strings.TrimSpace(u.Args), false)
+		return b.draftReply(ctx, r, partner, c, u.Args)
 	case actSummary:
 		steps := strings.TrimSpace(cleanText(u.Args))
 		if steps == "" {
@@ -566,6 +511,7 @@ func (b *Bot) closeCase(ctx context.Context, c handoff.Case, by int64, why strin
 	if err != nil {
 		return fmt.Errorf("tell resident: %w", err)
 	}
+	b.shown(ctx, c, rp.Lang(), s.T("help.closed", "Case", c.ID))
 	return b.send(ctx, laidOut(rp, Reply{ChatID: c.ResidentChat, EditMessageID: msg, Text: text,
 		Buttons: [][]Button{{{Label: rp.T("help.feedback.useful"), Data: "h:f:" + id + ":u"}, {Label: rp.T("help.feedback.not_useful"), Data: "h:f:" + id + ":n"}}}}))
 }

@@ -202,18 +202,23 @@ func (b *Bot) group(ctx context.Context, r *Request) error {
 		return b.groupButton(ctx, r, partner)
 	case KindCommand:
 		return b.groupCommand(ctx, r, partner)
-	case KindText, KindPhoto, KindDocument, KindVoice, KindVideo, KindAudio, KindAnimation:
-		if u.ReplyToMessageID != 0 && u.ThreadID != 0 {
-			return b.relayReply(ctx, r, partner)
-		}
+	case KindEdited:
+		return b.editedInTopic(ctx, r, partner)
 	}
+	// Anything else, a reply to a resident's message included, is an
+	// internal note: only /r and its preview's button send.
 	return nil
 }
 
-// groupButton handles buttons in partner groups: hc:t:<case> (take).
+// groupButton handles buttons in partner groups: hc:t:<case> (take), and
+// those of replies (replyButton).
 func (b *Bot) groupButton(ctx context.Context, r *Request, partner *handoff.Partner) error {
 	code, arg, _ := strings.Cut(r.Callback.Arg, ":")
-	if code != "t" {
+	switch code {
+	case "s", "d", "u":
+		return b.replyButton(ctx, r, partner, code, arg)
+	case "t":
+	default:
 		return nil
 	}
 	id, err := strconv.ParseInt(arg, 10, 64)
@@ -278,7 +283,11 @@ func (b *Bot) take(ctx context.Context, r *Request, partner *handoff.Partner, id
 		return err
 	}
 	rp := b.residentPrinter(ctx, c)
-	return b.residentReply(ctx, c.ResidentChat, rp, rp.T("help.taken", "Case", c.ID, "Partner", partner.Name))
+	if err := b.residentReply(ctx, c.ResidentChat, rp, rp.T("help.taken", "Case", c.ID, "Partner", partner.Name)); err != nil {
+		return err
+	}
+	b.shown(ctx, c, rp.Lang(), s.T("help.taken", "Case", c.ID, "Partner", partner.Name))
+	return nil
 }
 
 // volunteerAlias is the first name a volunteer signs with, trimmed.

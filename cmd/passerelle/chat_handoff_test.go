@@ -16,7 +16,7 @@ import (
 // partners.example.yaml` plays the partner group in the same terminal: a
 // scripted resident goes through the intake and consents, the volunteer
 // takes the case (a topic opens), the resident writes, the volunteer
-// replies with /r and closes. Golden transcript in
+// replies with /r, sends it from the preview and closes. Golden transcript in
 // testdata/chat_handoff_fr.txt (refresh with -update).
 func TestChatHandoffTranscript(t *testing.T) {
 	paris, err := time.LoadLocation("Europe/Paris")
@@ -39,8 +39,9 @@ func TestChatHandoffTranscript(t *testing.T) {
 		"1",                                    // consent: the card goes to the group
 		"@vol 1",                               // the volunteer takes it: a topic opens
 		"Bonjour, vous avez reçu ma demande ?", // copied into the topic
-		"@vol On regarde ensemble ce qui manque, entre nous.", // internal: stays in the topic
-		"@vol /r Bonjour, je suis Léa. Avez-vous le récépissé de dépôt ?",
+		"@vol On regarde ensemble ce qui manque, entre nous.",             // internal: stays in the topic
+		"@vol /r Bonjour, je suis Léa. Avez-vous le récépissé de dépôt ?", // a preview
+		"@vol 1", // Send: it reaches the resident
 		"Oui, je l'ai.",
 		"@vol /close",
 		"1", // useful

@@ -373,20 +373,30 @@ func TestHandoffEndToEnd(t *testing.T) {
 		t.Fatalf("copies in the topic: %d, media %v; want 2 texts, a photo, a document and a voice note", len(copies), media)
 	}
 
-	// A reply to a relayed message and /r reach the resident, signed; a
-	// plain message in the topic does not.
+	// A reply to a relayed message and a plain message in the topic stay
+	// internal; /r shows a preview and reaches the resident, signed, once
+	// its author presses Send.
 	before := len(w.srv.Messages(amina.ID))
-	w.do(t, w.srv.SendGroupReply(e2eLyon, thread, taker, copies[1].MessageID, "Bonjour, je regarde votre dossier."))
+	w.do(t, w.srv.SendGroupReply(e2eLyon, thread, taker, copies[1].MessageID, "Note interne : je regarde votre dossier."))
 	w.do(t, w.srv.SendGroupText(e2eLyon, thread, marc, "Note interne : c'est un B4."))
 	w.do(t, w.srv.SendGroupText(e2eLyon, thread, taker, "/r Pouvez-vous venir mardi ?"))
+	if n := len(w.srv.Messages(amina.ID)) - before; n != 0 {
+		t.Fatalf("resident got %d messages before Send", n)
+	}
+	w.press(t, taker, e2eLyon, w.t("fr", "case.send_button"))
 	toResident := w.srv.Messages(amina.ID)[before:]
-	if len(toResident) != 2 {
-		t.Fatalf("resident got %d messages; want 2 (the reply and /r): %+v", len(toResident), toResident)
+	if len(toResident) != 1 {
+		t.Fatalf("resident got %d messages; want 1 (the /r after Send): %+v", len(toResident), toResident)
 	}
 	for _, m := range toResident {
-		if !strings.Contains(m.Text, taker.FirstName) || !strings.Contains(m.Text, "Entraide Rhône") || strings.Contains(m.Text, "interne") {
+		if !strings.Contains(m.Text, taker.FirstName) || !strings.Contains(m.Text, "Entraide Rhône") || strings.Contains(m.Text, "interne") || !strings.Contains(m.Text, "mardi") {
 			t.Errorf("message to resident = %q", m.Text)
 		}
+	}
+	// Withdrawn within the window: deleted on the resident's side.
+	w.press(t, taker, e2eLyon, w.t("fr", "case.undo_button", "Minutes", 5))
+	if left := w.srv.Messages(amina.ID)[before:]; len(left) != 1 || !left[0].Deleted {
+		t.Errorf("after Undo the resident still has %+v", left)
 	}
 
 	// Stats and the anonymous export for the coordinator.

@@ -145,20 +145,21 @@ func TestSensitiveCaseOnlyReferents(t *testing.T) {
 			refused++
 		}
 	}
-	if refused != 4 {
-		t.Errorf("%d refusals in the referents' topic; want 4 (reply, /r, /summary, /close)", refused)
+	if refused != 3 {
+		t.Errorf("%d refusals in the referents' topic; want 3 (/r, /summary, /close; a reply is an internal note)", refused)
 	}
 	if got := w.leaks(e2eLyon, secrets...); len(got) > 0 {
 		t.Fatalf("the volunteers' group shows the case's category or text: %v", got)
 	}
 
-	// The referent can do all of it.
-	w.do(t, w.srv.SendGroupReply(e2eLyonRefs, thread, remi, copies[0].MessageID, "Bonjour, je suis Rémi."))
+	// The referent can do all of it (a reply stays internal there too).
+	w.do(t, w.srv.SendGroupReply(e2eLyonRefs, thread, remi, copies[0].MessageID, "Note : je m'en occupe."))
 	w.do(t, w.srv.SendGroupText(e2eLyonRefs, thread, remi, "/r Venez mardi."))
+	w.press(t, remi, e2eLyonRefs, w.t("fr", "case.send_button"))
 	w.do(t, w.srv.SendGroupText(e2eLyonRefs, thread, remi, "/summary Recours à préparer"))
 	sent := w.srv.Messages(amina.ID)[toResident:]
-	if len(sent) != 2 || !strings.Contains(sent[0].PlainText, "Rémi") || !strings.Contains(sent[1].PlainText, "Venez mardi") {
-		t.Fatalf("the referent's reply and /r: %+v", sent)
+	if len(sent) != 1 || !strings.Contains(sent[0].PlainText, "Rémi") || !strings.Contains(sent[0].PlainText, "Venez mardi") {
+		t.Fatalf("the referent's /r: %+v", sent)
 	}
 	w.do(t, w.srv.SendGroupText(e2eLyonRefs, thread, remi, "/close"))
 	got, _ = w.st.Case(context.Background(), c.ID)
@@ -564,6 +565,7 @@ func TestRegressionTypedFakeBotNote(t *testing.T) {
 	}
 	before := len(w.srv.Messages(amina.ID))
 	w.do(t, w.srv.SendGroupText(e2eLyon, thread, lina, "/r \u202Eruoy\u200B rendez-vous"))
+	w.press(t, lina, e2eLyon, w.t("fr", "case.send_button"))
 	sent := w.srv.Messages(amina.ID)[before:]
 	if len(sent) != 1 || strings.ContainsAny(sent[0].PlainText, "\u202E\u200B") || !strings.Contains(sent[0].PlainText, "ruoy rendez-vous") {
 		t.Fatalf("to the resident: %+v; want the text without bidi or zero-width characters", sent)

@@ -234,8 +234,14 @@ func TestWebResidentHandoffEndToEnd(t *testing.T) {
 		t.Fatalf("events: %q", line)
 	}
 
-	// The volunteer replies to the copy: signed, it reaches the page live.
-	srv.WaitDelivered(t, srv.SendGroupReply(e2eLyon, thread, lina, copied.MessageID, "Venez mardi à 10 h."), wait)
+	// The volunteer answers with /r and sends the preview: signed, it
+	// reaches the page live.
+	srv.WaitDelivered(t, srv.SendGroupText(e2eLyon, thread, lina, "/r Venez mardi à 10 h."), wait)
+	press, err := srv.PressButton(lina, e2eLyon, cat.Printer("fr").T("case.send_button"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.WaitDelivered(t, press, wait)
 	var event strings.Builder
 	for !strings.Contains(event.String(), "Venez mardi") {
 		line, err := events.ReadString('\n')

@@ -138,6 +138,13 @@ type Case struct {
 	// each is framed and its cleaned text or caption), from the moment they
 	// arrive until their copy is made: the relay outbox keeps ids only.
 	Inbox []Incoming `json:"inbox,omitempty"`
+	// Drafts are replies volunteers wrote with /r, previewed in the topic
+	// and waiting for their author's go (dropped after a day); Sent are the
+	// replies the resident received lately, which may still be withdrawn
+	// (kept only for the undo window). DraftSeq numbers both.
+	Drafts   []Draft `json:"drafts,omitempty"`
+	Sent     []Sent  `json:"sent,omitempty"`
+	DraftSeq int     `json:"dseq,omitempty"`
 	// Purged is set once retention deleted every artefact of the closed
 	// case from the partner groups; only its mappings are left until they
 	// go too.
@@ -153,6 +160,25 @@ type Case struct {
 
 	// Version is the stored version this case was read at (0: new).
 	Version int64 `json:"ver"`
+}
+
+// Draft is a reply previewed in a case topic, not sent yet.
+type Draft struct {
+	N     int       `json:"n"`
+	By    int64     `json:"by"`
+	Alias string    `json:"alias"`
+	Text  string    `json:"t"`
+	At    time.Time `json:"at"`
+}
+
+// Sent is a reply the resident received: Msg is its id in their chat.
+type Sent struct {
+	N     int       `json:"n"`
+	By    int64     `json:"by"`
+	Alias string    `json:"alias"`
+	Text  string    `json:"t"`
+	Msg   int       `json:"msg"`
+	At    time.Time `json:"at"`
 }
 
 // Open reports whether the case still waits or is being handled.

@@ -1,0 +1,186 @@
+package bot_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/passerelle-bot/passerelle/bot"
+	"github.com/passerelle-bot/passerelle/internal/handoff"
+)
+
+// buttonIn returns the data of the last button starting with prefix posted
+// (or edited in) chat, and the message it is on.
+func (h *handoffFixture) buttonIn(t *testing.T, chat int64, prefix string) (string, bot.Reply) {
+	t.Helper()
+	for _, r := range slicesReverse(h.sent.to(chat)) {
+		for d := range buttons(r) {
+			if strings.HasPrefix(d, prefix) {
+				return d, r
+			}
+		}
+	}
+	t.Fatalf("no button %s… in chat %d", prefix, chat)
+	return "", bot.Reply{}
+}
+
+// lastButton is buttonIn without failing.
+func (h *handoffFixture) lastButton(chat int64, prefix string) (string, bool) {
+	for _, r := range slicesReverse(h.sent.to(chat)) {
+		for d := range buttons(r) {
+			if strings.HasPrefix(d, prefix) {
+				return d, true
+			}
+		}
+	}
+	return "", false
+}
+
+// pressOn is a press of a button of message msg in a topic.
+func pressOn(chat int64, thread int, user int64, name, data string, msg int) bot.Update {
+	u := groupPress(chat, user, name, data)
+	u.ThreadID, u.IsTopicMessage, u.MessageID = thread, true, msg
+	return u
+}
+
+// lastTopicText is the text of the last message posted in a topic (or edited).
+func (h *handoffFixture) lastTopicText(t *testing.T, chat int64, thread int) string {
+	t.Helper()
+	all := h.sent.to(chat)
+	for i := len(all) - 1; i >= 0; i-- {
+		if all[i].ThreadID == thread || all[i].EditMessageID != 0 {
+			return all[i].Text
+		}
+	}
+	return ""
+}
+
+// TestInternalByDefaultAndDeliberateSend: replying to a copy sends
+// nothing; /r from a member who does not hold the case is refused; /r by
+// the holder shows a preview in the resident's language and sends only
+// on its button; a sent reply withdrawn within the window is deleted on
+// the resident's side, not after; an edit is answered; the topic shows
+// what the resident received.
+func TestInternalByDefaultAndDeliberateSend(t *testing.T) {
+	h := newHandoffFixture(t)
+	ctx := context.Background()
+	c := h.takenCase(t, residentAr) // Arabic, held by Lina
+	s := h.cat.Printer("fr")
+	// The resident's "case taken" message shows in the topic.
+	if got := h.lastTopicText(t, lyonChat, c.TopicID); !strings.Contains(got, "en arabe") || !strings.Contains(got, "Entraide Rhône") {
+		t.Errorf("the topic does not show the 'taken' message the resident got: %q", got)
+	}
+	h.handle(t, bot.Update{Kind: bot.KindText, UserID: residentAr, LanguageCode: "ar", Text: "هل من جديد؟", MessageID: 502})
+	rel := h.relayedID(t, c, 502)
+	before := len(h.sent.to(residentAr))
+
+	// A reply to the copy is an internal note.
+	h.handle(t, groupText(lyonChat, c.TopicID, lyonVol, "Lina", "Rémi, c'est mal parti pour ce dossier.", rel))
+	// /r from a member who does not hold the case is refused.
+	h.handle(t, groupText(lyonChat, c.TopicID, lyonVol2, "Marc", "/r Bonjour", 0))
+	if got := h.sent.last(t, lyonChat).Text; got != s.T("case.owner_only") {
+		t.Errorf("/r by a non-holder: %q; want the refusal", got)
+	}
+	if n := len(h.sent.to(residentAr)); n != before {
+		t.Fatalf("the resident got %d messages from an internal note or a refused /r", n-before)
+	}
+
+	// /r by the holder: a preview, in Arabic, nothing sent yet.
+	h.handle(t, groupText(lyonChat, c.TopicID, lyonVol, "Lina", "/r Bonjour, je regarde votre dossier.", 0))
+	send, preview := h.buttonIn(t, lyonChat, "hc:s:")
+	ar := h.cat.Printer("ar")
+	sign := ar.T("relay.from", "Alias", "Lina", "Partner", "Entraide Rhône")
+	if !strings.Contains(preview.Text, "en arabe") || !strings.Contains(preview.Text, sign) || !strings.Contains(preview.Text, "je regarde") {
+		t.Errorf("preview = %q", preview.Text)
+	}
+	if n := len(h.sent.to(residentAr)); n != before {
+		t.Fatal("/r sent before its confirmation")
+	}
+	// Someone else's press sends nothing.
+	h.handle(t, pressOn(lyonChat, c.TopicID, lyonRef, "Rémi", send, 900))
+	if n := len(h.sent.to(residentAr)); n != before {
+		t.Fatal("another volunteer sent Lina's draft")
+	}
+	h.handle(t, pressOn(lyonChat, c.TopicID, lyonVol, "Lina", send, 900))
+	got := h.sent.to(residentAr)
+	if len(got) != before+1 || !strings.Contains(got[before].Text, "je regarde") || !strings.Contains(got[before].Text, sign) {
+		t.Fatalf("after Send the resident got %+v", got[before:])
+	}
+	// A second press (double tap) sends nothing more.
+	h.handle(t, pressOn(lyonChat, c.TopicID, lyonVol, "Lina", send, 900))
+	if n := len(h.sent.to(residentAr)); n != before+1 {
+		t.Fatal("the draft was sent twice")
+	}
+	undo, note := h.buttonIn(t, lyonChat, "hc:u:")
+	if note.EditMessageID != 900 || !strings.Contains(note.Text, "Envoyé à la personne par Lina, en arabe") || !strings.Contains(note.Text, "je regarde") {
+		t.Errorf("the topic does not show what the resident received: %+v", note)
+	}
+
+	// Withdrawn within the window: deleted on the resident's side.
+	cs, _ := h.store.Case(ctx, c.ID)
+	if len(cs.Sent) != 1 {
+		t.Fatalf("sent replies recorded: %+v", cs.Sent)
+	}
+	h.clock.Advance(time.Minute)
+	h.handle(t, pressOn(lyonChat, c.TopicID, lyonVol, "Lina", undo, 900))
+	if del := h.groups.msgDel[residentAr]; len(del) != 1 || del[0] != cs.Sent[0].Msg {
+		t.Fatalf("deleted on the resident's side: %v; want [%d]", del, cs.Sent[0].Msg)
+	}
+	if last := h.sent.last(t, lyonChat); last.EditMessageID != 900 || !strings.Contains(last.Text, "Retiré par Lina") {
+		t.Errorf("after undo: %+v", last)
+	}
+
+	// After the window: not deleted, and said so.
+	h.handle(t, groupText(lyonChat, c.TopicID, lyonVol, "Lina", "/r Rendez-vous mardi.", 0))
+	send2, _ := h.buttonIn(t, lyonChat, "hc:s:")
+	h.handle(t, pressOn(lyonChat, c.TopicID, lyonVol, "Lina", send2, 901))
+	undo2, _ := h.buttonIn(t, lyonChat, "hc:u:")
+	h.clock.Advance(bot.UndoWindow + time.Minute)
+	h.handle(t, pressOn(lyonChat, c.TopicID, lyonVol, "Lina", undo2, 901))
+	if del := h.groups.msgDel[residentAr]; len(del) != 1 {
+		t.Errorf("withdrawn after the window: %v", del)
+	}
+	if last := h.sent.last(t, lyonChat).Text; !strings.Contains(last, "Trop tard") {
+		t.Errorf("late undo: %q", last)
+	}
+
+	// Dropping a draft sends nothing.
+	n := len(h.sent.to(residentAr))
+	h.handle(t, groupText(lyonChat, c.TopicID, lyonVol, "Lina", "/r brouillon", 0))
+	drop, _ := h.buttonIn(t, lyonChat, "hc:d:")
+	h.handle(t, pressOn(lyonChat, c.TopicID, lyonVol, "Lina", drop, 902))
+	h.handle(t, pressOn(lyonChat, c.TopicID, lyonVol, "Lina", strings.Replace(drop, "hc:d:", "hc:s:", 1), 902))
+	if len(h.sent.to(residentAr)) != n {
+		t.Error("a dropped draft was sent")
+	}
+
+	// Editing a /r message: nothing reaches the resident, a note says so.
+	h.handle(t, bot.Update{Kind: bot.KindEdited, ChatID: lyonChat, ChatType: bot.ChatSupergroup, UserID: lyonVol, FirstName: "Lina",
+		Text: "/r Rendez-vous mercredi.", ThreadID: c.TopicID, IsTopicMessage: true, MessageID: 77})
+	if last := h.sent.last(t, lyonChat); last.Text != s.T("case.edit_not_sent") || last.ReplyToMessageID != 77 {
+		t.Errorf("after an edit: %+v", last)
+	}
+	if len(h.sent.to(residentAr)) != n {
+		t.Error("an edit reached the resident")
+	}
+
+	// Out of hours and closing: the topic shows what the resident got.
+	h.clock.Set(time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC)) // Saturday
+	h.handle(t, bot.Update{Kind: bot.KindText, UserID: residentAr, LanguageCode: "ar", Text: "؟", MessageID: 503})
+	shown := func(what string) bool {
+		for _, r := range h.sent.to(lyonChat) {
+			if r.ThreadID == c.TopicID && strings.Contains(r.Text, "Message automatique reçu par la personne, en arabe") && strings.Contains(r.Text, what) {
+				return true
+			}
+		}
+		return false
+	}
+	if !shown("est fermée en ce moment") {
+		t.Error("out-of-hours answer not shown in the topic")
+	}
+	h.handle(t, groupText(lyonChat, c.TopicID, lyonVol, "Lina", "/close", 0))
+	if cl, _ := h.store.Case(ctx, c.ID); cl.Status != handoff.StatusClosed || !shown("est fermée. Cette aide") {
+		t.Errorf("closing message not shown in the topic (status %s)", cl.Status)
+	}
+}

@@ -14,6 +14,9 @@ type Membership struct {
 	Status   string // creator, administrator, member, restricted, left or kicked
 	IsMember bool   // for "restricted": whether the user is still in the group
 	IsBot    bool
+	// FirstName is the user's first name, which the group sees: the bot
+	// offers colleagues by it (/assign). Never a resident's.
+	FirstName string
 }
 
 // Member reports whether m counts as a member of a partner group: a

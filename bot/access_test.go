@@ -54,15 +54,18 @@ func TestOneRuleForEveryGroupAction(t *testing.T) {
 		done      func(handoff.Case, int) bool // sent: messages the resident got
 		ordinary  []who
 		sensitive []who
+		presses   []string // buttons then pressed by the same person (%d: the case)
 	}{
 		// A reply to a copied message is an internal note, whoever writes it.
-		{"reply", "", func(c handoff.Case, sent int) bool { return sent > 0 }, nil, nil},
+		{"reply", "", func(c handoff.Case, sent int) bool { return sent > 0 }, nil, nil, nil},
 		// /r, then its preview's Send button, pressed by the same person.
-		{"/r", "/r Bonjour", func(c handoff.Case, sent int) bool { return sent > 0 }, []who{referent, holder}, []who{referent, holder}},
-		{"/summary", "/summary Appel fait", func(c handoff.Case, _ int) bool { return c.Steps != "" }, []who{referent, holder, member}, []who{referent, holder}},
-		{"/close", "/close", func(c handoff.Case, _ int) bool { return c.Status == handoff.StatusClosed }, []who{referent, holder}, []who{referent, holder}},
-		{"/release", "/release", func(c handoff.Case, _ int) bool { return c.Status == handoff.StatusWaiting }, []who{referent, holder}, []who{referent, holder}},
-		{"/transfer", "/transfer national", func(c handoff.Case, _ int) bool { return c.PartnerID == "national" }, []who{referent, holder}, []who{referent, holder}},
+		{"/r", "/r Bonjour", func(c handoff.Case, sent int) bool { return sent > 0 }, []who{referent, holder}, []who{referent, holder}, nil},
+		{"/summary", "/summary Appel fait", func(c handoff.Case, _ int) bool { return c.Steps != "" }, []who{referent, holder, member}, []who{referent, holder}, nil},
+		{"/close", "/close", func(c handoff.Case, _ int) bool { return c.Status == handoff.StatusClosed }, []who{referent, holder}, []who{referent, holder},
+			[]string{"hc:c:%d:solved", "hc:C:%d:solved"}},
+		{"/release", "/release", func(c handoff.Case, _ int) bool { return c.Status == handoff.StatusWaiting }, []who{referent, holder}, []who{referent, holder}, nil},
+		{"/transfer", "/transfer Note de passation", func(c handoff.Case, _ int) bool { return c.PartnerID == "national" }, []who{referent, holder}, []who{referent, holder},
+			[]string{"hc:x:%d:national", "hc:y:%d:other", "hc:X:%d"}},
 	}
 	for _, sensitive := range []bool{false, true} {
 		for _, a := range actions {
@@ -102,6 +105,7 @@ func TestOneRuleForEveryGroupAction(t *testing.T) {
 					// Rémi assigns it to Lina: she holds it.
 					h.handle(t, bot.Update{Kind: bot.KindCommand, ChatID: room, ChatType: bot.ChatSupergroup, UserID: lyonRef, FirstName: "Rémi",
 						Command: "assign", Text: "/assign", ThreadID: c.TopicID, ReplyToMessageID: 9999, ReplyToUserID: lyonVol, ReplyToFirstName: "Lina"})
+					h.handle(t, pressOn(room, c.TopicID, lyonRef, "Rémi", fmt.Sprintf("hc:A:%d:%d", c.ID, lyonVol), 800))
 					h.handle(t, bot.Update{Kind: bot.KindText, UserID: residentAr, LanguageCode: "ar", Text: "سلام", MessageID: 501})
 					c = h.caseOf(t, residentAr)
 					if c.TakenBy != lyonVol {
@@ -119,6 +123,9 @@ func TestOneRuleForEveryGroupAction(t *testing.T) {
 						if d, ok := h.lastButton(room, "hc:s:"); ok {
 							h.handle(t, pressOn(room, c.TopicID, p.id, "X", d, 900))
 						}
+					}
+					for _, d := range a.presses {
+						h.handle(t, pressOn(room, c.TopicID, p.id, "X", fmt.Sprintf(d, c.ID), 901))
 					}
 					after, _ := h.store.Case(context.Background(), c.ID)
 					if got := a.done(after, len(h.sent.to(residentAr))-before); got != want {

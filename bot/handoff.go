@@ -578,6 +578,9 @@ func (b *Bot) caseSummary(p *catalog.Printer, c handoff.Case, id int64) string {
 	if l, ok := b.cat.Language(c.Lang); ok {
 		lang = l.Native
 	}
+	if p.Lang() == StaffLanguage && id > 0 {
+		lang = languageName(c.Lang) // the team reads French names
+	}
 	lines = append(lines,
 		p.T("case.problem", "Problem", HTML(p.T("help.problem."+string(c.Problem)))),
 		p.T("case.dep", "Departement", dep),
@@ -694,7 +697,7 @@ func (b *Bot) helpEnd(ctx context.Context, r *Request) error {
 	if !ok {
 		return b.send(ctx, Reply{ChatID: r.Update.ChatID, Text: r.P.T("help.none_open"), RemoveKeyboard: true})
 	}
-	if err := b.closeCase(ctx, c, r.Update.UserID, "closed_by_resident"); err != nil {
+	if err := b.closeCase(ctx, c, r.Update.UserID, "closed_by_resident", ""); err != nil {
 		return err
 	}
 	r.Profile.OpenCase = 0

@@ -88,6 +88,7 @@ type fakeGroups struct {
 	pinned  map[int64][]int
 	members map[int64]map[int64]string
 	bots    map[int64]bool
+	names   map[int64]string
 }
 
 func newFakeGroups() *fakeGroups {
@@ -98,7 +99,8 @@ func newFakeGroups() *fakeGroups {
 			parisChat: {parisVol: "member", 100000011: "member"},
 			natChat:   {100000031: "member"},
 			natRefs:   {100000031: "member"},
-		}, bots: map[int64]bool{}}
+		}, bots: map[int64]bool{},
+		names: map[int64]string{lyonRef: "Rémi", lyonVol: "Lina", lyonVol2: "Marc", 100000003: "Coralie", parisVol: "Paul", 100000011: "Sophie", 100000031: "Nadia"}}
 }
 
 func (g *fakeGroups) DeleteMessage(ctx context.Context, chatID int64, messageID int) error {
@@ -140,9 +142,9 @@ func (g *fakeGroups) Member(ctx context.Context, chatID, userID int64) (bot.Memb
 	// "restricted-left" stands for Telegram's restricted user who left:
 	// status restricted, is_member false.
 	if st == "restricted-left" {
-		return bot.Membership{Status: "restricted", IsBot: g.bots[userID]}, nil
+		return bot.Membership{Status: "restricted", IsBot: g.bots[userID], FirstName: g.names[userID]}, nil
 	}
-	return bot.Membership{Status: st, IsMember: st == "restricted", IsBot: g.bots[userID]}, nil
+	return bot.Membership{Status: st, IsMember: st == "restricted", IsBot: g.bots[userID], FirstName: g.names[userID]}, nil
 }
 
 type handoffFixture struct {
@@ -577,11 +579,11 @@ func TestCloseFeedbackForgetAndStats(t *testing.T) {
 	c := h.caseOf(t, residentAr)
 	h.handle(t, groupPress(lyonChat, lyonVol, "Lina", fmt.Sprintf("hc:t:%d", c.ID)))
 	c = h.caseOf(t, residentAr)
-	h.handle(t, groupText(lyonChat, c.TopicID, lyonVol2, "Marc", "/close", 0)) // not the taker
+	h.closeBy(t, lyonChat, c, lyonVol2, "Marc") // not the taker
 	if got, _ := h.store.Case(context.Background(), c.ID); got.Status != handoff.StatusTaken {
 		t.Fatal("another volunteer closed the case")
 	}
-	h.handle(t, groupText(lyonChat, c.TopicID, lyonVol, "Lina", "/close", 0))
+	h.closeBy(t, lyonChat, c, lyonVol, "Lina")
 	if got, _ := h.store.Case(context.Background(), c.ID); got.Status != handoff.StatusClosed {
 		t.Fatal("not closed")
 	}
@@ -750,6 +752,10 @@ func TestTopicCommands(t *testing.T) {
 	}
 	h.handle(t, bot.Update{Kind: bot.KindCommand, ChatID: lyonChat, ChatType: bot.ChatSupergroup, UserID: lyonRef, FirstName: "Rémi",
 		Command: "assign", Text: "/assign", ThreadID: c.TopicID, ReplyToMessageID: 9999, ReplyToUserID: lyonVol2, ReplyToFirstName: "Marc"})
+	if got, _ := h.store.Case(ctx, c.ID); got.TakenBy != lyonVol {
+		t.Fatalf("/assign without confirmation moved the case: %+v", got)
+	}
+	h.handle(t, pressOn(lyonChat, c.TopicID, lyonRef, "Rémi", fmt.Sprintf("hc:A:%d:%d", c.ID, lyonVol2), 800))
 	if got, _ := h.store.Case(ctx, c.ID); got.TakenBy != lyonVol2 || got.TakenAlias != "Marc" {
 		t.Fatalf("after /assign: %+v", got)
 	}
@@ -767,11 +773,16 @@ func TestTopicCommands(t *testing.T) {
 	// /transfer to an unknown partner is refused; to Paris, the case moves,
 	// a card appears there and the resident is told.
 	h.handle(t, groupPress(lyonChat, lyonVol, "Lina", fmt.Sprintf("hc:t:%d", c.ID)))
-	h.handle(t, groupText(lyonChat, c.TopicID, lyonVol, "Lina", "/transfer nowhere", 0))
+	h.handle(t, groupText(lyonChat, c.TopicID, lyonVol, "Lina", "/transfer Appel CCC fait", 0))
+	for _, d := range []string{"hc:x:%d:nowhere", "hc:y:%d:other", "hc:X:%d"} {
+		h.handle(t, pressOn(lyonChat, c.TopicID, lyonVol, "Lina", fmt.Sprintf(d, c.ID), 801))
+	}
 	if got, _ := h.store.Case(ctx, c.ID); got.PartnerID != "lyon" {
 		t.Fatal("transferred to an unknown partner")
 	}
-	h.handle(t, groupText(lyonChat, c.TopicID, lyonVol, "Lina", "/transfer paris", 0))
+	for _, d := range []string{"hc:x:%d:paris", "hc:y:%d:language", "hc:X:%d"} {
+		h.handle(t, pressOn(lyonChat, c.TopicID, lyonVol, "Lina", fmt.Sprintf(d, c.ID), 801))
+	}
 	got, _ := h.store.Case(ctx, c.ID)
 	if got.PartnerID != "paris" || got.Status != handoff.StatusWaiting || len(got.Tried) != 1 {
 		t.Fatalf("after /transfer: %+v", got)
@@ -848,7 +859,7 @@ func TestNudgeAndRetentionTimers(t *testing.T) {
 		t.Error("a second nudge is scheduled")
 	}
 	// Closed: the topic goes after 30 days, the case after 90; counts stay.
-	h.handle(t, groupText(lyonChat, c.TopicID, lyonVol, "Lina", "/close", 0))
+	h.closeBy(t, lyonChat, c, lyonVol, "Lina")
 	closed := h.clock.Now()
 	timer()
 	if h.clock.Now().Sub(closed) < 30*24*time.Hour || len(h.groups.deleted[lyonChat]) != 1 {

@@ -2,6 +2,7 @@ package bot_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -35,6 +36,15 @@ func (h *handoffFixture) lastButton(chat int64, prefix string) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// closeBy has user close the case of its topic: /close, the reason
+// "solved", then the confirmation.
+func (h *handoffFixture) closeBy(t *testing.T, chat int64, c handoff.Case, user int64, name string) {
+	t.Helper()
+	h.handle(t, groupText(chat, c.TopicID, user, name, "/close", 0))
+	h.handle(t, pressOn(chat, c.TopicID, user, name, fmt.Sprintf("hc:c:%d:solved", c.ID), 850))
+	h.handle(t, pressOn(chat, c.TopicID, user, name, fmt.Sprintf("hc:C:%d:solved", c.ID), 850))
 }
 
 // pressOn is a press of a button of message msg in a topic.
@@ -179,8 +189,121 @@ func TestInternalByDefaultAndDeliberateSend(t *testing.T) {
 	if !shown("est fermée en ce moment") {
 		t.Error("out-of-hours answer not shown in the topic")
 	}
-	h.handle(t, groupText(lyonChat, c.TopicID, lyonVol, "Lina", "/close", 0))
+	h.closeBy(t, lyonChat, c, lyonVol, "Lina")
 	if cl, _ := h.store.Case(ctx, c.ID); cl.Status != handoff.StatusClosed || !shown("est fermée. Cette aide") {
 		t.Errorf("closing message not shown in the topic (status %s)", cl.Status)
 	}
+}
+
+// plain replaces French typography's no-break spaces with spaces.
+func plain(s string) string { return strings.NewReplacer("\u202f", " ", "\u00a0", " ").Replace(s) }
+
+// buttonLabels lists the labels of the buttons of r.
+func buttonLabels(r bot.Reply) []string {
+	var out []string
+	for _, row := range r.Buttons {
+		for _, b := range row {
+			out = append(out, b.Label)
+		}
+	}
+	return out
+}
+
+// TestAssignAndTransferByButtons: /assign offers members only (never a
+// bot, nor who holds it) and needs a confirmation; /transfer needs a note,
+// offers the partners with what they cover, asks a reason and a
+// confirmation (warning outside the partner's area), and the receiving
+// card carries the reason, the note and the summary.
+func TestAssignAndTransferByButtons(t *testing.T) {
+	h := newHandoffFixture(t)
+	ctx := context.Background()
+	// A resident of the Ain (01): Lyon covers it, Paris does not.
+	h.intake(t, residentAr, "ar", "no_api", "01", "")
+	h.handle(t, press(residentAr, "ar", "h:y"))
+	c := h.caseOf(t, residentAr)
+	h.handle(t, groupPress(lyonChat, lyonVol, "Lina", fmt.Sprintf("hc:t:%d", c.ID)))
+	c = h.caseOf(t, residentAr)
+	// Marc holds another case; the coordinator's account is a bot.
+	other := h.takenCaseBy(t, residentAr+1, lyonVol2, "Marc")
+	_ = other
+	h.groups.mu.Lock()
+	h.groups.bots[100000003] = true
+	h.groups.mu.Unlock()
+
+	// /attribuer (French alias), replying to the bot's own copy: the list.
+	h.handle(t, bot.Update{Kind: bot.KindCommand, ChatID: lyonChat, ChatType: bot.ChatSupergroup, UserID: lyonRef, FirstName: "Rémi",
+		Command: "attribuer", Text: "/attribuer", ThreadID: c.TopicID, ReplyToMessageID: 9999, ReplyToUserID: 8000000001, ReplyToIsBot: true})
+	_, list := h.buttonIn(t, lyonChat, "hc:a:")
+	labels := strings.Join(buttonLabels(list), ",")
+	if !strings.Contains(labels, "Marc") || !strings.Contains(labels, "Rémi") || strings.Contains(labels, "Coralie") || strings.Contains(labels, "Lina") {
+		t.Errorf("/assign offers %q; want Rémi and Marc, not the bot (Coralie) nor the holder (Lina)", labels)
+	}
+	h.handle(t, pressOn(lyonChat, c.TopicID, lyonRef, "Rémi", fmt.Sprintf("hc:a:%d:%d", c.ID, lyonVol2), 810))
+	if last := h.sent.last(t, lyonChat); last.EditMessageID != 810 || !strings.Contains(last.Text, "Attribuer le dossier") || !strings.Contains(last.Text, "Marc") {
+		t.Errorf("no confirmation: %+v", last)
+	}
+	if got, _ := h.store.Case(ctx, c.ID); got.TakenBy != lyonVol {
+		t.Fatal("assigned before the confirmation")
+	}
+	// A forged confirmation for the bot account changes nothing.
+	h.handle(t, pressOn(lyonChat, c.TopicID, lyonRef, "Rémi", fmt.Sprintf("hc:A:%d:%d", c.ID, 100000003), 810))
+	if got, _ := h.store.Case(ctx, c.ID); got.TakenBy != lyonVol {
+		t.Fatalf("assigned to a bot: %+v", got)
+	}
+	// A volunteer who is not a referent cannot confirm.
+	h.handle(t, pressOn(lyonChat, c.TopicID, lyonVol, "Lina", fmt.Sprintf("hc:A:%d:%d", c.ID, lyonVol2), 810))
+	if got, _ := h.store.Case(ctx, c.ID); got.TakenBy != lyonVol {
+		t.Fatalf("a non-referent assigned the case: %+v", got)
+	}
+	h.handle(t, pressOn(lyonChat, c.TopicID, lyonRef, "Rémi", fmt.Sprintf("hc:A:%d:%d", c.ID, lyonVol2), 810))
+	if got, _ := h.store.Case(ctx, c.ID); got.TakenBy != lyonVol2 || got.TakenAlias != "Marc" {
+		t.Fatalf("after the confirmation: %+v", got)
+	}
+
+	// /transferer without a note: asked for one.
+	h.handle(t, groupText(lyonChat, c.TopicID, lyonVol2, "Marc", "/summary Appel CCC fait le 25/11", 0))
+	h.handle(t, groupText(lyonChat, c.TopicID, lyonVol2, "Marc", "/transferer", 0))
+	if last := h.sent.last(t, lyonChat).Text; !strings.Contains(last, "note de passation") {
+		t.Errorf("/transfer without a note: %q", last)
+	}
+	h.handle(t, groupText(lyonChat, c.TopicID, lyonVol2, "Marc", "/transferer Parle surtout dari, RDV préfecture à prendre", 0))
+	_, plist := h.buttonIn(t, lyonChat, "hc:x:")
+	for _, want := range []string{"Accueil Paris Est : départements 75, 93, 69 ; langues : français, anglais, persan (dari ou farsi), pachto", "hors de sa zone (01)",
+		"personne n'y déclare parler arabe", "Permanence nationale : départements toute la France"} {
+		if !strings.Contains(plain(plist.Text), want) {
+			t.Errorf("/transfer list lacks %q:\n%s", want, plist.Text)
+		}
+	}
+	if labels := strings.Join(buttonLabels(plist), ","); !strings.Contains(labels, "Accueil Paris Est") || strings.Contains(labels, "Entraide Rhône") {
+		t.Errorf("partners offered: %q", labels)
+	}
+	h.handle(t, pressOn(lyonChat, c.TopicID, lyonVol2, "Marc", fmt.Sprintf("hc:x:%d:paris", c.ID), 820))
+	h.handle(t, pressOn(lyonChat, c.TopicID, lyonVol2, "Marc", fmt.Sprintf("hc:y:%d:language", c.ID), 820))
+	confirm := h.sent.last(t, lyonChat)
+	if !strings.Contains(plain(confirm.Text), "ne couvre pas le département 01") || !strings.Contains(confirm.Text, "Parle surtout dari") {
+		t.Errorf("transfer confirmation = %q", confirm.Text)
+	}
+	if got, _ := h.store.Case(ctx, c.ID); got.PartnerID != "lyon" {
+		t.Fatal("transferred before the confirmation")
+	}
+	h.handle(t, pressOn(lyonChat, c.TopicID, lyonVol2, "Marc", fmt.Sprintf("hc:X:%d", c.ID), 820))
+	if got, _ := h.store.Case(ctx, c.ID); got.PartnerID != "paris" || len(got.Handovers) != 1 {
+		t.Fatalf("after the confirmation: %+v", got)
+	}
+	card := h.cardOf(t, parisChat)
+	for _, want := range []string{"Transféré par Entraide Rhône", "Motif : Langue : personne ici ne la parle", "Note de passation : Parle surtout dari", "Appel CCC fait le 25/11"} {
+		if !strings.Contains(plain(card.Text), want) {
+			t.Errorf("receiving card lacks %q:\n%s", want, card.Text)
+		}
+	}
+}
+
+// takenCaseBy runs an intake to consent and has user take the case.
+func (h *handoffFixture) takenCaseBy(t *testing.T, resident, user int64, name string) handoff.Case {
+	t.Helper()
+	h.intake(t, resident, "ar", "no_api", "69", "")
+	h.handle(t, press(resident, "ar", "h:y"))
+	c := h.caseOf(t, resident)
+	h.handle(t, groupPress(lyonChat, user, name, fmt.Sprintf("hc:t:%d", c.ID)))
+	return h.caseOf(t, resident)
 }

@@ -236,6 +236,9 @@ var topicActions = map[string]action{
 // groupCommand handles commands in partner groups. Each one goes through
 // authorize (membership and the role it needs) before it acts.
 func (b *Bot) groupCommand(ctx context.Context, r *Request, partner *handoff.Partner) error {
+	if name, ok := commandAliases[r.Update.Command]; ok {
+		r.Update.Command = name
+	}
 	u := r.Update
 	s := b.staff()
 	reply := func(text string) error {
@@ -299,26 +302,16 @@ func (b *Bot) groupCommand(ctx context.Context, r *Request, partner *handoff.Par
 		}
 		return reply(s.T("case.summary_done"))
 	case actClose:
-		return b.closeCase(ctx, c, u.UserID, "closed")
+		return b.closeStart(ctx, r, c)
 	case actRelease:
 		if c.Status != handoff.StatusTaken {
 			return reply(s.T("case.owner_only"))
 		}
 		return b.release(ctx, c, partner, u.UserID)
 	case actTransfer:
-		to := b.partner(strings.TrimSpace(u.Args))
-		if to == nil || to.ID == partner.ID || !to.Takes(c.Problem) {
-			// A partner that does not take the problem (for a sensitive
-			// case: one without a referents' group) cannot receive it.
-			return reply(s.T("case.transfer_usage"))
-		}
-		return b.forward(ctx, c, partner, to, u.UserID, "transferred")
+		return b.transferStart(ctx, r, partner, c)
 	case actAssign:
-		target, name, ok := assignTarget(u)
-		if !ok {
-			return reply(s.T("case.assign_usage"))
-		}
-		return b.assign(ctx, r, c, partner, target, name)
+		return b.assignStart(ctx, r, partner, c)
 	}
 	return nil
 }
@@ -335,17 +328,17 @@ func assignTarget(u Update) (int64, string, bool) {
 
 // assign gives a case to a named colleague (referents only): a person who
 // is a member of the group where the case's topic lives (the referents'
-// group for a sensitive case), never a bot.
-func (b *Bot) assign(ctx context.Context, r *Request, c handoff.Case, partner *handoff.Partner, to int64, name string) error {
+// group for a sensitive case), never a bot. It reports whether it did.
+func (b *Bot) assign(ctx context.Context, r *Request, c handoff.Case, partner *handoff.Partner, to int64, name string) (bool, error) {
 	s := b.staff()
 	by := r.Update.UserID
 	m, in, err := b.member(ctx, partner.Room(c.Sensitive), to)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if !in {
 		b.log.Info("assign_refused", "case", c.ID, "user_id", to, "bot", m.IsBot)
-		return b.send(ctx, Reply{ChatID: r.Update.ChatID, ThreadID: r.Update.ThreadID, ReplyToMessageID: r.Update.MessageID, Text: s.T("case.assign_usage")})
+		return false, b.send(ctx, Reply{ChatID: r.Update.ChatID, ThreadID: r.Update.ThreadID, ReplyToMessageID: r.Update.MessageID, Text: s.T("case.assign_usage")})
 	}
 	alias := volunteerAlias(name)
 	now := b.clock.Now()
@@ -360,18 +353,18 @@ func (b *Bot) assign(ctx context.Context, r *Request, c handoff.Case, partner *h
 		return true
 	})
 	if errors.Is(err, errGiveUp) {
-		return nil
+		return false, nil
 	}
 	if err != nil {
-		return err
+		return false, err
 	}
 	b.audit(ctx, c.ID, by, "assigned", alias)
 	if c.TopicID == 0 {
 		if err := b.openTopic(ctx, &c, partner); err != nil {
-			return err
+			return false, err
 		}
 	}
-	return b.send(ctx, Reply{ChatID: b.topicChat(c), ThreadID: c.TopicID, Text: s.T("case.assigned", "Alias", alias)})
+	return true, nil
 }
 
 // release puts a taken case back in the queue.
@@ -410,7 +403,7 @@ func (b *Bot) release(ctx context.Context, c handoff.Case, partner *handoff.Part
 // escalation with why "escalated") and tells the resident. The card left
 // behind becomes neutral; the old topic stays (recorded) until retention
 // or /forget deletes it.
-func (b *Bot) forward(ctx context.Context, c handoff.Case, from, to *handoff.Partner, by int64, why string) error {
+func (b *Bot) forward(ctx context.Context, c handoff.Case, from, to *handoff.Partner, by int64, why string, also ...func(*handoff.Case)) error {
 	s := b.staff()
 	now := b.clock.Now()
 	oldCard, oldTopic, oldChat := c.CardMessageID, c.TopicID, b.topicChat(c)
@@ -423,6 +416,9 @@ func (b *Bot) forward(ctx context.Context, c handoff.Case, from, to *handoff.Par
 		c.PartnerID, c.Status, c.TakenBy, c.TakenAlias, c.Routed = to.ID, handoff.StatusWaiting, 0, "", now
 		c.CardMessageID, c.TopicChat, c.TopicID, c.SummaryMessageID, c.Nudged = 0, 0, 0, 0, false
 		c.Taken = time.Time{}
+		for _, f := range also {
+			f(c)
+		}
 		return true
 	})
 	if errors.Is(err, errGiveUp) {
@@ -460,14 +456,14 @@ func (b *Bot) forward(ctx context.Context, c handoff.Case, from, to *handoff.Par
 // closeCase closes a case, turns its cards neutral, tells the resident and
 // asks for feedback. Messages still on their way go into the topic, which
 // stays until retention; with no topic they are dropped.
-func (b *Bot) closeCase(ctx context.Context, c handoff.Case, by int64, why string) error {
+func (b *Bot) closeCase(ctx context.Context, c handoff.Case, by int64, why, reason string) error {
 	s := b.staff()
 	now := b.clock.Now()
 	err := b.updateCase(ctx, &c, func(c *handoff.Case) bool {
 		if !c.Open() {
 			return false
 		}
-		c.Status, c.Closed = handoff.StatusClosed, now
+		c.Status, c.Closed, c.CloseReason = handoff.StatusClosed, now, reason
 		if c.TopicID == 0 {
 			c.Inbox, c.Pending = nil, nil
 		}
@@ -479,8 +475,8 @@ func (b *Bot) closeCase(ctx context.Context, c handoff.Case, by int64, why strin
 	if err != nil {
 		return err
 	}
-	b.audit(ctx, c.ID, by, why, "")
-	b.log.Info("case_closed", "case", c.ID, "why", why)
+	b.audit(ctx, c.ID, by, why, reason)
+	b.log.Info("case_closed", "case", c.ID, "why", why, "reason", reason)
 	if err := b.clearOpenCase(ctx, c); err != nil {
 		return err
 	}

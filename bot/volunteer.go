@@ -135,8 +135,12 @@ func (b *Bot) cardText(s *catalog.Printer, c handoff.Case, partner *handoff.Part
 		}
 		lines = append(lines, s.T("case.urgent_call", "Referents", HTML(strings.Join(refs, ", "))))
 	}
-	if len(c.Tried) > 0 {
-		lines = append(lines, s.T("case.forwarded_from"))
+	if c.Sensitive && len(c.Tried) > 0 {
+		// The note may say what the card must not: it goes to the topic.
+		lines = append(lines, s.T("case.forwarded_by", "Partner", partnerName(b.partner(c.Tried[len(c.Tried)-1]))))
+	} else if h := b.handoverLines(c); len(h) > 0 {
+		lines = append(lines, "")
+		lines = append(lines, h...)
 	}
 	return strings.Join(lines, "\n")
 }
@@ -217,6 +221,8 @@ func (b *Bot) groupButton(ctx context.Context, r *Request, partner *handoff.Part
 	switch code {
 	case "s", "d", "u":
 		return b.replyButton(ctx, r, partner, code, arg)
+	case "a", "A", "x", "y", "X", "c", "C", "n":
+		return b.caseButton(ctx, r, partner, code, arg)
 	case "t":
 	default:
 		return nil
@@ -363,6 +369,10 @@ func orDash(s string) string {
 // and the next action (edited with /summary), and how to answer.
 func (b *Bot) summaryText(s *catalog.Printer, c handoff.Case) string {
 	lines := []string{b.caseSummary(s, c, c.ID)}
+	if h := b.handoverLines(c); len(h) > 0 && len(c.Handovers) > 0 {
+		lines = append(lines, "")
+		lines = append(lines, h[:3]...) // the steps follow below
+	}
 	if c.TakenAlias != "" {
 		lines = append(lines, s.T("case.taken_by", "Alias", c.TakenAlias))
 	}

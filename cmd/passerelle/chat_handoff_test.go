@@ -44,7 +44,9 @@ func TestChatHandoffTranscript(t *testing.T) {
 		"@vol 1", // Send: it reaches the resident
 		"Oui, je l'ai.",
 		"@vol /close",
-		"1", // useful
+		"@vol 1", // reason: solved
+		"@vol 1", // confirm
+		"1",      // useful
 		"/quit",
 	}, "\n") + "\n"
 	var out, errOut bytes.Buffer

@@ -161,7 +161,7 @@ func TestSensitiveCaseOnlyReferents(t *testing.T) {
 	if len(sent) != 1 || !strings.Contains(sent[0].PlainText, "Rémi") || !strings.Contains(sent[0].PlainText, "Venez mardi") {
 		t.Fatalf("the referent's /r: %+v", sent)
 	}
-	w.do(t, w.srv.SendGroupText(e2eLyonRefs, thread, remi, "/close"))
+	w.closeIn(t, e2eLyonRefs, thread, remi)
 	got, _ = w.st.Case(context.Background(), c.ID)
 	if got.Status != handoff.StatusClosed || !strings.Contains(got.Steps, "Recours") {
 		t.Fatalf("the referent could not summarise and close: %+v", got)
@@ -170,6 +170,14 @@ func TestSensitiveCaseOnlyReferents(t *testing.T) {
 		t.Fatalf("the volunteers' group shows the case's category or text: %v", got)
 	}
 	w.srv.RequireNoSpecErrors(t)
+}
+
+// closeIn has u close the case of a topic: /close, a reason, the confirmation.
+func (w *handoffWorld) closeIn(t *testing.T, chat int64, thread int, u telegramtest.User) {
+	t.Helper()
+	w.do(t, w.srv.SendGroupText(chat, thread, u, "/close"))
+	w.press(t, u, chat, w.t("fr", "case.close_reason.solved"))
+	w.press(t, u, chat, w.t("fr", "case.close_button"))
 }
 
 // throughThreeGroups takes an ordinary case through Lyon (taken, a text
@@ -188,7 +196,10 @@ func (w *handoffWorld) throughThreeGroups(t *testing.T) (handoff.Case, []string)
 	w.do(t, w.srv.SendPhoto(amina, "photo du récépissé"))
 	w.press(t, amina, amina.ID, w.t("ar", "help.media.yes"))
 	w.waitCopies(t, e2eLyon, lyonTopic, c.ID, 2)
-	w.do(t, w.srv.SendGroupText(e2eLyon, lyonTopic, lina, "/transfer paris"))
+	w.do(t, w.srv.SendGroupText(e2eLyon, lyonTopic, lina, "/transfer Appel fait, à suivre"))
+	w.press(t, lina, e2eLyon, "Accueil Paris Est")
+	w.press(t, lina, e2eLyon, w.t("fr", "case.transfer_reason.capacity"))
+	w.press(t, lina, e2eLyon, w.t("fr", "case.confirm_button"))
 	if got, _ := w.st.Case(ctx, c.ID); got.PartnerID != "paris" {
 		t.Fatalf("after /transfer: %+v", got)
 	}
@@ -211,7 +222,7 @@ func (w *handoffWorld) throughThreeGroups(t *testing.T) (handoff.Case, []string)
 	_, natTopic := w.topicOf(t, c.ID)
 	w.do(t, w.srv.SendText(amina, "deuxième message"))
 	w.waitCopies(t, e2eNat, natTopic, c.ID, 1)
-	w.do(t, w.srv.SendGroupText(e2eNat, natTopic, nadia, "/close"))
+	w.closeIn(t, e2eNat, natTopic, nadia)
 	c, _ = w.st.Case(ctx, c.ID)
 	if c.Status != handoff.StatusClosed || !slices.Equal(c.Tried, []string{"lyon", "paris"}) {
 		t.Fatalf("case after the three groups: %+v", c)
@@ -446,8 +457,9 @@ func TestRegressionAssignToBot(t *testing.T) {
 	if got, _ := w.st.Case(ctx, c.ID); got.TakenBy != lina.ID {
 		t.Fatalf("/assign in reply to the bot's copy: taken by %d; want Lina still", got.TakenBy)
 	}
-	if last := w.last(t, e2eLyon); last.PlainText != stripTags(w.t("fr", "case.assign_usage")) {
-		t.Errorf("after /assign to the bot: %q; want the usage", last.PlainText)
+	// It offers the colleagues instead, never a bot.
+	if last := w.last(t, e2eLyon); !strings.Contains(last.PlainText, "attribuer") || strings.Contains(fmt.Sprint(last.Buttons), "Passerelle") {
+		t.Errorf("after /assign to the bot: %q %v; want the list of colleagues", last.PlainText, last.Buttons)
 	}
 	other := telegramtest.User{ID: 5550001, FirstName: "HelperBot", IsBot: true}
 	w.srv.SetMember(e2eLyon, other, "member")
@@ -456,9 +468,16 @@ func TestRegressionAssignToBot(t *testing.T) {
 	if got, _ := w.st.Case(ctx, c.ID); got.TakenBy != lina.ID {
 		t.Fatalf("/assign in reply to another bot: taken by %d; want Lina still", got.TakenBy)
 	}
+	if last := w.last(t, e2eLyon); strings.Contains(fmt.Sprint(last.Buttons), "HelperBot") {
+		t.Errorf("/assign offers another bot: %v", last.Buttons)
+	}
 	// A colleague is assigned as before.
 	w.do(t, w.srv.SendGroupText(e2eLyon, thread, marc, "je peux le prendre"))
 	w.do(t, w.srv.SendGroupReply(e2eLyon, thread, remi, w.srv.LastUserMessageID(e2eLyon), "/assign"))
+	if got, _ := w.st.Case(ctx, c.ID); got.TakenBy != lina.ID {
+		t.Fatalf("/assign moved the case before its confirmation: %d", got.TakenBy)
+	}
+	w.press(t, remi, e2eLyon, w.t("fr", "case.confirm_button"))
 	if got, _ := w.st.Case(ctx, c.ID); got.TakenBy != marc.ID {
 		t.Fatalf("/assign in reply to Marc: taken by %d", got.TakenBy)
 	}

@@ -145,6 +145,13 @@ type Case struct {
 	Drafts   []Draft `json:"drafts,omitempty"`
 	Sent     []Sent  `json:"sent,omitempty"`
 	DraftSeq int     `json:"dseq,omitempty"`
+	// Handover is a transfer being prepared in the topic (partner, reason
+	// and note not confirmed yet); Handovers are the confirmed ones, oldest
+	// first: the receiving partner's card and summary show the last one.
+	Handover  *Handover  `json:"handover,omitempty"`
+	Handovers []Handover `json:"handovers,omitempty"`
+	// CloseReason is why volunteers closed the case (a CloseReasons value).
+	CloseReason string `json:"close_reason,omitempty"`
 	// Purged is set once retention deleted every artefact of the closed
 	// case from the partner groups; only its mappings are left until they
 	// go too.
@@ -170,6 +177,24 @@ type Draft struct {
 	Text  string    `json:"t"`
 	At    time.Time `json:"at"`
 }
+
+// Handover is what a transfer carries to the receiving partner: from
+// whom, why (a TransferReasons value) and the volunteers' note.
+type Handover struct {
+	From   string    `json:"from"`
+	To     string    `json:"to,omitempty"`
+	Reason string    `json:"reason,omitempty"`
+	Note   string    `json:"note"`
+	By     int64     `json:"by"`
+	At     time.Time `json:"at"`
+}
+
+// TransferReasons and CloseReasons are the reasons volunteers choose from
+// (stored; never change one).
+var (
+	TransferReasons = []string{"language", "area", "expertise", "capacity", "other"}
+	CloseReasons    = []string{"solved", "referred", "no_news", "not_needed", "other"}
+)
 
 // Sent is a reply the resident received: Msg is its id in their chat.
 type Sent struct {

@@ -207,7 +207,8 @@ func TestMembersAndLeaving(t *testing.T) {
 
 // Member tells the core what a strict membership needs: a restricted user
 // who left the group (Telegram keeps "restricted", with is_member false)
-// and a bot are told apart from members.
+// and a bot are told apart from members; and the first name, by which
+// /assign offers colleagues.
 func TestMemberStrict(t *testing.T) {
 	e := newEnv(t, nil)
 	e.s.AddGroup(partnerForum, "Partner", true, telegramtest.ChatAdminRights{CanManageTopics: true, CanPinMessages: true, CanDeleteMessages: true})
@@ -224,11 +225,11 @@ func TestMemberStrict(t *testing.T) {
 		want   bot.Membership
 		member bool
 	}{
-		{volunteer, bot.Membership{Status: "member"}, true},
-		{muted, bot.Membership{Status: "restricted", IsMember: true}, true},
-		{gone, bot.Membership{Status: "restricted"}, false},
-		{helper, bot.Membership{Status: "member", IsBot: true}, false},
-		{referent, bot.Membership{Status: "left"}, false},
+		{volunteer, bot.Membership{Status: "member", FirstName: volunteer.FirstName}, true},
+		{muted, bot.Membership{Status: "restricted", IsMember: true, FirstName: "Muted"}, true},
+		{gone, bot.Membership{Status: "restricted", FirstName: "Gone"}, false},
+		{helper, bot.Membership{Status: "member", IsBot: true, FirstName: "Helper"}, false},
+		{referent, bot.Membership{Status: "left", FirstName: "Test"}, false},
 	} {
 		got, err := e.c.Member(ctx, partnerForum, tt.u.ID)
 		if err != nil || got != tt.want || got.Member() != tt.member {

@@ -218,7 +218,7 @@ func (c *Client) Member(ctx context.Context, chatID, userID int64) (bot.Membersh
 	if err != nil {
 		return bot.Membership{}, err
 	}
-	return bot.Membership{Status: m.Status, IsMember: m.IsMember, IsBot: m.User.IsBot}, nil
+	return bot.Membership{Status: m.Status, IsMember: m.IsMember, IsBot: m.User.IsBot, FirstName: m.User.FirstName}, nil
 }
 
 // chatMember is the part of a ChatMember the bot reads.
@@ -226,7 +226,8 @@ type chatMember struct {
 	Status   string `json:"status"`
 	IsMember bool   `json:"is_member"` // restricted only
 	User     struct {
-		IsBot bool `json:"is_bot"`
+		IsBot     bool   `json:"is_bot"`
+		FirstName string `json:"first_name"`
 	} `json:"user"`
 	CanManageTopics   bool `json:"can_manage_topics"`
 	CanDeleteMessages bool `json:"can_delete_messages"`

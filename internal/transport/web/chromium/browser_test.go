@@ -193,7 +193,13 @@ func TestVolunteerReplyArrivesLive(t *testing.T) {
 	if _, err := chromedp.Run(tb.ctx, chromedp.Evaluate[bool]("window.__stay = true")); err != nil {
 		t.Fatal(err)
 	}
-	w.tg.WaitDelivered(t, w.tg.SendGroupReply(lyon, thread, lina, copied, "Venez mardi à 10 h, nous regarderons ensemble."), 10*time.Second)
+	_ = copied // a reply to the copy stays internal: the volunteer answers with /r, then Send
+	w.tg.WaitDelivered(t, w.tg.SendGroupText(lyon, thread, lina, "/r Venez mardi à 10 h, nous regarderons ensemble."), 10*time.Second)
+	send, err := w.tg.PressButton(lina, lyon, w.cat.Printer("fr").T("case.send_button"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.tg.WaitDelivered(t, send, 10*time.Second)
 	if _, err := chromedp.Run(tb.ctx, chromedp.Poll[bool](`document.getElementById("msgs").innerText.includes("Venez mardi à 10 h") && window.__stay === true`, chromedp.WithPollingInterval(50*time.Millisecond))); err != nil {
 		t.Fatalf("the reply did not arrive live: %v\n%s", err, tb.text())
 	}

@@ -69,7 +69,11 @@ func (b *Bot) closeCards(ctx context.Context, c handoff.Case) error {
 	if err != nil {
 		return err
 	}
-	text := b.cardEnd(c, b.staff().T("case.card_closed"))
+	what := b.staff().T("case.card_closed")
+	if c.CloseReason != "" {
+		what = b.staff().T("case.closed_why", "Reason", b.staff().T("case.close_reason."+c.CloseReason))
+	}
+	text := b.cardEnd(c, what)
 	for _, a := range all {
 		if a.Kind != handoff.ArtefactCard {
 			continue

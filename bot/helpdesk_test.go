@@ -307,3 +307,83 @@ func (h *handoffFixture) takenCaseBy(t *testing.T, resident, user int64, name st
 	h.handle(t, groupPress(lyonChat, user, name, fmt.Sprintf("hc:t:%d", c.ID)))
 	return h.caseOf(t, resident)
 }
+
+// lastEditOf returns the text of the last edit of message id in chat.
+func (h *handoffFixture) lastEditOf(t *testing.T, chat int64, id int) string {
+	t.Helper()
+	for _, r := range slicesReverse(h.sent.to(chat)) {
+		if r.EditMessageID == id {
+			return plain(r.Text)
+		}
+	}
+	t.Fatalf("message %d of chat %d never edited", id, chat)
+	return ""
+}
+
+// TestQueueMineAndCurrentCards: /file lists the cases created in the test
+// (waiting, taken by whom, overdue; a sensitive one neutral), /mes those
+// the asker holds; the cards in General follow assign, transfer and close.
+func TestQueueMineAndCurrentCards(t *testing.T) {
+	h := newHandoffFixture(t)
+	ctx := context.Background()
+	lina := h.takenCaseBy(t, residentAr, lyonVol, "Lina")
+	marc := h.takenCaseBy(t, residentAr+1, lyonVol2, "Marc")
+	h.intake(t, residentAr+2, "ar", "no_api", "69", "")
+	h.handle(t, press(residentAr+2, "ar", "h:y"))
+	waiting := h.caseOf(t, residentAr+2)
+	// Lyon is full now (capacity 3): the OQTF case is stored as the intake
+	// would leave it there.
+	sensitive := h.waitingCase(t, residentAr+3, handoff.ProblemOQTF)
+	// Monday 10:00: the waiting case is past its 16 opening hours.
+	h.clock.Set(time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC))
+
+	h.handle(t, groupText(lyonChat, 0, lyonVol, "Lina", "/file", 0))
+	q := plain(h.sent.last(t, lyonChat).Text)
+	for _, want := range []string{
+		"En attente : 2", "Suivis : 2", "En retard : 2", // the unclaimed case and the urgent OQTF
+		fmt.Sprintf("#%d</a> · 69 · 📄 Pas d'API, ou API non renouvelée · arabe · suivi par Lina", lina.ID),
+		fmt.Sprintf("· suivi par Marc"),
+		fmt.Sprintf("#%d · 69 · 📄 Pas d'API, ou API non renouvelée · arabe · en attente depuis", waiting.ID),
+		fmt.Sprintf("#%d · %s", sensitive.ID, plain(h.cat.Printer("fr").T("case.referents_only"))),
+	} {
+		if !strings.Contains(q, want) {
+			t.Errorf("/file lacks %q:\n%s", want, q)
+		}
+	}
+	if strings.Contains(q, "zorglub") || strings.Contains(q, "OQTF") {
+		t.Errorf("/file shows a sensitive case's detail in the volunteers' group:\n%s", q)
+	}
+	h.handle(t, groupText(lyonChat, 0, lyonVol, "Lina", "/mes", 0))
+	mine := plain(h.sent.last(t, lyonChat).Text)
+	if !strings.Contains(mine, "Lina, dossiers que vous suivez : 1") || !strings.Contains(mine, fmt.Sprintf("#%d", lina.ID)) || strings.Contains(mine, fmt.Sprintf("#%d", marc.ID)) {
+		t.Errorf("/mes = %q", mine)
+	}
+	// A non-member sees nothing.
+	n := len(h.sent.to(lyonChat))
+	h.handle(t, groupText(lyonChat, 0, outsider, "Eve", "/file", 0))
+	if len(h.sent.to(lyonChat)) != n {
+		t.Error("/file answered a non-member")
+	}
+
+	// The cards follow: assigned, transferred, closed with the reason.
+	h.clock.Set(wednesday10.Add(7 * 24 * time.Hour))
+	h.handle(t, groupText(lyonChat, lina.TopicID, lyonRef, "Rémi", "/assign", 0))
+	h.handle(t, pressOn(lyonChat, lina.TopicID, lyonRef, "Rémi", fmt.Sprintf("hc:A:%d:%d", lina.ID, lyonVol2), 830))
+	if got := h.lastEditOf(t, lyonChat, lina.CardMessageID); !strings.Contains(got, "Pris en charge par Marc") {
+		t.Errorf("card after assign: %q", got)
+	}
+	h.handle(t, groupText(lyonChat, marc.TopicID, lyonVol2, "Marc", "/transfer Dossier complet, à déposer", 0))
+	for _, d := range []string{"hc:x:%d:paris", "hc:y:%d:capacity", "hc:X:%d"} {
+		h.handle(t, pressOn(lyonChat, marc.TopicID, lyonVol2, "Marc", fmt.Sprintf(d, marc.ID), 831))
+	}
+	if got := h.lastEditOf(t, lyonChat, marc.CardMessageID); !strings.Contains(got, "transmis à Accueil Paris Est") || !strings.Contains(got, "Plus de place") || strings.Contains(got, "Marc") {
+		t.Errorf("card after transfer: %q", got)
+	}
+	h.closeBy(t, lyonChat, lina, lyonVol2, "Marc")
+	if got := h.lastEditOf(t, lyonChat, lina.CardMessageID); !strings.Contains(got, "Clos. Motif : Résolu") {
+		t.Errorf("card after close: %q", got)
+	}
+	if got, _ := h.store.Case(ctx, lina.ID); got.CloseReason != "solved" {
+		t.Errorf("close reason = %q", got.CloseReason)
+	}
+}

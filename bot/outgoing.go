@@ -157,7 +157,7 @@ func (b *Bot) sendDraft(ctx context.Context, r *Request, partner *handoff.Partne
 		c.Drafts = slices.DeleteFunc(slices.Clone(c.Drafts), func(x handoff.Draft) bool { return x.N == d.N })
 		c.Sent = slices.DeleteFunc(slices.Clone(c.Sent), func(x handoff.Sent) bool { return now.Sub(x.At) > UndoWindow })
 		c.Sent = append(c.Sent, handoff.Sent{N: d.N, By: u.UserID, Alias: d.Alias, Text: d.Text, Msg: msg, At: now})
-		c.Activity = now
+		c.Activity, c.LastOut = now, now
 		return true
 	})
 	if err != nil {

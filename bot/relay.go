@@ -130,7 +130,7 @@ func (b *Bot) relayIn(ctx context.Context, r *Request, c handoff.Case, partner *
 				pending = append(pending, in.Msg)
 			}
 		}
-		c.Inbox, c.Pending, c.Activity = inbox, pending, now
+		c.Inbox, c.Pending, c.Activity, c.LastIn = inbox, pending, now, now
 		return true
 	})
 	if err != nil {
@@ -245,6 +245,15 @@ func (b *Bot) groupCommand(ctx context.Context, r *Request, partner *handoff.Par
 		return b.send(ctx, Reply{ChatID: u.ChatID, ThreadID: u.ThreadID, ReplyToMessageID: u.MessageID, Text: text})
 	}
 	switch u.Command {
+	case "file", "mes":
+		ok, _, err := b.authorize(ctx, partner, u.ChatID, nil, u.UserID, actQueue)
+		if err != nil || !ok {
+			return err
+		}
+		if u.Command == "file" {
+			return b.queue(ctx, r, partner)
+		}
+		return b.mine(ctx, r, partner)
 	case "stats", "export", "pause", "resume", "link":
 		ok, refusal, err := b.authorize(ctx, partner, u.ChatID, nil, u.UserID, actCoordinate)
 		if err != nil || !ok {
@@ -359,6 +368,7 @@ func (b *Bot) assign(ctx context.Context, r *Request, c handoff.Case, partner *h
 		return false, err
 	}
 	b.audit(ctx, c.ID, by, "assigned", alias)
+	b.refreshCard(ctx, c, partner)
 	if c.TopicID == 0 {
 		if err := b.openTopic(ctx, &c, partner); err != nil {
 			return false, err
@@ -430,6 +440,9 @@ func (b *Bot) forward(ctx context.Context, c handoff.Case, from, to *handoff.Par
 	b.audit(ctx, c.ID, by, why, to.ID)
 	b.log.Info("case_forwarded", "case", c.ID, "from", from.ID, "to", to.ID, "why", why)
 	what := s.T("case.forwarded_to", "Partner", to.Name)
+	if n := len(c.Handovers); why == "transferred" && n > 0 && c.Handovers[n-1].To == to.ID {
+		what += "\n" + s.T("case.handover_reason", "Reason", s.T("case.transfer_reason."+c.Handovers[n-1].Reason))
+	}
 	if why == "escalated" {
 		what = s.T("case.escalated", "Partner", to.Name)
 	}

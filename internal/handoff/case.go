@@ -162,6 +162,13 @@ type Case struct {
 	Taken    time.Time `json:"taken,omitzero"`
 	Activity time.Time `json:"activity,omitzero"` // last relayed message either way
 	Closed   time.Time `json:"closed,omitzero"`
+	// LastIn is the resident's last message, LastOut the last reply they
+	// received from a volunteer: the resident waits for an answer while
+	// LastOut is before LastIn.
+	LastIn  time.Time `json:"last_in,omitzero"`
+	LastOut time.Time `json:"last_out,omitzero"`
+	// Alerted is the LastIn whose wait the owner was alerted of.
+	Alerted time.Time `json:"alerted,omitzero"`
 	Nudged   bool      `json:"nudged,omitempty"`
 	Rating   string    `json:"rating,omitempty"` // useful, not_useful
 

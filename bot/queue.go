@@ -1,0 +1,152 @@
+package bot
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/passerelle-bot/passerelle/internal/handoff"
+)
+
+// The queue and ownership views of a partner group: /file lists the open
+// cases (waiting, taken by whom, overdue), /mes the cases the asker holds.
+// The card of each case in the General thread is kept current (taken,
+// assigned, released, transferred, closed and why).
+
+// AnswerWithin is how many opening hours a resident's message may wait for
+// an answer before the case counts as overdue and its owner is alerted.
+const AnswerWithin = 3 * time.Hour
+
+// unanswered reports whether the resident wrote last and nobody answered
+// within AnswerWithin opening hours of p, at now.
+func unanswered(c handoff.Case, p *handoff.Partner, now time.Time) bool {
+	if c.Status != handoff.StatusTaken || c.LastIn.IsZero() || !c.LastOut.Before(c.LastIn) {
+		return false
+	}
+	return p.Hours.OpenBetween(c.LastIn, now) >= AnswerWithin
+}
+
+// overdue reports whether c waits past its SLA or a message of the
+// resident waits for an answer.
+func overdue(c handoff.Case, p *handoff.Partner, now time.Time) bool {
+	if c.Status == handoff.StatusWaiting {
+		d := handoff.Deadline(c, p)
+		return !d.IsZero() && now.After(d)
+	}
+	return unanswered(c, p, now)
+}
+
+// topicLink is the t.me link of a forum topic of a supergroup.
+func topicLink(chat int64, thread int) string {
+	id := strconv.FormatInt(-chat, 10)
+	id = strings.TrimPrefix(id, "100")
+	return "https://t.me/c/" + id + "/" + strconv.Itoa(thread)
+}
+
+// queueLine is one case of /file or /mes: its number (linking to its topic
+// when the asker's group holds it), the problem (or "referents only" where
+// a sensitive case must stay neutral), the language, who holds it, and
+// what is late.
+func (b *Bot) queueLine(c handoff.Case, p *handoff.Partner, chat int64, now time.Time) string {
+	s := b.staff()
+	ref := "#" + strconv.FormatInt(c.ID, 10)
+	if c.TopicID != 0 && b.topicChat(c) == chat {
+		ref = `<a href="` + topicLink(chat, c.TopicID) + `">` + ref + `</a>`
+	}
+	parts := []string{ref}
+	if c.Sensitive && chat != p.ReferentsChatID {
+		parts = append(parts, s.T("case.referents_only"))
+	} else {
+		parts = append(parts, orDash(c.Departement), s.T("help.problem."+string(c.Problem)))
+	}
+	parts = append(parts, languageName(c.Lang))
+	if c.Status == handoff.StatusTaken {
+		parts = append(parts, s.T("case.queue_held", "Alias", c.TakenAlias))
+	} else {
+		parts = append(parts, s.T("case.queue_waiting", "Since", formatHours(p.Hours.OpenBetween(c.Routed, now))))
+	}
+	if c.Urgent {
+		parts = append(parts, s.T("case.queue_urgent"))
+	}
+	line := "• " + strings.Join(parts, " · ")
+	if overdue(c, p, now) {
+		line += " " + s.T("case.queue_overdue")
+	}
+	return line
+}
+
+// queue answers /file: every open case of the partner, waiting first.
+func (b *Bot) queue(ctx context.Context, r *Request, partner *handoff.Partner) error {
+	u := r.Update
+	s := b.staff()
+	open, err := b.cases.OpenCases(ctx, partner.ID)
+	if err != nil {
+		return fmt.Errorf("open cases: %w", err)
+	}
+	now := b.clock.Now()
+	slices.SortFunc(open, func(a, b handoff.Case) int {
+		if a.Status != b.Status {
+			return strings.Compare(string(b.Status), string(a.Status)) // waiting before taken
+		}
+		return a.Routed.Compare(b.Routed)
+	})
+	var waiting, taken, late []string
+	for _, c := range open {
+		line := b.queueLine(c, partner, u.ChatID, now)
+		if c.Status == handoff.StatusWaiting {
+			waiting = append(waiting, line)
+		} else {
+			taken = append(taken, line)
+		}
+		if overdue(c, partner, now) {
+			late = append(late, line)
+		}
+	}
+	lines := []string{"<b>" + s.T("case.queue_title", "Partner", partner.Name) + "</b>"}
+	lines = append(lines, "", s.N("case.queue_waiting_n", len(waiting)))
+	lines = append(lines, waiting...)
+	lines = append(lines, "", s.N("case.queue_taken_n", len(taken)))
+	lines = append(lines, taken...)
+	lines = append(lines, "", s.N("case.queue_overdue_n", len(late)))
+	return b.send(ctx, Reply{ChatID: u.ChatID, ThreadID: u.ThreadID, ReplyToMessageID: u.MessageID, Text: strings.Join(lines, "\n")})
+}
+
+// mine answers /mes: the open cases the asker holds at this partner.
+func (b *Bot) mine(ctx context.Context, r *Request, partner *handoff.Partner) error {
+	u := r.Update
+	s := b.staff()
+	open, err := b.cases.OpenCases(ctx, partner.ID)
+	if err != nil {
+		return fmt.Errorf("open cases: %w", err)
+	}
+	now := b.clock.Now()
+	var lines []string
+	for _, c := range open {
+		if c.Status == handoff.StatusTaken && c.TakenBy == u.UserID {
+			lines = append(lines, b.queueLine(c, partner, u.ChatID, now))
+		}
+	}
+	head := s.N("case.mine_n", len(lines), "Alias", volunteerAlias(u.FirstName))
+	return b.send(ctx, Reply{ChatID: u.ChatID, ThreadID: u.ThreadID, ReplyToMessageID: u.MessageID, Text: strings.Join(append([]string{head}, lines...), "\n")})
+}
+
+// refreshCard edits the card of an open case in the partner's General
+// thread to what it is now: waiting (with Take) or held by whom.
+func (b *Bot) refreshCard(ctx context.Context, c handoff.Case, partner *handoff.Partner) {
+	if c.CardMessageID == 0 || c.PartnerID != partner.ID || !c.Open() {
+		return
+	}
+	s := b.staff()
+	rep := Reply{ChatID: partner.ChatID, EditMessageID: c.CardMessageID, Text: b.cardText(s, c, partner)}
+	if c.Status == handoff.StatusWaiting {
+		rep.Buttons = b.takeButton(c)
+	} else {
+		rep.Text += "\n\n" + s.T("case.taken_by", "Alias", c.TakenAlias)
+	}
+	if err := b.send(ctx, rep); err != nil {
+		b.log.Warn("card_edit_failed", "case", c.ID, "err", err)
+	}
+}

@@ -45,10 +45,16 @@ func (b *Bot) caseNextTimer(c handoff.Case) time.Time {
 		}
 		return handoff.Deadline(c, p)
 	case handoff.StatusTaken:
-		if p == nil || c.Nudged {
+		if p == nil {
 			return time.Time{}
 		}
-		return handoff.NudgeAt(c, p)
+		next := answerAlertAt(c, p)
+		if !c.Nudged {
+			if n := handoff.NudgeAt(c, p); next.IsZero() || !n.IsZero() && n.Before(next) {
+				next = n
+			}
+		}
+		return next
 	case handoff.StatusClosed:
 		if !c.Purged {
 			return c.Closed.Add(b.cfg.TopicRetention)
@@ -79,7 +85,11 @@ func (b *Bot) caseTimer(ctx context.Context, id int64) (time.Time, error) {
 	case handoff.StatusWaiting:
 		err = b.escalate(ctx, c, partner)
 	case handoff.StatusTaken:
-		err = b.nudge(ctx, c, partner)
+		if a := answerAlertAt(c, partner); !a.IsZero() && !now.Before(a) {
+			err = b.alertOwner(ctx, c, partner)
+		} else {
+			err = b.nudge(ctx, c, partner)
+		}
 	case handoff.StatusClosed:
 		err = b.retire(ctx, c, partner)
 	}
@@ -146,7 +156,7 @@ func (b *Bot) nudge(ctx context.Context, c handoff.Case, partner *handoff.Partne
 		return nil
 	}
 	b.audit(ctx, c.ID, 0, "nudged", "")
-	return b.send(ctx, Reply{ChatID: partner.ChatID, ThreadID: c.TopicID, Text: b.staff().T("case.nudge", "Alias", c.TakenAlias)})
+	return b.send(ctx, Reply{ChatID: b.topicChat(c), ThreadID: c.TopicID, Text: b.staff().T("case.nudge", "Alias", c.TakenAlias)})
 }
 
 // retire deletes, after the topic retention, everything a closed case

@@ -26,6 +26,7 @@ const (
 	stepHelpLang    = "lang"
 	stepHelpDoc     = "doc"
 	stepHelpDate    = "date"
+	stepHelpNotif   = "notif"
 	stepHelpRisk    = "risk"
 	stepHelpDesc    = "desc"
 	stepHelpConsent = "consent"
@@ -35,7 +36,8 @@ const (
 	helpLang    = "lang"
 	helpDoc     = "doc" // tracked document id, or "-" for none
 	helpExpiry  = "exp"
-	helpRisks   = "risk" // comma-separated Risk values, or "-" for none
+	helpNotif   = "notif" // day an urgent letter was notified, or "-"
+	helpRisks   = "risk"  // comma-separated Risk values, or "-" for none
 	helpDesc    = "desc"
 	helpDescSet = "descset"
 	helpPartner = "partner" // chosen by routing, shown at consent
@@ -151,6 +153,8 @@ func (b *Bot) helpButton(ctx context.Context, r *Request) error {
 			}
 		case stepHelpDate:
 			r.setData(helpExpiry, "-")
+		case stepHelpNotif:
+			r.setData(helpNotif, "-")
 		case stepHelpDesc:
 			r.setData(helpDescSet, "1")
 		default:
@@ -220,7 +224,12 @@ func (b *Bot) helpNext(ctx context.Context, r *Request) error {
 		}
 		rows = append(rows, []Button{{Label: p.T("help.doc.none"), Data: "h:d:-"}}, b.helpCancelRow(p))
 		return r.Reply(ctx, p.T("help.ask.doc"), rows...)
-	case (d[helpDoc] == "-" || d[helpDoc] == "") && d[helpExpiry] == "":
+	case handoff.Problem(d[helpProblem]).Urgent() && d[helpNotif] == "":
+		// Appeal deadlines run from the day the letter reached them.
+		r.SetFlow(flowHelp, stepHelpNotif)
+		return r.Reply(ctx, p.T("help.ask.notified", "Example", HTML(frDate(permit.DateOf(b.clock.Now(), b.cfg.Location).AddDays(-1)))),
+			[]Button{{Label: p.T("help.skip"), Data: "h:s"}}, b.helpCancelRow(p))
+	case !handoff.Problem(d[helpProblem]).Urgent() && (d[helpDoc] == "-" || d[helpDoc] == "") && d[helpExpiry] == "":
 		r.SetFlow(flowHelp, stepHelpDate)
 		return r.Reply(ctx, p.T("help.ask.date"), []Button{{Label: p.T("help.skip"), Data: "h:s"}}, b.helpCancelRow(p))
 	case d[helpRisks] == "" || r.Session.Step == stepHelpRisk && d[helpRisks] != "done":
@@ -320,6 +329,17 @@ func (b *Bot) helpText(ctx context.Context, r *Request) (bool, error) {
 		}
 		r.setData(helpExpiry, d.String())
 		return true, b.helpNext(ctx, r)
+	case stepHelpNotif:
+		d, err := permit.ParseDate(r.Update.Text)
+		if err != nil {
+			return true, r.Reply(ctx, p.T("rem.date.unreadable"), []Button{{Label: p.T("help.skip"), Data: "h:s"}}, b.helpCancelRow(p))
+		}
+		today := permit.DateOf(b.clock.Now(), b.cfg.Location)
+		if d.After(today) || d.Before(today.AddDays(-366)) {
+			return true, r.Reply(ctx, p.T("help.notified.bad"), []Button{{Label: p.T("help.skip"), Data: "h:s"}}, b.helpCancelRow(p))
+		}
+		r.setData(helpNotif, d.String())
+		return true, b.helpNext(ctx, r)
 	case stepHelpDesc:
 		text := strings.TrimSpace(cleanLabel(r.Update.Text))
 		if n := utf8.RuneCountInString(text); n > MaxDescription {
@@ -368,6 +388,9 @@ func (b *Bot) helpDraft(ctx context.Context, r *Request) (handoff.Case, error) {
 	}
 	if e := d[helpExpiry]; e != "" && e != "-" {
 		c.Expiry = e
+	}
+	if n := d[helpNotif]; n != "" && n != "-" && pr.Urgent() {
+		c.Notified = n
 	}
 	return c, nil
 }
@@ -603,6 +626,9 @@ func (b *Bot) caseSummary(p *catalog.Printer, c handoff.Case, id int64) string {
 	}
 	if c.Urgent {
 		lines = append(lines, p.T("case.urgent"))
+	}
+	if id > 0 {
+		lines = append(lines, b.deadlineLines(p, c)...)
 	}
 	if c.Description != "" {
 		lines = append(lines, p.T("case.desc", "Text", c.Description))

@@ -215,7 +215,11 @@ func (h *handoffFixture) intake(t *testing.T, user int64, lang, problem, dep, de
 	if lang != "fr" {
 		h.handle(t, press(user, lang, "h:l:"+lang))
 	}
-	h.handle(t, typed(user, lang, "30/06/2027"))
+	if handoff.Problem(problem).Urgent() {
+		h.handle(t, typed(user, lang, "24/11/2026")) // the day the letter came
+	} else {
+		h.handle(t, typed(user, lang, "30/06/2027")) // the card's end of validity
+	}
 	h.handle(t, press(user, lang, "h:k:work"))
 	h.handle(t, press(user, lang, "h:k:done"))
 	if desc == "" {

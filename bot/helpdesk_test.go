@@ -9,6 +9,7 @@ import (
 
 	"github.com/passerelle-bot/passerelle/bot"
 	"github.com/passerelle-bot/passerelle/internal/handoff"
+	"github.com/passerelle-bot/passerelle/internal/reminder"
 )
 
 // buttonIn returns the data of the last button starting with prefix posted
@@ -385,5 +386,82 @@ func TestQueueMineAndCurrentCards(t *testing.T) {
 	}
 	if got, _ := h.store.Case(ctx, lina.ID); got.CloseReason != "solved" {
 		t.Errorf("close reason = %q", got.CloseReason)
+	}
+}
+
+// TestOQTFDeadlineAndUnansweredAlert: an OQTF letter's intake asks the
+// day it came; its card gives the safe limit the sources allow (48 hours
+// for some OQTF: "as soon as possible, by <day + 2>"), its summary the
+// day and the limit; a resident's message left unanswered alerts the
+// owner, by mention, after AnswerWithin opening hours, during them.
+func TestOQTFDeadlineAndUnansweredAlert(t *testing.T) {
+	h := newHandoffFixture(t)
+	ctx := context.Background()
+	h.handle(t, command(residentAr, "ar", "volunteer"))
+	h.handle(t, press(residentAr, "ar", "h:p:oqtf"))
+	h.handle(t, typed(residentAr, "ar", "69"))
+	h.handle(t, press(residentAr, "ar", "h:l:ar"))
+	ar := h.cat.Printer("ar")
+	if got := h.sent.last(t, residentAr).Text; !strings.Contains(got, "24/11/2026") || !strings.Contains(got, strings.Split(ar.T("help.ask.notified", "Example", "X"), "X")[0][:20]) {
+		t.Fatalf("the notification date is not asked: %q", got)
+	}
+	h.handle(t, typed(residentAr, "ar", "30/06/2027")) // in the future: refused
+	if got := h.sent.last(t, residentAr).Text; got != ar.T("help.notified.bad") {
+		t.Errorf("a future notification date: %q", got)
+	}
+	h.handle(t, typed(residentAr, "ar", "24/11/2026"))
+	h.handle(t, press(residentAr, "ar", "h:k:done"))
+	h.handle(t, press(residentAr, "ar", "h:s"))
+	h.handle(t, press(residentAr, "ar", "h:y"))
+	c := h.caseOf(t, residentAr)
+	if c.Notified != "2026-11-24" {
+		t.Fatalf("notified = %q", c.Notified)
+	}
+	card := plain(h.cardOf(t, lyonChat).Text)
+	if !strings.Contains(card, "au plus tard le 26/11/2026 par prudence") || strings.Contains(card, "OQTF") || strings.Contains(card, "24/11/2026") {
+		t.Errorf("neutral card = %q; want the safe limit and nothing of the letter", card)
+	}
+	h.handle(t, groupPress(lyonChat, lyonRef, "Rémi", fmt.Sprintf("hc:t:%d", c.ID)))
+	var summary string
+	for _, r := range h.sent.to(lyonRefs) {
+		if strings.Contains(r.Text, "Lettre reçue") {
+			summary = plain(r.Text)
+		}
+	}
+	for _, want := range []string{"Lettre reçue le 24/11/2026 (date donnée par la personne)", "48 heures pour certaines OQTF", "nos sources ne disent pas lequel", "au plus tard le 26/11/2026"} {
+		if !strings.Contains(summary, want) {
+			t.Errorf("summary lacks %q:\n%s", want, summary)
+		}
+	}
+
+	// An ordinary case: the resident writes Wednesday at 10:00, nobody answers.
+	o := h.takenCaseBy(t, residentAr+1, lyonVol, "Lina")
+	h.handle(t, bot.Update{Kind: bot.KindText, UserID: residentAr + 1, LanguageCode: "ar", Text: "هل من جديد؟", MessageID: 600})
+	e, ok, err := h.store.Get(ctx, fmt.Sprintf("c:%d", o.ID))
+	if err != nil || !ok {
+		t.Fatalf("no timer: %v %v", ok, err)
+	}
+	// 3 opening hours: 10:00–12:00, then 14:00–15:00.
+	if want := time.Date(2026, 11, 25, 14, 0, 0, 0, time.UTC); !e.Due.Equal(want) {
+		t.Fatalf("alert due %v; want %v (3 opening hours later)", e.Due, want)
+	}
+	h.clock.Set(e.Due)
+	d := reminder.NewDispatcher(h.store, h.bot, reminder.Config{Clock: h.clock, Workers: 1})
+	if n, err := d.RunOnce(ctx); err != nil || n != 1 {
+		t.Fatalf("dispatcher: %d %v", n, err)
+	}
+	last := h.sent.last(t, lyonChat)
+	if last.ThreadID != o.TopicID || !strings.Contains(last.Text, fmt.Sprintf(`<a href="tg://user?id=%d">Lina</a>`, lyonVol)) || !strings.Contains(plain(last.Text), "attend une réponse depuis 3 h 00") {
+		t.Errorf("alert = %+v", last)
+	}
+	if lyon, _ := h.partners.Get("lyon"); !lyon.Hours.Open(h.clock.Now()) {
+		t.Error("alerted outside opening hours")
+	}
+	// Answered: no second alert for that message.
+	h.handle(t, groupText(lyonChat, o.TopicID, lyonVol, "Lina", "/r Je regarde.", 0))
+	send, _ := h.buttonIn(t, lyonChat, "hc:s:")
+	h.handle(t, pressOn(lyonChat, o.TopicID, lyonVol, "Lina", send, 950))
+	if e, ok, _ := h.store.Get(ctx, fmt.Sprintf("c:%d", o.ID)); ok && e.Due.Before(time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC)) {
+		t.Errorf("after the answer the next timer is %v; want only the two-day nudge", e.Due)
 	}
 }

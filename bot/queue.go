@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"fmt"
+	"html"
 	"slices"
 	"strconv"
 	"strings"
@@ -27,6 +28,41 @@ func unanswered(c handoff.Case, p *handoff.Partner, now time.Time) bool {
 		return false
 	}
 	return p.Hours.OpenBetween(c.LastIn, now) >= AnswerWithin
+}
+
+// answerAlertAt is when the owner of c is alerted that the resident's last
+// message waits for an answer: AnswerWithin opening hours after it, once
+// per message; zero when nobody waits or the alert was given.
+func answerAlertAt(c handoff.Case, p *handoff.Partner) time.Time {
+	if p == nil || c.Status != handoff.StatusTaken || c.LastIn.IsZero() || !c.LastOut.Before(c.LastIn) || !c.Alerted.Before(c.LastIn) {
+		return time.Time{}
+	}
+	return p.Hours.AddOpen(c.LastIn, AnswerWithin)
+}
+
+// alertOwner mentions whoever holds c in its topic: the resident's last
+// message has waited AnswerWithin opening hours.
+func (b *Bot) alertOwner(ctx context.Context, c handoff.Case, partner *handoff.Partner) error {
+	last := c.LastIn
+	err := b.updateCase(ctx, &c, func(c *handoff.Case) bool {
+		if c.Status != handoff.StatusTaken || !c.LastIn.Equal(last) || !c.Alerted.Before(last) {
+			return false
+		}
+		c.Alerted = last
+		return true
+	})
+	if err != nil {
+		return ignoreGiveUp(err)
+	}
+	if c.TopicID == 0 {
+		return nil
+	}
+	b.audit(ctx, c.ID, 0, "owner_alerted", "")
+	s := b.staff()
+	owner := HTML(`<a href="tg://user?id=` + strconv.FormatInt(c.TakenBy, 10) + `">` + html.EscapeString(c.TakenAlias) + `</a>`)
+	now := b.clock.Now()
+	return b.send(ctx, Reply{ChatID: b.topicChat(c), ThreadID: c.TopicID,
+		Text: s.T("case.waiting_answer", "Owner", owner, "Since", formatHours(partner.Hours.OpenBetween(last, now)), "Time", HTML(b.longMoment(s, last)))})
 }
 
 // overdue reports whether c waits past its SLA or a message of the

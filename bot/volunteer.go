@@ -125,6 +125,9 @@ func (b *Bot) cardText(s *catalog.Printer, c handoff.Case, partner *handoff.Part
 		if c.Urgent {
 			lines = append(lines, s.T("case.urgent"))
 		}
+		if limit, ok := safeLimit(c); ok {
+			lines = append(lines, s.T("case.deadline_neutral", "Date", frDate(limit)))
+		}
 	} else {
 		lines = append(lines, b.caseSummary(s, c, c.ID))
 	}

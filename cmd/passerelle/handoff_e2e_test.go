@@ -285,7 +285,11 @@ func (w *handoffWorld) intake(t *testing.T, u telegramtest.User, problem string)
 	w.press(t, u, u.ID, w.t("ar", "help.problem."+problem))
 	w.do(t, w.srv.SendText(u, "69"))
 	w.press(t, u, u.ID, "العربية")
-	w.do(t, w.srv.SendText(u, "30/06/2027"))
+	if handoff.Problem(problem).Urgent() {
+		w.do(t, w.srv.SendText(u, "24/11/2026")) // the day the letter came
+	} else {
+		w.do(t, w.srv.SendText(u, "30/06/2027")) // the card's end of validity
+	}
 	w.press(t, u, u.ID, "◻️ "+w.t("ar", "help.risk.work"))
 	w.press(t, u, u.ID, w.t("ar", "help.risk.done"))
 	w.press(t, u, u.ID, w.t("ar", "help.skip"))

@@ -31,7 +31,11 @@ func (w *handoffWorld) intakeWith(t *testing.T, u telegramtest.User, problem, de
 	w.press(t, u, u.ID, w.t("ar", "help.problem."+problem))
 	w.do(t, w.srv.SendText(u, "69"))
 	w.press(t, u, u.ID, "العربية")
-	w.do(t, w.srv.SendText(u, "30/06/2027"))
+	if handoff.Problem(problem).Urgent() {
+		w.do(t, w.srv.SendText(u, "24/11/2026")) // the day the letter came
+	} else {
+		w.do(t, w.srv.SendText(u, "30/06/2027")) // the card's end of validity
+	}
 	w.press(t, u, u.ID, "◻️ "+w.t("ar", "help.risk.work"))
 	w.press(t, u, u.ID, w.t("ar", "help.risk.done"))
 	if desc == "" {
@@ -91,7 +95,7 @@ func TestSensitiveCaseOnlyReferents(t *testing.T) {
 	const desc = "zorglub, ils m'ont donné 30 jours"
 	c := w.intakeWith(t, amina, "oqtf", desc)
 	category := w.t("fr", "help.problem.oqtf")
-	secrets := []string{category, desc, "zorglub", "Rhône", "30/06/2027"}
+	secrets := []string{category, desc, "zorglub", "Rhône", "30/06/2027", "24/11/2026"}
 
 	card := w.last(t, e2eLyon)
 	if !strings.Contains(card.PlainText, fmt.Sprintf("#%d", c.ID)) || !strings.Contains(card.PlainText, stripTags(w.t("fr", "case.referents_only"))) {

@@ -109,7 +109,10 @@ type Case struct {
 	Expiry    string `json:"exp,omitempty"`
 	Filed     string `json:"filed,omitempty"`
 	APIExpiry string `json:"api,omitempty"`
-	Risks     []Risk `json:"risks,omitempty"`
+	// Notified is the day the resident says an urgent letter reached them
+	// (YYYY-MM-DD): appeal deadlines run from it.
+	Notified string `json:"notified,omitempty"`
+	Risks    []Risk `json:"risks,omitempty"`
 	// Description is the resident's optional short text (they were told
 	// not to write passwords, ID numbers or health details).
 	Description string `json:"desc,omitempty"`
@@ -169,8 +172,8 @@ type Case struct {
 	LastOut time.Time `json:"last_out,omitzero"`
 	// Alerted is the LastIn whose wait the owner was alerted of.
 	Alerted time.Time `json:"alerted,omitzero"`
-	Nudged   bool      `json:"nudged,omitempty"`
-	Rating   string    `json:"rating,omitempty"` // useful, not_useful
+	Nudged  bool      `json:"nudged,omitempty"`
+	Rating  string    `json:"rating,omitempty"` // useful, not_useful
 
 	// Version is the stored version this case was read at (0: new).
 	Version int64 `json:"ver"`

@@ -1,6 +1,9 @@
 package bot
 
 import (
+	"context"
+	"fmt"
+
 	"github.com/passerelle-bot/passerelle/internal/catalog"
 	"github.com/passerelle-bot/passerelle/internal/handoff"
 	"github.com/passerelle-bot/passerelle/internal/permit"
@@ -44,6 +47,46 @@ func (b *Bot) deadlineLines(p *catalog.Printer, c handoff.Case) []string {
 	lines := []string{p.T("case.notified", "Date", frDate(d))}
 	if limit, ok := safeLimit(c); ok {
 		lines = append(lines, p.T("case.deadline_oqtf", "Date", frDate(limit)))
+	}
+	return lines
+}
+
+// earlier lists the resident's cases still kept, newest first (at most 3),
+// for the card of their new case.
+func (b *Bot) earlier(ctx context.Context, residentID int64) ([]handoff.Earlier, error) {
+	cases, err := b.cases.CasesOf(ctx, residentID)
+	if err != nil {
+		return nil, fmt.Errorf("earlier cases: %w", err)
+	}
+	var out []handoff.Earlier
+	for i := len(cases) - 1; i >= 0 && len(out) < 3; i-- {
+		c := cases[i]
+		out = append(out, handoff.Earlier{ID: c.ID, Partner: c.PartnerID, Created: c.Created, Closed: c.Closed,
+			Reason: c.CloseReason, Steps: c.Steps, Sensitive: c.Sensitive})
+	}
+	return out, nil
+}
+
+// earlierLines say what the resident's earlier cases were: number, date,
+// partner, how they ended and what was done. An earlier sensitive case
+// shows only on a sensitive case's summary (in the referents' group).
+func (b *Bot) earlierLines(p *catalog.Printer, c handoff.Case) []string {
+	var lines []string
+	for _, e := range c.Earlier {
+		if e.Sensitive && !c.Sensitive {
+			continue
+		}
+		status := p.T("case.earlier_open")
+		if !e.Closed.IsZero() {
+			status = p.T("case.earlier_closed", "Date", b.date(e.Closed))
+			if e.Reason != "" {
+				status = p.T("case.earlier_closed_why", "Date", b.date(e.Closed), "Reason", p.T("case.close_reason."+e.Reason))
+			}
+		}
+		lines = append(lines, p.T("case.earlier", "Case", e.ID, "Date", b.date(e.Created), "Partner", partnerName(b.partner(e.Partner)), "Status", HTML(status)))
+		if e.Steps != "" {
+			lines = append(lines, p.T("case.earlier_steps", "Steps", e.Steps))
+		}
 	}
 	return lines
 }

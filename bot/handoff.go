@@ -629,6 +629,7 @@ func (b *Bot) caseSummary(p *catalog.Printer, c handoff.Case, id int64) string {
 	}
 	if id > 0 {
 		lines = append(lines, b.deadlineLines(p, c)...)
+		lines = append(lines, b.earlierLines(p, c)...)
 	}
 	if c.Description != "" {
 		lines = append(lines, p.T("case.desc", "Text", c.Description))
@@ -653,6 +654,9 @@ func (b *Bot) helpConsent(ctx context.Context, r *Request) error {
 	}
 	now := b.clock.Now()
 	c.ID, c.PartnerID, c.Status, c.Created, c.Routed = id, partner.ID, handoff.StatusWaiting, now, now
+	if c.Earlier, err = b.earlier(ctx, c.ResidentID); err != nil {
+		return err
+	}
 	ver, err := b.cases.CreateCase(ctx, c)
 	if err != nil {
 		return fmt.Errorf("create case: %w", err)

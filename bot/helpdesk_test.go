@@ -465,3 +465,23 @@ func TestOQTFDeadlineAndUnansweredAlert(t *testing.T) {
 		t.Errorf("after the answer the next timer is %v; want only the two-day nudge", e.Due)
 	}
 }
+
+// TestReturningResidentCardLinksEarlierCase: a resident who comes back
+// 1 h 40 after their case was closed gets a new card that names the
+// earlier case, its date, how it ended and what was done.
+func TestReturningResidentCardLinksEarlierCase(t *testing.T) {
+	h := newHandoffFixture(t)
+	c := h.takenCase(t, residentAr)
+	h.handle(t, groupText(lyonChat, c.TopicID, lyonVol, "Lina", "/summary API obtenue après appel au CCC", 0))
+	h.closeBy(t, lyonChat, c, lyonVol, "Lina")
+	h.clock.Advance(100 * time.Minute)
+	h.intake(t, residentAr, "ar", "login", "69", "")
+	h.handle(t, press(residentAr, "ar", "h:y"))
+	card := plain(h.cardOf(t, lyonChat).Text)
+	for _, want := range []string{fmt.Sprintf("Demande précédente : dossier #%d du 25/11/2026 (Entraide Rhône), clos le 25/11/2026 (motif : Résolu)", c.ID),
+		"Ce qui avait été fait : API obtenue après appel au CCC"} {
+		if !strings.Contains(card, want) {
+			t.Errorf("new card lacks %q:\n%s", want, card)
+		}
+	}
+}

@@ -153,6 +153,10 @@ type Case struct {
 	// first: the receiving partner's card and summary show the last one.
 	Handover  *Handover  `json:"handover,omitempty"`
 	Handovers []Handover `json:"handovers,omitempty"`
+	// Earlier are the resident's earlier cases still kept (within the
+	// retention period) when this one was created, newest first: the card
+	// links them.
+	Earlier []Earlier `json:"earlier,omitempty"`
 	// CloseReason is why volunteers closed the case (a CloseReasons value).
 	CloseReason string `json:"close_reason,omitempty"`
 	// Purged is set once retention deleted every artefact of the closed
@@ -205,6 +209,17 @@ var (
 	TransferReasons = []string{"language", "area", "expertise", "capacity", "other"}
 	CloseReasons    = []string{"solved", "referred", "no_news", "not_needed", "other"}
 )
+
+// Earlier is what a new card says of an earlier case of the same resident.
+type Earlier struct {
+	ID        int64     `json:"id"`
+	Partner   string    `json:"partner"`
+	Created   time.Time `json:"created"`
+	Closed    time.Time `json:"closed,omitzero"`
+	Reason    string    `json:"reason,omitempty"`
+	Steps     string    `json:"steps,omitempty"`
+	Sensitive bool      `json:"sensitive,omitempty"`
+}
 
 // Sent is a reply the resident received: Msg is its id in their chat.
 type Sent struct {

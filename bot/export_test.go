@@ -1,6 +1,10 @@
 package bot
 
-import "github.com/passerelle-bot/passerelle/internal/clock"
+import (
+	"github.com/passerelle-bot/passerelle/internal/catalog"
+	"github.com/passerelle-bot/passerelle/internal/clock"
+	"github.com/passerelle-bot/passerelle/internal/permit"
+)
 
 // Mux exposes the routes to tests, which add handlers that panic or block.
 func (b *Bot) Mux() *Mux { return b.mux }
@@ -15,3 +19,6 @@ func (b *Bot) SourceLines(lang string, tags []string) []string {
 
 // ErrBusy is errBusy, for the dispatcher's tests.
 var ErrBusy = errBusy
+
+// LongDate writes a date as residents read it in p's language.
+func LongDate(p *catalog.Printer, d permit.Date) string { return longDate(p, d) }

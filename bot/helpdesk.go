@@ -20,7 +20,7 @@ import (
 // commandAliases are the French names of the volunteers' commands.
 var commandAliases = map[string]string{
 	"fermer": "close", "attribuer": "assign", "transferer": "transfer", "liberer": "release", "repondre": "r", "etapes": "summary",
-	"queue": "file", "mine": "mes",
+	"queue": "file", "mine": "mes", "template": "modele", "modeles": "modele",
 }
 
 // caseData is the callback data of a case button: hc:<code>:<case>[:<arg>].
@@ -232,7 +232,7 @@ func (b *Bot) caseButton(ctx context.Context, r *Request, partner *handoff.Partn
 	if err != nil {
 		return fmt.Errorf("load case: %w", err)
 	}
-	act := map[string]action{"a": actAssign, "A": actAssign, "x": actTransfer, "y": actTransfer, "X": actTransfer, "c": actClose, "C": actClose, "n": actSummary}[code]
+	act := map[string]action{"a": actAssign, "A": actAssign, "x": actTransfer, "y": actTransfer, "X": actTransfer, "c": actClose, "C": actClose, "n": actSummary, "m": actReply}[code]
 	ok, refusal, err := b.authorize(ctx, partner, u.ChatID, &c, u.UserID, act)
 	if err != nil || !ok {
 		return b.refuse(ctx, r, c.ID, refusal, err)
@@ -244,6 +244,11 @@ func (b *Bot) caseButton(ctx context.Context, r *Request, partner *handoff.Partn
 		return edit(s.T("case.not_sent_closed"), nil)
 	}
 	switch code {
+	case "m":
+		if c.TopicID != u.ThreadID {
+			return nil
+		}
+		return b.templateButton(ctx, r, partner, c, arg)
 	case "n":
 		if c.Handover != nil {
 			if err := b.updateCase(ctx, &c, func(c *handoff.Case) bool { c.Handover = nil; return true }); err != nil && !errors.Is(err, errGiveUp) {

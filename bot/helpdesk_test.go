@@ -8,7 +8,9 @@ import (
 	"time"
 
 	"github.com/passerelle-bot/passerelle/bot"
+	"github.com/passerelle-bot/passerelle/internal/catalog"
 	"github.com/passerelle-bot/passerelle/internal/handoff"
+	"github.com/passerelle-bot/passerelle/internal/permit"
 	"github.com/passerelle-bot/passerelle/internal/reminder"
 )
 
@@ -483,5 +485,51 @@ func TestReturningResidentCardLinksEarlierCase(t *testing.T) {
 		if !strings.Contains(card, want) {
 			t.Errorf("new card lacks %q:\n%s", want, card)
 		}
+	}
+}
+
+// TestTemplatesReachTheResidentInDari: with no translation server, a
+// volunteer who writes no Dari picks a template; the preview shows the
+// Dari text and its French version; the resident gets it in Dari.
+func TestTemplatesReachTheResidentInDari(t *testing.T) {
+	h := newHandoffFixture(t)
+	const dari = residentAr + 5
+	h.intake(t, dari, "fa", "no_api", "69", "")
+	h.handle(t, press(dari, "fa", "h:y"))
+	c := h.caseOf(t, dari)
+	if c.PartnerID != "paris" {
+		t.Fatalf("routed to %s; want Paris, whose volunteers declare Persian", c.PartnerID)
+	}
+	h.handle(t, groupPress(parisChat, parisVol, "Paul", fmt.Sprintf("hc:t:%d", c.ID)))
+	c = h.caseOf(t, dari)
+	h.handle(t, groupText(parisChat, c.TopicID, parisVol, "Paul", "/modele", 0))
+	_, list := h.buttonIn(t, parisChat, "hc:m:")
+	if len(list.Buttons) != 7 || !strings.Contains(plain(list.Text), "en persan") {
+		t.Fatalf("template list: %d buttons, %q", len(list.Buttons), list.Text)
+	}
+	h.handle(t, pressOn(parisChat, c.TopicID, parisVol, "Paul", fmt.Sprintf("hc:m:%d:recu", c.ID), 700))
+	fa, fr := h.cat.Printer("fa"), h.cat.Printer("fr")
+	send, preview := h.buttonIn(t, parisChat, "hc:s:")
+	if preview.EditMessageID != 700 || !strings.Contains(preview.Text, fa.T("tpl.received")) || !strings.Contains(preview.Text, fr.T("tpl.received")) {
+		t.Errorf("preview = %q; want the Dari text and its French version", preview.Text)
+	}
+	before := len(h.sent.to(dari))
+	h.handle(t, pressOn(parisChat, c.TopicID, parisVol, "Paul", send, 700))
+	got := h.sent.to(dari)
+	if len(got) != before+1 || !strings.Contains(got[before].Text, fa.T("tpl.received")) || !strings.Contains(got[before].Text, "Paul") {
+		t.Fatalf("the resident got %+v", got[before:])
+	}
+	// A template with a date: the day in Dari words.
+	h.handle(t, groupText(parisChat, c.TopicID, parisVol, "Paul", "/modele jour 02/12/2026", 0))
+	send, _ = h.buttonIn(t, parisChat, "hc:s:")
+	h.handle(t, pressOn(parisChat, c.TopicID, parisVol, "Paul", send, 701))
+	want := fa.T("tpl.answer_on", "Date", catalog.HTML(bot.LongDate(fa, permit.Date{Year: 2026, Month: 12, Day: 2})))
+	if last := h.sent.last(t, dari).Text; !strings.Contains(last, want) {
+		t.Errorf("dated template = %q; want %q", last, want)
+	}
+	// Without the date: told how to give it.
+	h.handle(t, groupText(parisChat, c.TopicID, parisVol, "Paul", "/modele jour", 0))
+	if last := plain(h.sent.last(t, parisChat).Text); !strings.Contains(last, "/modele jour JJ/MM/AAAA") {
+		t.Errorf("template without its date: %q", last)
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"html"
 	"slices"
 	"strconv"
 	"strings"
@@ -44,10 +43,10 @@ func languageName(lang string) string {
 	return lang
 }
 
-// signed is what the resident receives for a volunteer's text: the
-// signature in their language, then the text.
-func (b *Bot) signed(rp *catalog.Printer, partner *handoff.Partner, alias, text string) string {
-	return rp.T("relay.from", "Alias", alias, "Partner", partner.Name) + "\n" + ownDirection(rp, html.EscapeString(text))
+// signed is what the resident receives for a volunteer's reply: the
+// signature in their language, then body (HTML, see draftBody).
+func (b *Bot) signed(rp *catalog.Printer, partner *handoff.Partner, alias, body string) string {
+	return rp.T("relay.from", "Alias", alias, "Partner", partner.Name) + "\n" + body
 }
 
 // quoted frames what the resident receives (or will) in the topic.
@@ -57,32 +56,48 @@ func quoted(text string) string { return "<blockquote>" + text + "</blockquote>"
 // buttons to send it or drop it. Nothing reaches the resident yet.
 func (b *Bot) draftReply(ctx context.Context, r *Request, partner *handoff.Partner, c handoff.Case, text string) error {
 	u := r.Update
-	s := b.staff()
 	text = strings.TrimSpace(cleanText(text))
 	if text == "" {
-		return b.send(ctx, Reply{ChatID: u.ChatID, ThreadID: u.ThreadID, ReplyToMessageID: u.MessageID, Text: s.T("case.r_usage")})
+		return b.send(ctx, Reply{ChatID: u.ChatID, ThreadID: u.ThreadID, ReplyToMessageID: u.MessageID, Text: b.staff().T("case.r_usage")})
 	}
+	return b.newDraft(ctx, r, partner, c, handoff.Draft{Text: text}, false)
+}
+
+// newDraft records draft d of the asker and posts its preview: exactly
+// what the resident will receive, in their language, and for a template
+// its French version (edit: in the message of the pressed button).
+func (b *Bot) newDraft(ctx context.Context, r *Request, partner *handoff.Partner, c handoff.Case, d handoff.Draft, edit bool) error {
+	u := r.Update
+	s := b.staff()
 	if !c.Open() || c.PartnerID != partner.ID || c.TopicID != u.ThreadID || b.topicChat(c) != u.ChatID {
 		return b.send(ctx, Reply{ChatID: u.ChatID, ThreadID: u.ThreadID, ReplyToMessageID: u.MessageID, Text: s.T("case.not_sent_closed")})
 	}
-	alias := volunteerAlias(u.FirstName)
 	now := b.clock.Now()
-	var n int
+	d.By, d.Alias, d.At = u.UserID, volunteerAlias(u.FirstName), now
 	err := b.updateCase(ctx, &c, func(c *handoff.Case) bool {
 		c.DraftSeq++
-		n = c.DraftSeq
+		d.N = c.DraftSeq
 		c.Drafts = slices.DeleteFunc(slices.Clone(c.Drafts), func(d handoff.Draft) bool { return now.Sub(d.At) > draftTTL })
-		c.Drafts = append(c.Drafts, handoff.Draft{N: n, By: u.UserID, Alias: alias, Text: text, At: now})
+		c.Drafts = append(c.Drafts, d)
 		return true
 	})
 	if err != nil {
 		return err
 	}
 	rp := b.residentPrinter(ctx, c)
-	id := strconv.FormatInt(c.ID, 10) + ":" + strconv.Itoa(n)
-	preview := s.T("case.preview", "Language", languageName(rp.Lang())) + "\n" + quoted(b.signed(rp, partner, alias, text))
-	return b.send(ctx, Reply{ChatID: u.ChatID, ThreadID: u.ThreadID, ReplyToMessageID: u.MessageID, Text: preview,
-		Buttons: [][]Button{{{Label: s.T("case.send_button"), Data: "hc:s:" + id}, {Label: s.T("case.drop_button"), Data: "hc:d:" + id}}}})
+	id := strconv.FormatInt(c.ID, 10) + ":" + strconv.Itoa(d.N)
+	preview := s.T("case.preview", "Language", languageName(rp.Lang())) + "\n" + quoted(b.signed(rp, partner, d.Alias, b.draftBody(rp, d)))
+	if d.Template != "" && rp.Lang() != StaffLanguage {
+		preview += "\n" + s.T("case.preview_french") + "\n" + quoted(b.draftBody(s, d))
+	}
+	rep := Reply{ChatID: u.ChatID, ThreadID: u.ThreadID, Text: preview,
+		Buttons: [][]Button{{{Label: s.T("case.send_button"), Data: "hc:s:" + id}, {Label: s.T("case.drop_button"), Data: "hc:d:" + id}}}}
+	if edit {
+		rep.EditMessageID = u.MessageID
+	} else {
+		rep.ReplyToMessageID = u.MessageID
+	}
+	return b.send(ctx, rep)
 }
 
 // replyButton handles the buttons of a draft or of a sent reply:
@@ -141,7 +156,7 @@ func (b *Bot) sendDraft(ctx context.Context, r *Request, partner *handoff.Partne
 		return b.send(ctx, Reply{ChatID: u.ChatID, EditMessageID: u.MessageID, Text: s.T("case.not_sent_closed")})
 	}
 	rp := b.residentPrinter(ctx, c)
-	text := b.signed(rp, partner, d.Alias, d.Text)
+	text := b.signed(rp, partner, d.Alias, b.draftBody(rp, d))
 	msg, err := b.sender.Send(ctx, laidOut(rp, Reply{ChatID: c.ResidentChat, Text: text, Keyboard: [][]string{{rp.T("help.leave")}}}))
 	if errors.Is(err, ErrBlocked) {
 		if merr := b.markBlocked(ctx, c.ResidentChat, true); merr != nil {
@@ -156,7 +171,9 @@ func (b *Bot) sendDraft(ctx context.Context, r *Request, partner *handoff.Partne
 	err = b.updateCase(ctx, &c, func(c *handoff.Case) bool {
 		c.Drafts = slices.DeleteFunc(slices.Clone(c.Drafts), func(x handoff.Draft) bool { return x.N == d.N })
 		c.Sent = slices.DeleteFunc(slices.Clone(c.Sent), func(x handoff.Sent) bool { return now.Sub(x.At) > UndoWindow })
-		c.Sent = append(c.Sent, handoff.Sent{N: d.N, By: u.UserID, Alias: d.Alias, Text: d.Text, Msg: msg, At: now})
+		sent := handoff.Sent{Draft: d, Msg: msg}
+		sent.At = now
+		c.Sent = append(c.Sent, sent)
 		c.Activity, c.LastOut = now, now
 		return true
 	})
@@ -168,13 +185,13 @@ func (b *Bot) sendDraft(ctx context.Context, r *Request, partner *handoff.Partne
 		return err
 	}
 	id := strconv.FormatInt(c.ID, 10) + ":" + strconv.Itoa(d.N)
-	return b.send(ctx, Reply{ChatID: u.ChatID, EditMessageID: u.MessageID, Text: b.sentNote(rp, partner, d.Alias, d.Text),
+	return b.send(ctx, Reply{ChatID: u.ChatID, EditMessageID: u.MessageID, Text: b.sentNote(rp, partner, d),
 		Buttons: [][]Button{{{Label: s.T("case.undo_button", "Minutes", int(UndoWindow/time.Minute)), Data: "hc:u:" + id}}}})
 }
 
 // sentNote is the topic's note of a reply the resident received.
-func (b *Bot) sentNote(rp *catalog.Printer, partner *handoff.Partner, alias, text string) string {
-	return b.staff().T("case.sent_to", "Language", languageName(rp.Lang()), "Alias", alias) + "\n" + quoted(b.signed(rp, partner, alias, text))
+func (b *Bot) sentNote(rp *catalog.Printer, partner *handoff.Partner, d handoff.Draft) string {
+	return b.staff().T("case.sent_to", "Language", languageName(rp.Lang()), "Alias", d.Alias) + "\n" + quoted(b.signed(rp, partner, d.Alias, b.draftBody(rp, d)))
 }
 
 // withdraw deletes sent reply n on the resident's side, within UndoWindow.
@@ -191,7 +208,7 @@ func (b *Bot) withdraw(ctx context.Context, r *Request, c handoff.Case, n int) e
 		return nil
 	}
 	rp := b.residentPrinter(ctx, c)
-	note := b.sentNote(rp, partner, sent.Alias, sent.Text)
+	note := b.sentNote(rp, partner, sent.Draft)
 	now := b.clock.Now()
 	late := now.Sub(sent.At) > UndoWindow
 	if !late && b.groups != nil {
@@ -213,7 +230,7 @@ func (b *Bot) withdraw(ctx context.Context, r *Request, c handoff.Case, n int) e
 	}
 	b.audit(ctx, c.ID, u.UserID, "withdrawn", "")
 	return b.send(ctx, Reply{ChatID: u.ChatID, EditMessageID: u.MessageID,
-		Text: s.T("case.withdrawn", "Alias", volunteerAlias(u.FirstName), "Time", HTML(clockTime(s, now.In(b.cfg.Location)))) + "\n" + quoted(b.signed(rp, partner, sent.Alias, sent.Text))})
+		Text: s.T("case.withdrawn", "Alias", volunteerAlias(u.FirstName), "Time", HTML(clockTime(s, now.In(b.cfg.Location)))) + "\n" + quoted(b.signed(rp, partner, sent.Alias, b.draftBody(rp, sent.Draft)))})
 }
 
 // editedInTopic answers the edit of a /r message: the resident keeps what

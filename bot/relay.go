@@ -230,7 +230,7 @@ func (b *Bot) caseInTopic(ctx context.Context, r *Request) (handoff.Case, bool, 
 // topicActions are the commands about the case of the topic they are sent
 // in, and what each asks.
 var topicActions = map[string]action{
-	"r": actReply, "summary": actSummary, "close": actClose, "release": actRelease, "transfer": actTransfer, "assign": actAssign,
+	"r": actReply, "modele": actReply, "summary": actSummary, "close": actClose, "release": actRelease, "transfer": actTransfer, "assign": actAssign,
 }
 
 // groupCommand handles commands in partner groups. Each one goes through
@@ -295,6 +295,9 @@ func (b *Bot) groupCommand(ctx context.Context, r *Request, partner *handoff.Par
 	}
 	switch act {
 	case actReply:
+		if u.Command == "modele" {
+			return b.templateStart(ctx, r, partner, c)
+		}
 		return b.draftReply(ctx, r, partner, c, u.Args)
 	case actSummary:
 		steps := strings.TrimSpace(cleanText(u.Args))

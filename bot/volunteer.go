@@ -224,7 +224,7 @@ func (b *Bot) groupButton(ctx context.Context, r *Request, partner *handoff.Part
 	switch code {
 	case "s", "d", "u":
 		return b.replyButton(ctx, r, partner, code, arg)
-	case "a", "A", "x", "y", "X", "c", "C", "n":
+	case "a", "A", "x", "y", "X", "c", "C", "n", "m":
 		return b.caseButton(ctx, r, partner, code, arg)
 	case "t":
 	default:

@@ -183,13 +183,17 @@ type Case struct {
 	Version int64 `json:"ver"`
 }
 
-// Draft is a reply previewed in a case topic, not sent yet.
+// Draft is a reply previewed in a case topic, not sent yet: a volunteer's
+// text, or a reply template (its code and the value it needs) that goes
+// out in the resident's language.
 type Draft struct {
-	N     int       `json:"n"`
-	By    int64     `json:"by"`
-	Alias string    `json:"alias"`
-	Text  string    `json:"t"`
-	At    time.Time `json:"at"`
+	N        int       `json:"n"`
+	By       int64     `json:"by"`
+	Alias    string    `json:"alias"`
+	Text     string    `json:"t,omitempty"`
+	Template string    `json:"tpl,omitempty"`
+	Value    string    `json:"val,omitempty"`
+	At       time.Time `json:"at"`
 }
 
 // Handover is what a transfer carries to the receiving partner: from
@@ -221,14 +225,11 @@ type Earlier struct {
 	Sensitive bool      `json:"sensitive,omitempty"`
 }
 
-// Sent is a reply the resident received: Msg is its id in their chat.
+// Sent is a reply the resident received: Msg is its id in their chat, At
+// when it was sent.
 type Sent struct {
-	N     int       `json:"n"`
-	By    int64     `json:"by"`
-	Alias string    `json:"alias"`
-	Text  string    `json:"t"`
-	Msg   int       `json:"msg"`
-	At    time.Time `json:"at"`
+	Draft
+	Msg int `json:"msg"`
 }
 
 // Open reports whether the case still waits or is being handled.

@@ -38,6 +38,10 @@ type Config struct {
 	// the Store itself); nil keeps them in memory, lost at exit. RunRelay
 	// sends them.
 	Outbox Outbox
+	// Translator, if set, translates between residents' languages and
+	// French in case topics (a self-hosted LibreTranslate server the
+	// operator chose; see translation.go). Nil: no machine translation.
+	Translator Translator
 	// Reviewed lists the locales a native speaker has reviewed (see
 	// locales/STATUS.md). Other locales, except the reference, say so when
 	// chosen, and their guide results show the French names next to the

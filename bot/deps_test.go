@@ -37,6 +37,7 @@ func TestDependencyDirection(t *testing.T) {
 		"internal/transport/console":  {"github.com/go-telegram-bot-api/telegram-bot-api/v5", mod + "internal/store/"},
 		"internal/transport/web":      {"github.com/go-telegram-bot-api/telegram-bot-api/v5", mod + "internal/store/", mod + "internal/transport/telegram"},
 		"internal/ical":               {mod + "bot", mod + "internal/"},
+		"internal/translate":          {mod + "bot", mod + "internal/"},
 		"internal/transport/telegram": {mod + "internal/store/", "github.com/redis/go-redis/v9", "go.etcd.io/bbolt"},
 	}
 	for pkg, bad := range forbidden {

@@ -131,6 +131,17 @@ func (b *Bot) copyReplies(c handoff.Case, in handoff.Incoming, chat int64, threa
 		for _, part := range chunks(in.Text, room) {
 			out = append(out, text(quote(header, part)))
 		}
+		if in.Translated != "" {
+			// The marked machine translation: under the last piece when
+			// it fits, else in a message before the copy.
+			note := b.translationNote(in.From, in.Translated)
+			last := &out[len(out)-1]
+			if utf16Units(last.Text)+utf16Units(note)+1 <= maxTextUnits {
+				last.Text += "\n" + note
+			} else if utf16Units(note) <= maxTextUnits {
+				out = append([]Reply{text(note)}, out...)
+			}
+		}
 		return out
 	case handoff.FormCaption:
 		caption := quote(header, in.Text)

@@ -72,6 +72,10 @@ func (b *Bot) newDraft(ctx context.Context, r *Request, partner *handoff.Partner
 	if !c.Open() || c.PartnerID != partner.ID || c.TopicID != u.ThreadID || b.topicChat(c) != u.ChatID {
 		return b.send(ctx, Reply{ChatID: u.ChatID, ThreadID: u.ThreadID, ReplyToMessageID: u.MessageID, Text: s.T("case.not_sent_closed")})
 	}
+	rp := b.residentPrinter(ctx, c)
+	if d.Template == "" && rp.Lang() != StaffLanguage {
+		d.Translated = b.translate(ctx, c.ID, d.Text, StaffLanguage, rp.Lang())
+	}
 	now := b.clock.Now()
 	d.By, d.Alias, d.At = u.UserID, volunteerAlias(u.FirstName), now
 	err := b.updateCase(ctx, &c, func(c *handoff.Case) bool {
@@ -84,11 +88,13 @@ func (b *Bot) newDraft(ctx context.Context, r *Request, partner *handoff.Partner
 	if err != nil {
 		return err
 	}
-	rp := b.residentPrinter(ctx, c)
 	id := strconv.FormatInt(c.ID, 10) + ":" + strconv.Itoa(d.N)
 	preview := s.T("case.preview", "Language", languageName(rp.Lang())) + "\n" + quoted(b.signed(rp, partner, d.Alias, b.draftBody(rp, d)))
-	if d.Template != "" && rp.Lang() != StaffLanguage {
+	if (d.Template != "" || d.Translated != "") && rp.Lang() != StaffLanguage {
 		preview += "\n" + s.T("case.preview_french") + "\n" + quoted(b.draftBody(s, d))
+	}
+	if b.cfg.Translator != nil && d.Template == "" && d.Translated == "" && rp.Lang() != StaffLanguage {
+		preview += "\n" + s.T("case.translation_failed")
 	}
 	rep := Reply{ChatID: u.ChatID, ThreadID: u.ThreadID, Text: preview,
 		Buttons: [][]Button{{{Label: s.T("case.send_button"), Data: "hc:s:" + id}, {Label: s.T("case.drop_button"), Data: "hc:d:" + id}}}}

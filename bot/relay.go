@@ -118,6 +118,7 @@ func (b *Bot) helpMediaAnswer(ctx context.Context, r *Request, yes bool) error {
 // the topic when the case has none yet. It never waits for the group: the
 // outbox worker sends at the group's pace.
 func (b *Bot) relayIn(ctx context.Context, r *Request, c handoff.Case, partner *handoff.Partner, msgs []handoff.Incoming) error {
+	b.translateIncoming(ctx, c, r.Lang, msgs)
 	now := b.clock.Now()
 	err := b.updateCase(ctx, &c, func(c *handoff.Case) bool {
 		inbox := slices.Clone(c.Inbox)

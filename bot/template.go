@@ -150,6 +150,9 @@ func (b *Bot) draftBody(rp *catalog.Printer, d handoff.Draft) string {
 			return renderTemplate(rp, t, d.Value)
 		}
 	}
+	if d.Translated != "" && rp.Lang() != StaffLanguage {
+		return html.EscapeString(d.Translated) + "\n\n" + rp.T("relay.machine_translated")
+	}
 	return ownDirection(rp, html.EscapeString(d.Text))
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/passerelle-bot/passerelle/internal/reminder"
 	"github.com/passerelle-bot/passerelle/internal/seal"
 	"github.com/passerelle-bot/passerelle/internal/store/redis"
+	"github.com/passerelle-bot/passerelle/internal/translate"
 	"github.com/passerelle-bot/passerelle/internal/transport/web"
 )
 
@@ -38,6 +39,10 @@ type config struct {
 	// (PASSERELLE_WEB_FRAME_ANCESTORS, space-separated).
 	Web            bool
 	FrameAncestors []string
+	// Translator is the operator's self-hosted LibreTranslate server
+	// (PASSERELLE_TRANSLATE_URL, with PASSERELLE_TRANSLATE_KEY if it needs
+	// one); nil: no machine translation in case topics.
+	Translator *translate.LibreTranslate
 	// DataKey is the master key (datakey.go); nil when not set, which
 	// only run refuses.
 	DataKey *seal.Keyring
@@ -142,6 +147,11 @@ func loadConfig(getenv func(string) string) (config, error) {
 	for _, o := range c.FrameAncestors {
 		if err := web.CheckFrameAncestor(o); err != nil {
 			errs = append(errs, fmt.Errorf("PASSERELLE_WEB_FRAME_ANCESTORS: %w", err))
+		}
+	}
+	if u := strings.TrimSpace(getenv("PASSERELLE_TRANSLATE_URL")); u != "" {
+		if c.Translator, err = translate.New(u, strings.TrimSpace(getenv("PASSERELLE_TRANSLATE_KEY")), nil); err != nil {
+			errs = append(errs, fmt.Errorf("PASSERELLE_TRANSLATE_URL: %w", err))
 		}
 	}
 	if c.DataKey, err = loadKey(getenv, "PASSERELLE_DATA_KEY"); err != nil {

@@ -93,6 +93,9 @@ type worldOptions struct {
 	// a fake clock of its own (tclk), and the fake Bot API enforces its
 	// flood limits on the same clock.
 	limits bool
+	// env: variables read as run reads them (loadConfig), for the parts
+	// of the bot configuration they set (PASSERELLE_TRANSLATE_URL).
+	env map[string]string
 }
 
 func newHandoffWorld(t *testing.T, now time.Time, notForum ...int64) *handoffWorld {
@@ -169,8 +172,18 @@ func newHandoffWorldWith(t *testing.T, now time.Time, o worldOptions) *handoffWo
 		t.Fatal(err)
 	}
 	paris, _ := time.LoadLocation("Europe/Paris")
-	b, err := bot.New(bot.Config{Store: st, Catalog: cat, Sender: client.Sender(), Logger: logger, Clock: w.clk, Location: paris, Guide: g,
-		Documents: docs, Reminders: sched, Partners: partners, Cases: cases, Groups: client, Outbox: outbox, BotUsername: client.Username()})
+	bc := bot.Config{Store: st, Catalog: cat, Sender: client.Sender(), Logger: logger, Clock: w.clk, Location: paris, Guide: g,
+		Documents: docs, Reminders: sched, Partners: partners, Cases: cases, Groups: client, Outbox: outbox, BotUsername: client.Username()}
+	if o.env != nil {
+		cfg, err := loadConfig(func(k string) string { return o.env[k] })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg.Translator != nil {
+			bc.Translator = cfg.Translator
+		}
+	}
+	b, err := bot.New(bc)
 	if err != nil {
 		t.Fatal(err)
 	}

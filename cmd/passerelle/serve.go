@@ -106,6 +106,9 @@ func runBot(ctx context.Context, args []string, getenv func(string) string, stde
 			return err
 		}
 		bc.Partners, bc.Groups = partners, client
+		if cfg.Translator != nil {
+			bc.Translator = cfg.Translator
+		}
 	}
 	b, err := bot.New(bc)
 	if err != nil {

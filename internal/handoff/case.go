@@ -187,13 +187,16 @@ type Case struct {
 // text, or a reply template (its code and the value it needs) that goes
 // out in the resident's language.
 type Draft struct {
-	N        int       `json:"n"`
-	By       int64     `json:"by"`
-	Alias    string    `json:"alias"`
-	Text     string    `json:"t,omitempty"`
-	Template string    `json:"tpl,omitempty"`
-	Value    string    `json:"val,omitempty"`
-	At       time.Time `json:"at"`
+	N        int    `json:"n"`
+	By       int64  `json:"by"`
+	Alias    string `json:"alias"`
+	Text     string `json:"t,omitempty"`
+	Template string `json:"tpl,omitempty"`
+	Value    string `json:"val,omitempty"`
+	// Translated is Text machine-translated into the resident's language
+	// (empty without a translation server, or when it failed).
+	Translated string    `json:"tr,omitempty"`
+	At         time.Time `json:"at"`
 }
 
 // Handover is what a transfer carries to the receiving partner: from
@@ -260,6 +263,10 @@ type Incoming struct {
 	Msg  int    `json:"m"`
 	Form Form   `json:"f"`
 	Text string `json:"t,omitempty"`
+	// Translated is Text machine-translated into French from language
+	// From, when the operator configured a translation server.
+	Translated string `json:"tr,omitempty"`
+	From       string `json:"tl,omitempty"`
 }
 
 // ArtefactKind says what a message or topic left in a group for a case is.

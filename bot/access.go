@@ -68,6 +68,9 @@ func (b *Bot) member(ctx context.Context, chat, userID int64) (Membership, bool,
 	if err != nil {
 		return Membership{}, false, fmt.Errorf("member status: %w", err)
 	}
+	if m.FirstName != "" && m.Member() {
+		b.names.Store(userID, volunteerAlias(m.FirstName))
+	}
 	return m, m.Member(), nil
 }
 

@@ -116,6 +116,9 @@ type Bot struct {
 	langs langCache
 	// unreleased: claims on updates this process could not release.
 	unreleased claimTokens
+	// names caches the first names of partner group members, as
+	// getChatMember reports them (user id → name): cards name referents.
+	names sync.Map
 	// entryLabels maps a guide entry point to the answer label leading to it.
 	entryLabels map[string]string
 	h           Handler

@@ -90,3 +90,16 @@ func (b *Bot) earlierLines(p *catalog.Printer, c handoff.Case) []string {
 	}
 	return lines
 }
+
+// staffProblems are the problems whose resident label speaks in the first
+// person ("Je ne peux pas…"): volunteers read them said of the person.
+var staffProblems = map[handoff.Problem]bool{handoff.ProblemOQTF: true, handoff.ProblemLogin: true, handoff.ProblemUpload: true,
+	handoff.ProblemCannotModify: true, handoff.ProblemWrongData: true}
+
+// staffProblem is a problem as volunteers read it, in p's language.
+func staffProblem(p *catalog.Printer, pr handoff.Problem) string {
+	if staffProblems[pr] {
+		return p.T("case.problem." + string(pr))
+	}
+	return p.T("help.problem." + string(pr))
+}

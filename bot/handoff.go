@@ -604,8 +604,12 @@ func (b *Bot) caseSummary(p *catalog.Printer, c handoff.Case, id int64) string {
 	if p.Lang() == StaffLanguage && id > 0 {
 		lang = languageName(c.Lang) // the team reads French names
 	}
+	problem := p.T("help.problem." + string(c.Problem))
+	if id > 0 {
+		problem = staffProblem(p, c.Problem)
+	}
 	lines = append(lines,
-		p.T("case.problem", "Problem", HTML(p.T("help.problem."+string(c.Problem)))),
+		p.T("case.problem", "Problem", HTML(problem)),
 		p.T("case.dep", "Departement", dep),
 		p.T("case.lang", "Language", lang),
 	)
@@ -620,7 +624,11 @@ func (b *Bot) caseSummary(p *catalog.Printer, c handoff.Case, id int64) string {
 	if len(c.Risks) > 0 {
 		var rs []string
 		for _, k := range c.Risks {
-			rs = append(rs, p.T("help.risk."+string(k)))
+			if id > 0 {
+				rs = append(rs, p.T("case.risk."+string(k))) // said of the person
+			} else {
+				rs = append(rs, p.T("help.risk."+string(k)))
+			}
 		}
 		lines = append(lines, p.T("case.risks", "Risks", strings.Join(rs, ", ")))
 	}

@@ -533,3 +533,41 @@ func TestTemplatesReachTheResidentInDari(t *testing.T) {
 		t.Errorf("template without its date: %q", last)
 	}
 }
+
+// TestFrenchAsATeamWritesIt: partner names take the elision French needs
+// (never "de Entraide"), the urgent card calls referents by their names,
+// and volunteers' texts name French commands, not English ones.
+func TestFrenchAsATeamWritesIt(t *testing.T) {
+	h := newHandoffFixture(t)
+	h.intake(t, residentAr, "fr", "refusal", "69", "")
+	h.handle(t, press(residentAr, "fr", "h:y"))
+	c := h.caseOf(t, residentAr)
+	card := h.cardOf(t, lyonChat).Text
+	if !strings.Contains(card, fmt.Sprintf(`<a href="tg://user?id=%d">Rémi</a>`, lyonRef)) || strings.Contains(card, "référent 1") {
+		t.Errorf("urgent card = %q; want the referent called by name", card)
+	}
+	h.handle(t, groupPress(lyonChat, lyonVol, "Lina", fmt.Sprintf("hc:t:%d", c.ID)))
+	h.handle(t, groupText(lyonChat, 0, 100000003, "Coralie", "/stats", 0))
+	var all []string
+	for _, chat := range []int64{lyonChat, residentAr} {
+		for _, r := range h.sent.to(chat) {
+			all = append(all, plain(r.Text))
+		}
+	}
+	text := strings.Join(all, "\n")
+	for _, bad := range []string{"de Entraide", "/summary", "/release", "/close", "id-partenaire"} {
+		if strings.Contains(text, bad) {
+			t.Errorf("texts hold %q", bad)
+		}
+	}
+	// The card speaks of the person, not as them.
+	card = plain(h.cardOf(t, lyonChat).Text)
+	if strings.Contains(card, "Mon travail") || !strings.Contains(card, "Risque immédiat de perdre : son travail") {
+		t.Errorf("card = %q; want the risk said of the person", card)
+	}
+	for _, want := range []string{"Entraide Rhône : les chiffres", "bénévole de l'association Entraide Rhône"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("texts lack %q", want)
+		}
+	}
+}

@@ -96,7 +96,7 @@ func (b *Bot) queueLine(c handoff.Case, p *handoff.Partner, chat int64, now time
 	if c.Sensitive && chat != p.ReferentsChatID {
 		parts = append(parts, s.T("case.referents_only"))
 	} else {
-		parts = append(parts, orDash(c.Departement), s.T("help.problem."+string(c.Problem)))
+		parts = append(parts, orDash(c.Departement), staffProblem(s, c.Problem))
 	}
 	parts = append(parts, languageName(c.Lang))
 	if c.Status == handoff.StatusTaken {

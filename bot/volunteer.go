@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"html"
 	"strconv"
 	"strings"
 	"time"
@@ -100,6 +101,14 @@ func (b *Bot) takeButton(c handoff.Case) [][]Button {
 // postCard posts the case card in the partner's group, with the Take
 // button, and records it.
 func (b *Bot) postCard(ctx context.Context, c *handoff.Case, partner *handoff.Partner) error {
+	if c.Urgent {
+		// The card calls the referents by their names.
+		for _, id := range partner.Referents {
+			if _, _, err := b.member(ctx, partner.ChatID, id); err != nil {
+				b.log.Warn("referent_name_unknown", "case", c.ID, "user_id", id, "err", err)
+			}
+		}
+	}
 	id, err := b.sender.Send(ctx, Reply{ChatID: partner.ChatID, Text: b.cardText(b.staff(), *c, partner), Buttons: b.takeButton(*c)})
 	if err != nil {
 		return fmt.Errorf("post case card: %w", err)
@@ -134,7 +143,11 @@ func (b *Bot) cardText(s *catalog.Printer, c handoff.Case, partner *handoff.Part
 	if c.Urgent && len(partner.Referents) > 0 {
 		var refs []string
 		for i, id := range partner.Referents {
-			refs = append(refs, `<a href="tg://user?id=`+strconv.FormatInt(id, 10)+`">`+s.T("case.referent", "N", i+1)+`</a>`)
+			label := s.T("case.referent", "N", i+1)
+			if name, ok := b.names.Load(id); ok {
+				label = html.EscapeString(name.(string)) // the name the group sees
+			}
+			refs = append(refs, `<a href="tg://user?id=`+strconv.FormatInt(id, 10)+`">`+label+`</a>`)
 		}
 		lines = append(lines, s.T("case.urgent_call", "Referents", HTML(strings.Join(refs, ", "))))
 	}
@@ -324,7 +337,7 @@ func (b *Bot) openTopic(ctx context.Context, c *handoff.Case, partner *handoff.P
 		return fmt.Errorf("open topic of case %d: partner %s has no referents' group", c.ID, partner.ID)
 	}
 	s := b.staff()
-	name := s.T("case.topic", "Case", c.ID, "Departement", orDash(c.Departement), "Problem", HTML(s.T("help.problem."+string(c.Problem))))
+	name := s.T("case.topic", "Case", c.ID, "Departement", orDash(c.Departement), "Problem", HTML(staffProblem(s, c.Problem)))
 	thread, err := b.groups.CreateForumTopic(ctx, room, name)
 	if err != nil {
 		return fmt.Errorf("create topic: %w", err)

@@ -77,7 +77,8 @@ func (o *termOut) waitFor(t *testing.T, name, want string) {
 // one terminal, `passerelle chat --as-volunteer entraide-rhone` in
 // another, both through run: the partner group's card, topic and copies
 // show in the volunteer terminal only; the volunteer takes the case,
-// writes between volunteers, answers with /r and closes; the resident
+// writes between volunteers, answers with /r (a preview, then Send) and
+// closes (/fermer, a reason, the confirmation); the resident
 // gets the answer and the close. Golden transcript of the volunteer side
 // in testdata/chat_volunteer_fr.txt (refresh with -update).
 func TestChatAsVolunteer(t *testing.T) {
@@ -139,11 +140,17 @@ func TestChatAsVolunteer(t *testing.T) {
 	volOut.waitFor(t, "volunteer", "Bonjour, vous avez reçu ma demande ?")
 	volunteer("On regarde ensemble ce qui manque, entre nous.") // stays in the topic
 	volunteer("/r Bonjour, je suis Léa. Avez-vous le récépissé de dépôt ?")
+	volOut.waitFor(t, "volunteer", "[1] ✅ Envoyer à la personne") // the preview
+	volunteer("1")                                                // Send
 	resOut.waitFor(t, "resident", "Bonjour, je suis Léa.")
-	volOut.waitFor(t, "volunteer", "✅ Envoyé à la personne.")
+	volOut.waitFor(t, "volunteer", "📤 Envoyé à la personne par Léa, en français :")
 	resident("Oui, je l'ai.")
 	volOut.waitFor(t, "volunteer", "Oui, je l'ai.")
-	volunteer("/close")
+	volunteer("/fermer")
+	volOut.waitFor(t, "volunteer", "[1] Résolu")
+	volunteer("1") // the reason
+	volOut.waitFor(t, "volunteer", "[1] ✔️ Clore le dossier")
+	volunteer("1") // confirmed
 	resOut.waitFor(t, "resident", "[2] 👎 Pas utile")
 	resident("1", "Merci.")
 	volunteer("/quit")
@@ -168,7 +175,7 @@ func TestChatAsVolunteer(t *testing.T) {
 		"bot → Entraide Rhône (fictional)> Dossier #1",
 		"[new topic #1:",
 		"💬 Dossier #1 · message de la personne",
-		"Dossier clos.",
+		"✔️ Clos. Motif",
 	} {
 		if !strings.Contains(vol, want) {
 			t.Errorf("volunteer terminal lacks %q", want)

@@ -34,8 +34,8 @@ the resident: run 'passerelle chat --partners FILE' in the first, then
 PASSERELLE_STORE or --store (or none in both). What the bot posts in that
 partner's groups then shows in the second terminal only; each line typed
 there is the volunteer's, in the group the bot posted in last (in its
-topic once there is one), N presses its button N, /r TEXT answers the
-resident. The first terminal runs the bot and holds the store (an
+topic once there is one), N presses its button N, /r TEXT previews an
+answer to the resident (then N sends it). The first terminal runs the bot and holds the store (an
 embedded store opens in one process only); the second joins it through a
 socket only you can open, so it needs neither the store nor the key. A
 chat with piped input serves the socket only when --socket is given.`},

@@ -345,7 +345,7 @@ func TestQueueMineAndCurrentCards(t *testing.T) {
 	for _, want := range []string{
 		"En attente : 2", "Suivis : 2", "En retard : 2", // the unclaimed case and the urgent OQTF
 		fmt.Sprintf("#%d</a> · 69 · 📄 Pas d'API, ou API non renouvelée · arabe · suivi par Lina", lina.ID),
-		fmt.Sprintf("· suivi par Marc"),
+		"· suivi par Marc",
 		fmt.Sprintf("#%d · 69 · 📄 Pas d'API, ou API non renouvelée · arabe · en attente depuis", waiting.ID),
 		fmt.Sprintf("#%d · %s", sensitive.ID, plain(h.cat.Printer("fr").T("case.referents_only"))),
 	} {

@@ -193,19 +193,6 @@ func (b *Bot) refuse(ctx context.Context, r *Request, caseID int64, refusal stri
 	return b.note(ctx, caseID, r.Update.ChatID, r.Update.ThreadID, r.Update.MessageID, refusal)
 }
 
-// touch records activity on the case (for the two-day nudge).
-func (b *Bot) touch(ctx context.Context, c *handoff.Case) error {
-	now := b.clock.Now()
-	err := b.updateCase(ctx, c, func(c *handoff.Case) bool {
-		c.Activity = now
-		return true
-	})
-	if err != nil {
-		return err
-	}
-	return b.scheduleCase(ctx, *c)
-}
-
 // caseInTopic returns the case of the topic a command was sent in.
 func (b *Bot) caseInTopic(ctx context.Context, r *Request) (handoff.Case, bool, error) {
 	if r.Update.ThreadID == 0 {

@@ -571,3 +571,26 @@ func TestFrenchAsATeamWritesIt(t *testing.T) {
 		}
 	}
 }
+
+// TestCardLanguageWarningAndFeedbackShown: the card says when nobody at
+// the partner declares the resident's language; the resident's rating
+// after closing shows in the topic.
+func TestCardLanguageWarningAndFeedbackShown(t *testing.T) {
+	h := newHandoffFixture(t)
+	const olena = residentAr + 7
+	h.intake(t, olena, "uk", "stuck", "69", "")
+	h.handle(t, press(olena, "uk", "h:y"))
+	c := h.caseOf(t, olena)
+	chat := map[string]int64{"lyon": lyonChat, "paris": parisChat}[c.PartnerID]
+	if card := plain(h.cardOf(t, chat).Text); !strings.Contains(card, "Personne ici ne déclare parler ukrainien") {
+		t.Errorf("card = %q; want the language warning", card)
+	}
+	vol, name := map[int64]int64{lyonChat: lyonVol, parisChat: parisVol}[chat], "Vol"
+	h.handle(t, groupPress(chat, vol, name, fmt.Sprintf("hc:t:%d", c.ID)))
+	c = h.caseOf(t, olena)
+	h.closeBy(t, chat, c, vol, name)
+	h.handle(t, press(olena, "uk", fmt.Sprintf("h:f:%d:u", c.ID)))
+	if last := h.sent.last(t, chat); last.ThreadID != c.TopicID || last.Text != h.cat.Printer("fr").T("case.feedback.useful") {
+		t.Errorf("feedback in the topic: %+v", last)
+	}
+}

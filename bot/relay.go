@@ -547,8 +547,15 @@ func (b *Bot) helpFeedback(ctx context.Context, r *Request, arg string) error {
 		return b.stale(ctx, r)
 	}
 	value := map[string]string{"u": "useful", "n": "not_useful"}[rating]
+	first := c.Rating == ""
 	if err := b.updateCase(ctx, &c, func(c *handoff.Case) bool { c.Rating = value; return true }); err != nil && !errors.Is(err, errGiveUp) {
 		return err
+	}
+	if first && c.TopicID != 0 && !c.Purged {
+		// The team sees the rating in the topic (once).
+		if err := b.send(ctx, Reply{ChatID: b.topicChat(c), ThreadID: c.TopicID, Text: b.staff().T("case.feedback." + value)}); err != nil {
+			b.log.Warn("topic_note_failed", "case", c.ID, "err", err)
+		}
 	}
 	return r.Reply(ctx, r.P.T("help.feedback.thanks"), b.menuRows(r.P)...)
 }

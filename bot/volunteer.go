@@ -139,6 +139,9 @@ func (b *Bot) cardText(s *catalog.Printer, c handoff.Case, partner *handoff.Part
 		}
 	} else {
 		lines = append(lines, b.caseSummary(s, c, c.ID))
+		if c.Lang != "" && !partner.Speaks(c.Lang) {
+			lines = append(lines, s.T("case.no_language_here", "Language", languageName(c.Lang)))
+		}
 	}
 	if c.Urgent && len(partner.Referents) > 0 {
 		var refs []string

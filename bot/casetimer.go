@@ -43,7 +43,11 @@ func (b *Bot) caseNextTimer(c handoff.Case) time.Time {
 		if p == nil || c.Nudged {
 			return time.Time{}
 		}
-		return handoff.Deadline(c, p)
+		d := handoff.Deadline(c, p)
+		if h := handoff.HalfDeadline(c, p); !c.HalfAlerted && !h.IsZero() && h.Before(d) {
+			return h
+		}
+		return d
 	case handoff.StatusTaken:
 		if p == nil {
 			return time.Time{}
@@ -83,7 +87,11 @@ func (b *Bot) caseTimer(ctx context.Context, id int64) (time.Time, error) {
 	partner := b.partner(c.PartnerID)
 	switch c.Status {
 	case handoff.StatusWaiting:
-		err = b.escalate(ctx, c, partner)
+		if d := handoff.Deadline(c, partner); !c.HalfAlerted && now.Before(d) {
+			err = b.halfAlert(ctx, c, partner)
+		} else {
+			err = b.escalate(ctx, c, partner)
+		}
 	case handoff.StatusTaken:
 		if a := answerAlertAt(c, partner); !a.IsZero() && !now.Before(a) {
 			err = b.alertOwner(ctx, c, partner)

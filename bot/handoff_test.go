@@ -523,8 +523,18 @@ func TestSLAEscalatesOnceAcrossWeekend(t *testing.T) {
 	// 16 opening hours of Mon–Fri 9–12, 14–17 from Friday 16:00: 1 h on
 	// Friday, 6 h Monday, 6 h Tuesday, 3 h Wednesday → Wednesday 2 December, 12:00.
 	want := time.Date(2026, 12, 2, 11, 0, 0, 0, time.UTC)
-	if !e.Due.Equal(want) {
-		t.Fatalf("SLA deadline %v; want %v (counted in opening hours across the weekend)", e.Due, want)
+	// Half of it (8 opening hours) → Tuesday 1 December, 10:00: the group
+	// is reminded under the card, once.
+	half := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	if !e.Due.Equal(half) {
+		t.Fatalf("first timer %v; want the half of the SLA, %v (counted in opening hours across the weekend)", e.Due, half)
+	}
+	h.clock.Set(half.Add(time.Minute))
+	if next, err := h.bot.Notify(context.Background(), reminder.Claim{ID: e.ID, Due: e.Due}); err != nil || !next.Equal(want) {
+		t.Fatalf("after the half-SLA reminder the next timer is %v (%v); want the deadline %v", next, err, want)
+	}
+	if last := h.sent.last(t, lyonChat); !strings.Contains(last.Text, "la moitié du délai") || last.ReplyToMessageID != c.CardMessageID {
+		t.Errorf("half-SLA reminder = %+v; want it under the card", last)
 	}
 	// Monday 10:00: not yet.
 	h.clock.Set(time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC))

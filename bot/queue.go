@@ -186,3 +186,24 @@ func (b *Bot) refreshCard(ctx context.Context, c handoff.Case, partner *handoff.
 		b.log.Warn("card_edit_failed", "case", c.ID, "err", err)
 	}
 }
+
+// halfAlert tells the partner's group, under the card, that a case has
+// waited half its SLA with nobody taking it (once per partner).
+func (b *Bot) halfAlert(ctx context.Context, c handoff.Case, partner *handoff.Partner) error {
+	err := b.updateCase(ctx, &c, func(c *handoff.Case) bool {
+		if c.Status != handoff.StatusWaiting || c.HalfAlerted || c.PartnerID != partner.ID {
+			return false
+		}
+		c.HalfAlerted = true
+		return true
+	})
+	if err != nil {
+		return ignoreGiveUp(err)
+	}
+	b.audit(ctx, c.ID, 0, "half_sla", "")
+	s := b.staff()
+	now := b.clock.Now()
+	text := s.T("case.half_sla", "Case", c.ID, "Since", formatHours(partner.Hours.OpenBetween(c.Routed, now)),
+		"Date", HTML(b.longMoment(s, handoff.Deadline(c, partner))))
+	return b.note(ctx, c.ID, partner.ChatID, 0, c.CardMessageID, text)
+}

@@ -376,7 +376,7 @@ func (b *Bot) release(ctx context.Context, c handoff.Case, partner *handoff.Part
 		if c.Status != handoff.StatusTaken {
 			return false
 		}
-		c.Status, c.TakenBy, c.TakenAlias, c.Routed = handoff.StatusWaiting, 0, "", now
+		c.Status, c.TakenBy, c.TakenAlias, c.Routed, c.HalfAlerted = handoff.StatusWaiting, 0, "", now, false
 		return true
 	})
 	if errors.Is(err, errGiveUp) {
@@ -415,7 +415,7 @@ func (b *Bot) forward(ctx context.Context, c handoff.Case, from, to *handoff.Par
 		oldCard, oldTopic, oldChat = c.CardMessageID, c.TopicID, b.topicChat(*c)
 		c.Tried = append(c.Tried, from.ID)
 		c.PartnerID, c.Status, c.TakenBy, c.TakenAlias, c.Routed = to.ID, handoff.StatusWaiting, 0, "", now
-		c.CardMessageID, c.TopicChat, c.TopicID, c.SummaryMessageID, c.Nudged = 0, 0, 0, 0, false
+		c.CardMessageID, c.TopicChat, c.TopicID, c.SummaryMessageID, c.Nudged, c.HalfAlerted = 0, 0, 0, 0, false, false
 		c.Taken = time.Time{}
 		for _, f := range also {
 			f(c)

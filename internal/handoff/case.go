@@ -177,7 +177,10 @@ type Case struct {
 	// Alerted is the LastIn whose wait the owner was alerted of.
 	Alerted time.Time `json:"alerted,omitzero"`
 	Nudged  bool      `json:"nudged,omitempty"`
-	Rating  string    `json:"rating,omitempty"` // useful, not_useful
+	// HalfAlerted: the group was told the case waited half its SLA (at
+	// the current partner).
+	HalfAlerted bool   `json:"half,omitempty"`
+	Rating      string `json:"rating,omitempty"` // useful, not_useful
 
 	// Version is the stored version this case was read at (0: new).
 	Version int64 `json:"ver"`

@@ -32,3 +32,9 @@ func NudgeAt(c Case, p *Partner) time.Time {
 	last := later(c.Taken, c.Activity)
 	return p.Hours.OpenDaysAfter(last, NudgeOpenDays)
 }
+
+// HalfDeadline returns when c, routed to p and still unclaimed, has waited
+// half its SLA in p's opening hours: the group is reminded then.
+func HalfDeadline(c Case, p *Partner) time.Time {
+	return p.Hours.AddOpen(c.Routed, p.SLAFor(c.Urgent)/2)
+}

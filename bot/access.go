@@ -55,7 +55,7 @@ const (
 	actTransfer                     // /transfer
 	actAssign                       // /assign
 	actCoordinate                   // /stats, /export, /pause, /resume, /link
-	actQueue                        // /file, /mes: any member
+	actQueue                        // /file, /mes, /dossier: any member
 )
 
 // member checks server-side that userID is a member of group chat (see

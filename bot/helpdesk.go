@@ -20,7 +20,7 @@ import (
 // commandAliases are the French names of the volunteers' commands.
 var commandAliases = map[string]string{
 	"fermer": "close", "attribuer": "assign", "transferer": "transfer", "liberer": "release", "repondre": "r", "etapes": "summary",
-	"queue": "file", "mine": "mes", "template": "modele", "modeles": "modele",
+	"queue": "file", "mine": "mes", "template": "modele", "modeles": "modele", "case": "dossier",
 }
 
 // caseData is the callback data of a case button: hc:<code>:<case>[:<arg>].

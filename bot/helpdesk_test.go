@@ -594,3 +594,23 @@ func TestCardLanguageWarningAndFeedbackShown(t *testing.T) {
 		t.Errorf("feedback in the topic: %+v", last)
 	}
 }
+
+// TestSearchByCaseNumber: /dossier N finds a case of this partner (open
+// or closed, with why), not another partner's.
+func TestSearchByCaseNumber(t *testing.T) {
+	h := newHandoffFixture(t)
+	c := h.takenCase(t, residentAr)
+	h.handle(t, groupText(lyonChat, 0, lyonVol2, "Marc", fmt.Sprintf("/dossier %d", c.ID), 0))
+	if got := plain(h.sent.last(t, lyonChat).Text); !strings.Contains(got, "suivi par Lina") {
+		t.Errorf("/dossier of an open case = %q", got)
+	}
+	h.closeBy(t, lyonChat, c, lyonVol, "Lina")
+	h.handle(t, groupText(lyonChat, 0, lyonVol2, "Marc", fmt.Sprintf("/dossier #%d", c.ID), 0))
+	if got := plain(h.sent.last(t, lyonChat).Text); !strings.Contains(got, "clos le 25/11/2026 (motif : Résolu)") {
+		t.Errorf("/dossier of a closed case = %q", got)
+	}
+	h.handle(t, groupText(parisChat, 0, parisVol, "Paul", fmt.Sprintf("/dossier %d", c.ID), 0))
+	if got := plain(h.sent.last(t, parisChat).Text); !strings.Contains(got, "Aucun dossier") || !strings.Contains(got, "90 jours") {
+		t.Errorf("/dossier of another partner's case = %q", got)
+	}
+}

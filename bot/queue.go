@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"html"
 	"slices"
@@ -206,4 +207,38 @@ func (b *Bot) halfAlert(ctx context.Context, c handoff.Case, partner *handoff.Pa
 	text := s.T("case.half_sla", "Case", c.ID, "Since", formatHours(partner.Hours.OpenBetween(c.Routed, now)),
 		"Date", HTML(b.longMoment(s, handoff.Deadline(c, partner))))
 	return b.note(ctx, c.ID, partner.ChatID, 0, c.CardMessageID, text)
+}
+
+// findCase answers /dossier N: where case N stands, if this partner has or
+// had it (a sensitive one stays neutral outside the referents' group).
+func (b *Bot) findCase(ctx context.Context, r *Request, partner *handoff.Partner) error {
+	u := r.Update
+	s := b.staff()
+	reply := func(text string) error {
+		return b.send(ctx, Reply{ChatID: u.ChatID, ThreadID: u.ThreadID, ReplyToMessageID: u.MessageID, Text: text})
+	}
+	id, err := strconv.ParseInt(strings.TrimPrefix(strings.TrimSpace(u.Args), "#"), 10, 64)
+	if err != nil || id <= 0 {
+		return reply(s.T("case.search_usage"))
+	}
+	c, err := b.cases.Case(ctx, id)
+	if errors.Is(err, handoff.ErrNotFound) || err == nil && c.PartnerID != partner.ID && !slices.Contains(c.Tried, partner.ID) {
+		return reply(s.T("case.search_none", "Case", id, "Days", int(b.cfg.MappingRetention/(24*time.Hour))))
+	}
+	if err != nil {
+		return fmt.Errorf("load case: %w", err)
+	}
+	if c.Open() && c.PartnerID == partner.ID {
+		return reply(b.queueLine(c, partner, u.ChatID, b.clock.Now()))
+	}
+	status := s.T("case.earlier_open")
+	switch {
+	case c.PartnerID != partner.ID:
+		status = s.T("case.forwarded_to", "Partner", partnerName(b.partner(c.PartnerID)))
+	case c.CloseReason != "":
+		status = s.T("case.earlier_closed_why", "Date", b.date(c.Closed), "Reason", s.T("case.close_reason."+c.CloseReason))
+	case !c.Closed.IsZero():
+		status = s.T("case.earlier_closed", "Date", b.date(c.Closed))
+	}
+	return reply("• #" + strconv.FormatInt(c.ID, 10) + " · " + status)
 }

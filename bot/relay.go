@@ -233,13 +233,16 @@ func (b *Bot) groupCommand(ctx context.Context, r *Request, partner *handoff.Par
 		return b.send(ctx, Reply{ChatID: u.ChatID, ThreadID: u.ThreadID, ReplyToMessageID: u.MessageID, Text: text})
 	}
 	switch u.Command {
-	case "file", "mes":
+	case "file", "mes", "dossier":
 		ok, _, err := b.authorize(ctx, partner, u.ChatID, nil, u.UserID, actQueue)
 		if err != nil || !ok {
 			return err
 		}
-		if u.Command == "file" {
+		switch u.Command {
+		case "file":
 			return b.queue(ctx, r, partner)
+		case "dossier":
+			return b.findCase(ctx, r, partner)
 		}
 		return b.mine(ctx, r, partner)
 	case "stats", "export", "pause", "resume", "link":

@@ -37,6 +37,15 @@ func (b *Bot) scheduleCase(ctx context.Context, c handoff.Case) error {
 // hours), the nudge of a silent taken case, the deletion of everything a
 // closed case left in partner groups and then of its mappings.
 func (b *Bot) caseNextTimer(c handoff.Case) time.Time {
+	next := b.caseStatusTimer(c)
+	if e := replyExpiry(c); !e.IsZero() && (next.IsZero() || e.Before(next)) {
+		next = e
+	}
+	return next
+}
+
+// caseStatusTimer is caseNextTimer without the replies to forget.
+func (b *Bot) caseStatusTimer(c handoff.Case) time.Time {
 	p := b.partner(c.PartnerID)
 	switch c.Status {
 	case handoff.StatusWaiting:
@@ -80,9 +89,14 @@ func (b *Bot) caseTimer(ctx context.Context, id int64) (time.Time, error) {
 		return time.Time{}, fmt.Errorf("load case: %w", err)
 	}
 	now := b.clock.Now()
-	due := b.caseNextTimer(c)
+	if e := replyExpiry(c); !e.IsZero() && !now.Before(e) {
+		if err := b.forgetReplies(ctx, &c); err != nil {
+			return time.Time{}, err
+		}
+	}
+	due := b.caseStatusTimer(c)
 	if due.IsZero() || now.Before(due) {
-		return due, nil
+		return b.caseNextTimer(c), nil
 	}
 	partner := b.partner(c.PartnerID)
 	switch c.Status {

@@ -463,6 +463,12 @@ func TestOQTFDeadlineAndUnansweredAlert(t *testing.T) {
 	h.handle(t, groupText(lyonChat, o.TopicID, lyonVol, "Lina", "/r Je regarde.", 0))
 	send, _ := h.buttonIn(t, lyonChat, "hc:s:")
 	h.handle(t, pressOn(lyonChat, o.TopicID, lyonVol, "Lina", send, 950))
+	// The next timer forgets the sent reply after the undo window; then
+	// only the two-day nudge is left.
+	h.clock.Advance(bot.UndoWindow + time.Second)
+	if _, err := d.RunOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
 	if e, ok, _ := h.store.Get(ctx, fmt.Sprintf("c:%d", o.ID)); ok && e.Due.Before(time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC)) {
 		t.Errorf("after the answer the next timer is %v; want only the two-day nudge", e.Due)
 	}
@@ -612,5 +618,40 @@ func TestSearchByCaseNumber(t *testing.T) {
 	h.handle(t, groupText(parisChat, 0, parisVol, "Paul", fmt.Sprintf("/dossier %d", c.ID), 0))
 	if got := plain(h.sent.last(t, parisChat).Text); !strings.Contains(got, "Aucun dossier") || !strings.Contains(got, "90 jours") {
 		t.Errorf("/dossier of another partner's case = %q", got)
+	}
+}
+
+// TestSentReplyForgottenAfterUndoWindow: the case keeps a sent reply only
+// for the undo window: its timer then forgets it and takes the undo
+// button off the topic's note; a later press says it is too late.
+func TestSentReplyForgottenAfterUndoWindow(t *testing.T) {
+	h := newHandoffFixture(t)
+	ctx := context.Background()
+	c := h.takenCase(t, residentAr)
+	h.handle(t, groupText(lyonChat, c.TopicID, lyonVol, "Lina", "/r Bonjour", 0))
+	send, _ := h.buttonIn(t, lyonChat, "hc:s:")
+	h.handle(t, pressOn(lyonChat, c.TopicID, lyonVol, "Lina", send, 910))
+	undo, _ := h.buttonIn(t, lyonChat, "hc:u:")
+	e, ok, err := h.store.Get(ctx, fmt.Sprintf("c:%d", c.ID))
+	if err != nil || !ok || !e.Due.Equal(wednesday10.Add(bot.UndoWindow)) {
+		t.Fatalf("timer %v %v %v; want the end of the undo window", e.Due, ok, err)
+	}
+	h.clock.Set(e.Due.Add(time.Second))
+	d := reminder.NewDispatcher(h.store, h.bot, reminder.Config{Clock: h.clock, Workers: 1})
+	if _, err := d.RunOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := h.store.Case(ctx, c.ID); len(got.Sent) != 0 || len(got.Drafts) != 0 {
+		t.Fatalf("kept after the window: sent %+v drafts %+v", got.Sent, got.Drafts)
+	}
+	if last := h.sent.last(t, lyonChat); last.EditMessageID != 910 || len(last.Buttons) != 0 || !strings.Contains(last.Text, "Bonjour") {
+		t.Errorf("note after the window = %+v; want it without the undo button", last)
+	}
+	h.handle(t, pressOn(lyonChat, c.TopicID, lyonVol, "Lina", undo, 910))
+	if last := plain(h.sent.last(t, lyonChat).Text); !strings.Contains(last, "Trop tard") {
+		t.Errorf("a late press: %q", last)
+	}
+	if len(h.groups.msgDel[residentAr]) != 0 {
+		t.Error("deleted after the window")
 	}
 }

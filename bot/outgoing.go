@@ -88,6 +88,9 @@ func (b *Bot) newDraft(ctx context.Context, r *Request, partner *handoff.Partner
 	if err != nil {
 		return err
 	}
+	if err := b.scheduleCase(ctx, c); err != nil { // the draft is forgotten after a day
+		return err
+	}
 	id := strconv.FormatInt(c.ID, 10) + ":" + strconv.Itoa(d.N)
 	preview := s.T("case.preview", "Language", languageName(rp.Lang())) + "\n" + quoted(b.signed(rp, partner, d.Alias, b.draftBody(rp, d)))
 	if (d.Template != "" || d.Translated != "") && rp.Lang() != StaffLanguage {
@@ -177,7 +180,7 @@ func (b *Bot) sendDraft(ctx context.Context, r *Request, partner *handoff.Partne
 	err = b.updateCase(ctx, &c, func(c *handoff.Case) bool {
 		c.Drafts = slices.DeleteFunc(slices.Clone(c.Drafts), func(x handoff.Draft) bool { return x.N == d.N })
 		c.Sent = slices.DeleteFunc(slices.Clone(c.Sent), func(x handoff.Sent) bool { return now.Sub(x.At) > UndoWindow })
-		sent := handoff.Sent{Draft: d, Msg: msg}
+		sent := handoff.Sent{Draft: d, Msg: msg, Note: u.MessageID}
 		sent.At = now
 		c.Sent = append(c.Sent, sent)
 		c.Activity, c.LastOut = now, now
@@ -206,7 +209,8 @@ func (b *Bot) withdraw(ctx context.Context, r *Request, c handoff.Case, n int) e
 	s := b.staff()
 	i := slices.IndexFunc(c.Sent, func(x handoff.Sent) bool { return x.N == n })
 	if i < 0 {
-		return nil
+		// Withdrawn already, or its window passed and it was forgotten.
+		return b.note(ctx, c.ID, u.ChatID, u.ThreadID, u.MessageID, s.T("case.undo_too_late"))
 	}
 	sent := c.Sent[i]
 	partner := b.partner(c.PartnerID)
@@ -267,4 +271,61 @@ func (b *Bot) shown(ctx context.Context, c handoff.Case, lang, french string) {
 	if err := b.send(ctx, Reply{ChatID: b.topicChat(c), ThreadID: c.TopicID, Text: text}); err != nil {
 		b.log.Warn("topic_note_failed", "case", c.ID, "err", err)
 	}
+}
+
+// replyExpiry is when the next draft or sent reply of c is to be
+// forgotten (zero: none).
+func replyExpiry(c handoff.Case) time.Time {
+	var next time.Time
+	at := func(t time.Time) {
+		if next.IsZero() || t.Before(next) {
+			next = t
+		}
+	}
+	for _, d := range c.Drafts {
+		at(d.At.Add(draftTTL))
+	}
+	for _, x := range c.Sent {
+		at(x.At.Add(UndoWindow))
+	}
+	return next
+}
+
+// forgetReplies drops the drafts older than a day and the sent replies
+// past the undo window, and takes the undo button off their notes.
+func (b *Bot) forgetReplies(ctx context.Context, c *handoff.Case) error {
+	now := b.clock.Now()
+	var gone []handoff.Sent
+	err := b.updateCase(ctx, c, func(c *handoff.Case) bool {
+		gone = nil
+		for _, x := range c.Sent {
+			if now.Sub(x.At) > UndoWindow {
+				gone = append(gone, x)
+			}
+		}
+		drafts := slices.DeleteFunc(slices.Clone(c.Drafts), func(d handoff.Draft) bool { return now.Sub(d.At) > draftTTL })
+		if len(gone) == 0 && len(drafts) == len(c.Drafts) {
+			return false
+		}
+		c.Drafts = drafts
+		c.Sent = slices.DeleteFunc(slices.Clone(c.Sent), func(x handoff.Sent) bool { return now.Sub(x.At) > UndoWindow })
+		return true
+	})
+	if err != nil {
+		return ignoreGiveUp(err)
+	}
+	partner := b.partner(c.PartnerID)
+	if partner == nil || c.TopicID == 0 {
+		return nil
+	}
+	rp := b.residentPrinter(ctx, *c)
+	for _, x := range gone {
+		if x.Note == 0 {
+			continue
+		}
+		if err := b.send(ctx, Reply{ChatID: b.topicChat(*c), EditMessageID: x.Note, Text: b.sentNote(rp, partner, x.Draft)}); err != nil {
+			b.log.Warn("sent_note_edit_failed", "case", c.ID, "err", err)
+		}
+	}
+	return nil
 }

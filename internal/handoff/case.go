@@ -232,10 +232,11 @@ type Earlier struct {
 }
 
 // Sent is a reply the resident received: Msg is its id in their chat, At
-// when it was sent.
+// when it was sent. It is kept only for the undo window.
 type Sent struct {
 	Draft
-	Msg int `json:"msg"`
+	Msg  int `json:"msg"`
+	Note int `json:"note,omitempty"` // the topic's note of it, with the undo button
 }
 
 // Open reports whether the case still waits or is being handled.

@@ -267,7 +267,12 @@ func (b *Bot) shown(ctx context.Context, c handoff.Case, lang, french string) {
 	if c.TopicID == 0 {
 		return
 	}
-	text := b.staff().T("case.received_auto", "Language", languageName(lang)) + "\n" + quoted(french)
+	s := b.staff()
+	text := s.T("case.received_auto", "Language", languageName(lang))
+	if lang != StaffLanguage {
+		text += "\n" + s.T("case.preview_french")
+	}
+	text += "\n" + quoted(french)
 	if err := b.send(ctx, Reply{ChatID: b.topicChat(c), ThreadID: c.TopicID, Text: text}); err != nil {
 		b.log.Warn("topic_note_failed", "case", c.ID, "err", err)
 	}

@@ -655,3 +655,44 @@ func TestSentReplyForgottenAfterUndoWindow(t *testing.T) {
 		t.Error("deleted after the window")
 	}
 }
+
+// TestVolunteerSendsAFileWithR: /r in reply to one's own photo in the
+// topic previews it, then sends it as it is under the signature; Undo
+// deletes both on the resident's side.
+func TestVolunteerSendsAFileWithR(t *testing.T) {
+	h := newHandoffFixture(t)
+	ctx := context.Background()
+	c := h.takenCase(t, residentAr)
+	h.handle(t, bot.Update{Kind: bot.KindPhoto, ChatID: lyonChat, ChatType: bot.ChatSupergroup, UserID: lyonVol, FirstName: "Lina",
+		ThreadID: c.TopicID, IsTopicMessage: true, MessageID: 321, ReplyToMessageID: c.TopicID, FileID: "ph"})
+	before := len(h.sent.to(residentAr))
+	if before == 0 {
+		t.Fatal("setup")
+	}
+	h.handle(t, bot.Update{Kind: bot.KindCommand, ChatID: lyonChat, ChatType: bot.ChatSupergroup, UserID: lyonVol, FirstName: "Lina",
+		Command: "r", Text: "/r", ThreadID: c.TopicID, IsTopicMessage: true, MessageID: 322, ReplyToMessageID: 321, ReplyToUserID: lyonVol, ReplyToFirstName: "Lina"})
+	if n := len(h.sent.to(residentAr)); n != before {
+		t.Fatal("the photo went before Send")
+	}
+	send, preview := h.buttonIn(t, lyonChat, "hc:s:")
+	if !strings.Contains(preview.Text, h.cat.Printer("fr").T("case.preview_copy")) {
+		t.Errorf("preview = %q", preview.Text)
+	}
+	h.handle(t, pressOn(lyonChat, c.TopicID, lyonVol, "Lina", send, 930))
+	got := h.sent.to(residentAr)[before:]
+	if len(got) != 2 || !strings.Contains(got[0].Text, "Lina") || got[1].CopyFromChatID != lyonChat || got[1].CopyMessageID != 321 {
+		t.Fatalf("to the resident: %+v; want the signature, then the copy of message 321", got)
+	}
+	cs, _ := h.store.Case(ctx, c.ID)
+	undo, _ := h.buttonIn(t, lyonChat, "hc:u:")
+	h.handle(t, pressOn(lyonChat, c.TopicID, lyonVol, "Lina", undo, 930))
+	if del := h.groups.msgDel[residentAr]; len(del) != 2 || del[0] != cs.Sent[0].Copy || del[1] != cs.Sent[0].Msg {
+		t.Errorf("deleted %v; want the copy and the signature", del)
+	}
+	// /r in reply to someone else's message is not a way to forward it.
+	h.handle(t, bot.Update{Kind: bot.KindCommand, ChatID: lyonChat, ChatType: bot.ChatSupergroup, UserID: lyonVol, FirstName: "Lina",
+		Command: "r", Text: "/r", ThreadID: c.TopicID, IsTopicMessage: true, MessageID: 323, ReplyToMessageID: 555, ReplyToUserID: lyonVol2})
+	if last := h.sent.last(t, lyonChat).Text; last != h.cat.Printer("fr").T("case.r_usage") {
+		t.Errorf("/r replying to a colleague's message: %q", last)
+	}
+}

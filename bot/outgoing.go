@@ -57,6 +57,11 @@ func quoted(text string) string { return "<blockquote>" + text + "</blockquote>"
 func (b *Bot) draftReply(ctx context.Context, r *Request, partner *handoff.Partner, c handoff.Case, text string) error {
 	u := r.Update
 	text = strings.TrimSpace(cleanText(text))
+	if text == "" && u.ReplyToMessageID != 0 && u.ReplyToMessageID != u.ThreadID && u.ReplyToUserID == u.UserID && !u.ReplyToIsBot {
+		// /r in reply to one's own message (a photo, a document…): it
+		// goes to the resident as it is.
+		return b.newDraft(ctx, r, partner, c, handoff.Draft{CopyOf: u.ReplyToMessageID}, false)
+	}
 	if text == "" {
 		return b.send(ctx, Reply{ChatID: u.ChatID, ThreadID: u.ThreadID, ReplyToMessageID: u.MessageID, Text: b.staff().T("case.r_usage")})
 	}
@@ -166,7 +171,14 @@ func (b *Bot) sendDraft(ctx context.Context, r *Request, partner *handoff.Partne
 	}
 	rp := b.residentPrinter(ctx, c)
 	text := b.signed(rp, partner, d.Alias, b.draftBody(rp, d))
+	if d.CopyOf != 0 {
+		text = rp.T("relay.from", "Alias", d.Alias, "Partner", partner.Name)
+	}
 	msg, err := b.sender.Send(ctx, laidOut(rp, Reply{ChatID: c.ResidentChat, Text: text, Keyboard: [][]string{{rp.T("help.leave")}}}))
+	var copied int
+	if err == nil && d.CopyOf != 0 {
+		copied, err = b.sender.Send(ctx, Reply{ChatID: c.ResidentChat, CopyFromChatID: u.ChatID, CopyMessageID: d.CopyOf})
+	}
 	if errors.Is(err, ErrBlocked) {
 		if merr := b.markBlocked(ctx, c.ResidentChat, true); merr != nil {
 			return merr
@@ -180,7 +192,7 @@ func (b *Bot) sendDraft(ctx context.Context, r *Request, partner *handoff.Partne
 	err = b.updateCase(ctx, &c, func(c *handoff.Case) bool {
 		c.Drafts = slices.DeleteFunc(slices.Clone(c.Drafts), func(x handoff.Draft) bool { return x.N == d.N })
 		c.Sent = slices.DeleteFunc(slices.Clone(c.Sent), func(x handoff.Sent) bool { return now.Sub(x.At) > UndoWindow })
-		sent := handoff.Sent{Draft: d, Msg: msg, Note: u.MessageID}
+		sent := handoff.Sent{Draft: d, Msg: msg, Copy: copied, Note: u.MessageID}
 		sent.At = now
 		c.Sent = append(c.Sent, sent)
 		c.Activity, c.LastOut = now, now
@@ -222,11 +234,16 @@ func (b *Bot) withdraw(ctx context.Context, r *Request, c handoff.Case, n int) e
 	now := b.clock.Now()
 	late := now.Sub(sent.At) > UndoWindow
 	if !late && b.groups != nil {
-		err := b.groups.DeleteMessage(ctx, c.ResidentChat, sent.Msg)
-		if errors.Is(err, ErrRejected) {
-			late = true // Telegram would not delete it any more
-		} else if err != nil {
-			return fmt.Errorf("withdraw reply: %w", err)
+		for _, m := range []int{sent.Copy, sent.Msg} {
+			if m == 0 {
+				continue
+			}
+			err := b.groups.DeleteMessage(ctx, c.ResidentChat, m)
+			if errors.Is(err, ErrRejected) {
+				late = true // Telegram would not delete it any more
+			} else if err != nil {
+				return fmt.Errorf("withdraw reply: %w", err)
+			}
 		}
 	}
 	if err := b.updateCase(ctx, &c, func(c *handoff.Case) bool {

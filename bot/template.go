@@ -145,6 +145,9 @@ func stripTags(s string) string {
 // draftBody is what the resident receives for draft d, after the
 // signature, in rp's language (HTML).
 func (b *Bot) draftBody(rp *catalog.Printer, d handoff.Draft) string {
+	if d.CopyOf != 0 {
+		return b.staff().T("case.preview_copy")
+	}
 	if d.Template != "" {
 		if t, ok := templateByCode(d.Template); ok {
 			return renderTemplate(rp, t, d.Value)

@@ -195,7 +195,10 @@ type Draft struct {
 	Alias    string `json:"alias"`
 	Text     string `json:"t,omitempty"`
 	Template string `json:"tpl,omitempty"`
-	Value    string `json:"val,omitempty"`
+	// CopyOf is the volunteer's own message in the topic (a file, a
+	// photo…) that goes to the resident as it is, under the signature.
+	CopyOf int    `json:"copy,omitempty"`
+	Value  string `json:"val,omitempty"`
 	// Translated is Text machine-translated into the resident's language
 	// (empty without a translation server, or when it failed).
 	Translated string    `json:"tr,omitempty"`
@@ -236,7 +239,8 @@ type Earlier struct {
 type Sent struct {
 	Draft
 	Msg  int `json:"msg"`
-	Note int `json:"note,omitempty"` // the topic's note of it, with the undo button
+	Copy int `json:"copy_msg,omitempty"` // the copy of a file, after the signature Msg
+	Note int `json:"note,omitempty"`     // the topic's note of it, with the undo button
 }
 
 // Open reports whether the case still waits or is being handled.

@@ -696,3 +696,43 @@ func TestVolunteerSendsAFileWithR(t *testing.T) {
 		t.Errorf("/r replying to a colleague's message: %q", last)
 	}
 }
+
+// TestDailyDigestAtOpening: each partner's digest is scheduled at its next
+// first opening of a day; Lyon's lists the case waiting; a partner with
+// nothing to say posts nothing; the next digest is the next opening day.
+func TestDailyDigestAtOpening(t *testing.T) {
+	h := newHandoffFixture(t)
+	ctx := context.Background()
+	h.intake(t, residentAr, "ar", "no_api", "69", "")
+	h.handle(t, press(residentAr, "ar", "h:y"))
+	c := h.caseOf(t, residentAr)
+	if err := h.bot.StartSweeps(ctx); err != nil {
+		t.Fatal(err)
+	}
+	e, ok, err := h.store.Get(ctx, "d:lyon")
+	thursday9 := time.Date(2026, 11, 26, 8, 0, 0, 0, time.UTC) // Thursday 09:00 in Paris
+	if err != nil || !ok || !e.Due.Equal(thursday9) {
+		t.Fatalf("Lyon's digest: %v %v %v; want %v", e.Due, ok, err, thursday9)
+	}
+	parisBefore := len(h.sent.to(parisChat))
+	h.clock.Set(thursday9)
+	d := reminder.NewDispatcher(h.store, h.bot, reminder.Config{Clock: h.clock, Workers: 1})
+	if _, err := d.RunOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var digest string
+	for _, r := range h.sent.to(lyonChat) {
+		if strings.Contains(r.Text, "le point du jour") {
+			digest = plain(r.Text)
+		}
+	}
+	if !strings.Contains(digest, "En attente : 1") || !strings.Contains(digest, fmt.Sprintf("#%d", c.ID)) {
+		t.Errorf("Lyon's digest = %q", digest)
+	}
+	if len(h.sent.to(parisChat)) != parisBefore {
+		t.Error("a digest with nothing in it was posted")
+	}
+	if e, ok, _ := h.store.Get(ctx, "d:lyon"); !ok || !e.Due.Equal(thursday9.Add(24*time.Hour)) {
+		t.Errorf("next digest %v; want Friday 09:00", e.Due)
+	}
+}

@@ -33,11 +33,15 @@ const sweepID = "sweep:inactive"
 const sweepBatch = 100
 
 // StartSweeps puts the daily sweep in the reminder schedule, unless it is
-// there already (another instance, an earlier start). Without reminders
-// there is no schedule, and no sweep.
+// there already (another instance, an earlier start), and each partner's
+// daily digest (digest.go). Without reminders there is no schedule, and
+// no sweep.
 func (b *Bot) StartSweeps(ctx context.Context) error {
 	if b.rem == nil {
 		return nil
+	}
+	if err := b.scheduleDigests(ctx); err != nil {
+		return err
 	}
 	if _, ok, err := b.rem.Get(ctx, sweepID); err != nil || ok {
 		return err

@@ -114,6 +114,9 @@ func (b *Bot) Notify(ctx context.Context, c reminder.Claim) (time.Time, error) {
 	if c.ID == sweepID {
 		return b.sweepInactive(ctx)
 	}
+	if rest, ok := strings.CutPrefix(c.ID, "d:"); ok {
+		return b.digest(ctx, rest)
+	}
 	if rest, ok := strings.CutPrefix(c.ID, "c:"); ok {
 		id, err := strconv.ParseInt(rest, 10, 64)
 		if err != nil || !b.handoffOn() {

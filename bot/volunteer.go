@@ -308,11 +308,10 @@ func (b *Bot) take(ctx context.Context, r *Request, partner *handoff.Partner, id
 		return err
 	}
 	rp := b.residentPrinter(ctx, c)
-	if err := b.residentReply(ctx, c.ResidentChat, rp, rp.T("help.taken", "Case", c.ID, "Partner", partner.Name)); err != nil {
-		return err
-	}
+	// The topic's note first: the resident may answer at once, and their
+	// message's copy then comes after it.
 	b.shown(ctx, c, rp.Lang(), s.T("help.taken", "Case", c.ID, "Partner", partner.Name))
-	return nil
+	return b.residentReply(ctx, c.ResidentChat, rp, rp.T("help.taken", "Case", c.ID, "Partner", partner.Name))
 }
 
 // volunteerAlias is the first name a volunteer signs with, trimmed.

@@ -409,3 +409,19 @@ func (b *Bot) handoverLines(c handoff.Case) []string {
 	}
 	return lines
 }
+
+// groupMenu lists the commands partner groups' "/" menu offers, in the
+// order volunteers use them: what they need in a topic, the queue, then
+// the coordinators' commands. Residents' commands are not in it.
+var groupMenu = []string{"r", "modele", "etapes", "fermer", "liberer", "transferer", "attribuer", "file", "mes", "dossier", "stats", "export", "pause", "resume", "link"}
+
+// GroupCommands is the command menu of partner groups, in French (the
+// groups' language).
+func (b *Bot) GroupCommands() []CommandInfo {
+	s := b.staff()
+	out := make([]CommandInfo, 0, len(groupMenu))
+	for _, name := range groupMenu {
+		out = append(out, CommandInfo{Name: name, Description: s.T("menu.group." + name)})
+	}
+	return out
+}

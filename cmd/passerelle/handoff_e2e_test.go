@@ -189,6 +189,7 @@ func newHandoffWorldWith(t *testing.T, now time.Time, o worldOptions) *handoffWo
 	}
 	w.bot = b
 	checkGroups(ctx, partners, client, b, logger)
+	syncGroupCommands(ctx, partners, client, b, logger)
 	relayDone := make(chan struct{})
 	go func() { defer close(relayDone); _ = b.RunRelay(ctx) }()
 	w.disp = reminder.NewDispatcher(sched, b, reminder.Config{Clock: w.clk, Location: paris, Logger: logger})

@@ -8,6 +8,7 @@ import (
 
 	"github.com/passerelle-bot/passerelle/bot"
 	"github.com/passerelle-bot/passerelle/internal/handoff"
+	"github.com/passerelle-bot/passerelle/internal/transport/telegram"
 )
 
 // loadPartners reads the partners file named by PASSERELLE_PARTNERS; an
@@ -72,5 +73,30 @@ func checkGroups(ctx context.Context, ps *handoff.Partners, gc groupChecker, b *
 			}
 		}
 		logger.Info("partner_ready", "partner", p.ID)
+	}
+}
+
+// chatCommander sets a group's command menu (the Telegram transport).
+type chatCommander interface {
+	SyncChatCommands(ctx context.Context, chatID int64, cmds []telegram.Command) (bool, error)
+}
+
+// syncGroupCommands gives every partner group (volunteers' and referents')
+// the volunteers' command menu, in French; residents' commands stay out
+// of it. Failures are logged: the menu is a help, not a need.
+func syncGroupCommands(ctx context.Context, ps *handoff.Partners, cc chatCommander, b *bot.Bot, logger *slog.Logger) {
+	var cmds []telegram.Command
+	for _, c := range b.GroupCommands() {
+		cmds = append(cmds, telegram.Command{Name: c.Name, Description: c.Description})
+	}
+	for _, p := range ps.All() {
+		for _, chat := range []int64{p.ChatID, p.ReferentsChatID} {
+			if chat == 0 {
+				continue
+			}
+			if _, err := cc.SyncChatCommands(ctx, chat, cmds); err != nil {
+				logger.Warn("group_commands_not_set", "partner", p.ID, "chat_id", chat, "err", err)
+			}
+		}
 	}
 }

@@ -123,6 +123,7 @@ func runBot(ctx context.Context, args []string, getenv func(string) string, stde
 	}
 	if partners != nil {
 		checkGroups(ctx, partners, client, b, logger)
+		syncGroupCommands(ctx, partners, client, b, logger)
 	}
 	reminders := reminder.NewDispatcher(sched, b, reminder.Config{
 		Clock: clock.Real{}, Location: cfg.Location, Logger: logger,

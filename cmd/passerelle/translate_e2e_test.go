@@ -98,3 +98,31 @@ func TestMachineTranslationDari(t *testing.T) {
 	}
 	w.srv.RequireNoSpecErrors(t)
 }
+
+// TestGroupCommandMenu: at start, every partner group's "/" menu (scope
+// chat) lists the volunteers' commands in French, and none of the
+// residents'.
+func TestGroupCommandMenu(t *testing.T) {
+	t.Parallel()
+	w := newHandoffWorld(t, wednesday10)
+	for _, chat := range []int64{e2eLyon, e2eLyonRefs, e2eParis, e2eNat, e2eNatRefs} {
+		menu := map[string]string{}
+		for _, c := range w.srv.Commands(telegramtest.CommandScope{Type: "chat", ChatID: chat}, "") {
+			menu[c.Command] = c.Description
+		}
+		for _, want := range []string{"r", "modele", "etapes", "fermer", "liberer", "transferer", "attribuer", "file", "mes", "dossier", "stats"} {
+			if menu[want] == "" {
+				t.Errorf("chat %d: the menu lacks /%s: %v", chat, want, menu)
+			}
+		}
+		for _, resident := range []string{"start", "forget", "volunteer", "mydata", "summary", "close"} {
+			if _, ok := menu[resident]; ok {
+				t.Errorf("chat %d: the menu offers /%s", chat, resident)
+			}
+		}
+		if d := menu["r"]; d != w.t("fr", "menu.group.r") {
+			t.Errorf("chat %d: /r is described %q", chat, d)
+		}
+	}
+	w.srv.RequireNoSpecErrors(t)
+}

@@ -296,3 +296,29 @@ func TestCopyWithNewCaption(t *testing.T) {
 	}
 	e.s.RequireNoSpecErrors(t)
 }
+
+// TestSyncChatCommands: a group's own menu (scope chat) is set once, and
+// left alone when it is already right.
+func TestSyncChatCommands(t *testing.T) {
+	e := newEnv(t, nil)
+	e.s.AddGroup(partnerForum, "Partner", true, telegramtest.ChatAdminRights{CanManageTopics: true, CanPinMessages: true, CanDeleteMessages: true})
+	ctx := context.Background()
+	cmds := []telegram.Command{{Name: "r", Description: "Écrire à la personne"}, {Name: "fermer", Description: "Clore le dossier"}}
+	for i, want := range []bool{true, false} {
+		changed, err := e.c.SyncChatCommands(ctx, partnerForum, cmds)
+		if err != nil || changed != want {
+			t.Fatalf("call %d: changed %v, %v; want %v", i+1, changed, err, want)
+		}
+	}
+	got := e.s.Commands(telegramtest.CommandScope{Type: "chat", ChatID: partnerForum}, "")
+	if len(got) != 2 || got[0].Command != "r" || got[1].Description != "Clore le dossier" {
+		t.Errorf("menu = %+v", got)
+	}
+	if def := e.s.Commands(telegramtest.CommandScope{}, ""); len(def) != 0 {
+		t.Errorf("the default menu changed: %+v", def)
+	}
+	if _, err := e.c.SyncChatCommands(ctx, partnerForum, []telegram.Command{{Name: "Bad-Name", Description: "x"}}); err == nil {
+		t.Error("a bad command name was sent")
+	}
+	e.s.RequireNoSpecErrors(t)
+}

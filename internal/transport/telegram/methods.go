@@ -292,3 +292,43 @@ func (c *Client) CheckGroup(ctx context.Context, chatID int64) error {
 	}
 	return nil
 }
+
+// SyncChatCommands makes the command menu of group chatID (scope "chat",
+// for every language) equal to cmds: it reads the current one with
+// getMyCommands and calls setMyCommands only when it differs, so it can
+// run at every start. It reports whether it changed the menu.
+func (c *Client) SyncChatCommands(ctx context.Context, chatID int64, cmds []Command) (bool, error) {
+	want := make([]tgbotapi.BotCommand, 0, len(cmds))
+	for _, cmd := range cmds {
+		if err := checkCommand(cmd); err != nil {
+			return false, fmt.Errorf("telegram: commands of chat %d: %w", chatID, err)
+		}
+		want = append(want, tgbotapi.BotCommand{Command: cmd.Name, Description: cmd.Description})
+	}
+	p := tgbotapi.Params{}
+	if err := p.AddInterface("scope", map[string]any{"type": "chat", "chat_id": c.resolveChat(chatID)}); err != nil {
+		return false, err
+	}
+	res, err := c.request(ctx, "getMyCommands", p)
+	if err != nil {
+		return false, err
+	}
+	var cur []tgbotapi.BotCommand
+	if err := json.Unmarshal(res, &cur); err != nil {
+		cur = nil // unreadable: set it
+	}
+	if slices.Equal(cur, want) {
+		return false, nil
+	}
+	method := "setMyCommands"
+	if len(want) == 0 {
+		method = "deleteMyCommands"
+	} else if err := p.AddInterface("commands", want); err != nil {
+		return false, err
+	}
+	if _, err := c.request(ctx, method, p); err != nil {
+		return false, err
+	}
+	c.log.LogAttrs(ctx, slog.LevelInfo, "telegram_chat_commands_set", slog.Int64("chat_id", chatID), slog.Int("count", len(want)))
+	return true, nil
+}

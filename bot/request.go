@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"html"
 
 	"github.com/passerelle-bot/passerelle/internal/catalog"
 )
@@ -38,6 +39,19 @@ type Request struct {
 // right-to-left language reads right to left.
 func (r *Request) Reply(ctx context.Context, text string, rows ...[]Button) error {
 	return r.bot.send(ctx, laidOut(r.P, Reply{ChatID: r.Update.ChatID, ThreadID: r.Update.ThreadID, Text: text, Buttons: rows}))
+}
+
+// Toast answers the button press of a KindCallback update with a short
+// text shown for a moment to whoever pressed it (not a message in the
+// chat; text as the catalog renders it, sent as plain text). It is best effort: a press too old to answer is only logged.
+func (r *Request) Toast(ctx context.Context, text string) {
+	u := r.Update
+	if u.Kind != KindCallback || u.CallbackID == "" {
+		return
+	}
+	if _, err := r.bot.sender.Send(ctx, Reply{ChatID: u.ChatID, Text: html.UnescapeString(text), AnswerCallbackID: u.CallbackID}); err != nil {
+		r.bot.log.Info("toast_failed", "chat_id", u.ChatID, "error", err.Error())
+	}
 }
 
 // laidOut applies the printer's layout rule (right-to-left paragraphs,

@@ -167,6 +167,14 @@ type Reply struct {
 	// document, the web page offers a download, the terminal writes it to
 	// disk and prints the path.
 	File *File
+
+	// AnswerCallbackID, when set, answers that button press (Update.CallbackID)
+	// with Text as a short notice shown to whoever pressed it (a toast, not an
+	// alert, plain text of at most 200 characters), instead of sending a
+	// message: ChatID only routes it to the transport of the chat where the
+	// button was pressed, and nothing else of the reply is used. A press can be
+	// answered once; the transport answers the others without text.
+	AnswerCallbackID string
 }
 
 // File is a file a reply carries, such as the .ics calendar of a

@@ -289,6 +289,10 @@ func (b *Bot) take(ctx context.Context, r *Request, partner *handoff.Partner, id
 	})
 	if errors.Is(err, errGiveUp) {
 		b.log.Info("take_lost", "case", id, "user_id", u.UserID)
+		if c.Status == handoff.StatusTaken && c.TakenBy != u.UserID && c.TakenAlias != "" {
+			// The volunteer who lost the race learns who won it.
+			r.Toast(ctx, s.T("case.take_lost", "Alias", c.TakenAlias))
+		}
 		return nil
 	}
 	if err != nil {

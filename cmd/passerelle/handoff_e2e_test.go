@@ -363,9 +363,14 @@ func TestHandoffEndToEnd(t *testing.T) {
 	if got.Status != handoff.StatusTaken || (got.TakenBy != lina.ID && got.TakenBy != marc.ID) {
 		t.Fatalf("after two takes: %+v", got)
 	}
-	taker := lina
+	taker, lost := lina, id2
 	if got.TakenBy == marc.ID {
-		taker = marc
+		taker, lost = marc, id1
+	}
+	// The volunteer who lost the race is told who took it, by a notice on
+	// the button (not a message in the group).
+	if a, ok := w.srv.AnswerOf(lost); !ok || a.Text != "Déjà pris par "+taker.FirstName || a.ShowAlert {
+		t.Errorf("the loser's button was answered %+v (answered %v); want the notice \"Déjà pris par %s\"", a, ok, taker.FirstName)
 	}
 	topics := w.srv.Topics(e2eLyon)
 	if len(topics) != 1 || !strings.Contains(topics[0].Name, fmt.Sprint(c.ID)) {

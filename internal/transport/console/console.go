@@ -134,6 +134,10 @@ func (c *Console) Send(ctx context.Context, r bot.Reply) (int, error) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if r.AnswerCallbackID != "" {
+		// Telegram shows it for a moment over the chat.
+		return 0, c.write(r.ChatID, "bot (notice)> "+r.Text+"\n")
+	}
 	label := "bot> "
 	if name, ok := c.groups[r.ChatID]; ok {
 		label = "bot → " + name + "> "

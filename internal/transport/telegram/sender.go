@@ -58,6 +58,13 @@ func (s *Sender) Send(ctx context.Context, r bot.Reply) (int, error) {
 	s.begin()
 	defer s.end()
 	c := s.c
+	if r.AnswerCallbackID != "" {
+		// A notice on a button press: answerCallbackQuery, no message.
+		if err := c.AnswerCallback(ctx, r.AnswerCallbackID, r.Text); err != nil {
+			return 0, fmt.Errorf("telegram: answerCallbackQuery: %w", err)
+		}
+		return 0, nil
+	}
 
 	method, p, err := buildReply(r)
 	if err != nil {

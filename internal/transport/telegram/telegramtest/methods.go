@@ -564,7 +564,8 @@ func (s *Server) answerCallbackQuery(_ context.Context, rq *request) (any, *apiE
 	if n := utf16Len(rq.str("text")); n > 200 {
 		return nil, s.specFail(rq.method, fmt.Sprintf("text is %d characters, limit 200", n), "MESSAGE_TOO_LONG")
 	}
-	if _, aerr := rq.optBool("show_alert"); aerr != nil {
+	alert, aerr := rq.optBool("show_alert")
+	if aerr != nil {
 		return nil, aerr
 	}
 	s.mu.Lock()
@@ -574,8 +575,24 @@ func (s *Server) answerCallbackQuery(_ context.Context, rq *request) (any, *apiE
 		return nil, badRequest("query is too old and response timeout expired or query ID is invalid")
 	}
 	s.callbacks[id] = true
+	s.answers[id] = CallbackAnswer{Text: rq.str("text"), ShowAlert: alert}
 	s.notifyLocked()
 	return true, nil
+}
+
+// CallbackAnswer is how the bot answered a callback query.
+type CallbackAnswer struct {
+	Text      string // the notice shown to whoever pressed ("" for none)
+	ShowAlert bool   // an alert to dismiss rather than a passing notice
+}
+
+// AnswerOf returns the answer to the callback query of update updateID
+// (injected with PressButton), once the bot has answered it.
+func (s *Server) AnswerOf(updateID int64) (CallbackAnswer, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a, ok := s.answers[s.queryOf[updateID]]
+	return a, ok
 }
 
 // Answered reports whether the callback query of an update injected with

@@ -110,6 +110,8 @@ type Server struct {
 	chats        map[int64]*chatState
 	users        map[int64]User
 	callbacks    map[string]bool // callback query id -> answered
+	answers      map[string]CallbackAnswer
+	queryOf      map[int64]string // update id -> its callback query id
 	nextCallback int64
 	methodFaults map[string][]Fault
 	commands     map[string][]BotCommand
@@ -135,6 +137,8 @@ func NewServer(tb testing.TB, opts ...Option) *Server {
 		chats:        map[int64]*chatState{},
 		users:        map[int64]User{},
 		callbacks:    map[string]bool{},
+		answers:      map[string]CallbackAnswer{},
+		queryOf:      map[int64]string{},
 		methodFaults: map[string][]Fault{},
 		commands:     map[string][]BotCommand{},
 		profile:      map[string]string{},

@@ -606,7 +606,9 @@ func (s *Server) PressButton(u User, chatID int64, label string) (int64, error) 
 					ChatInstance string      `json:"chat_instance"`
 					Data         string      `json:"data"`
 				}{id, apiUserOf(u), s.renderBotLocked(cs, b, true), fmt.Sprint(-(chatID*7919 + 1)), btn.Data}
-				return s.injectLocked("callback_query", cq), nil
+				upd := s.injectLocked("callback_query", cq)
+				s.queryOf[upd] = id
+				return upd, nil
 			}
 		}
 	}

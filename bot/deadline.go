@@ -39,12 +39,20 @@ func safeLimit(c handoff.Case) (permit.Date, bool) {
 
 // deadlineLines are the lines of a card or summary about c's letter: when
 // it was notified and, for an OQTF, the safe limit.
+//
+// For an OQTF the card also says whether the person says it grants a
+// voluntary departure period. The sources give no appeal window by kind of
+// OQTF (with or without that period), so the answer changes no date: the
+// card keeps the prudent limit and says the sources do not say which
+// window applies.
 func (b *Bot) deadlineLines(p *catalog.Printer, c handoff.Case) []string {
-	d, ok := notified(c)
-	if !ok {
-		return nil
+	var lines []string
+	if d, ok := notified(c); ok {
+		lines = append(lines, p.T("case.notified", "Date", frDate(d)))
 	}
-	lines := []string{p.T("case.notified", "Date", frDate(d))}
+	if c.Problem == handoff.ProblemOQTF && handoff.ValidDeparture(c.Departure) {
+		lines = append(lines, p.T("case.departure."+c.Departure))
+	}
 	if limit, ok := safeLimit(c); ok {
 		lines = append(lines, p.T("case.deadline_oqtf", "Date", frDate(limit)))
 	}

@@ -27,6 +27,7 @@ const (
 	stepHelpDoc     = "doc"
 	stepHelpDate    = "date"
 	stepHelpNotif   = "notif"
+	stepHelpDepart  = "depart"
 	stepHelpRisk    = "risk"
 	stepHelpDesc    = "desc"
 	stepHelpConsent = "consent"
@@ -36,8 +37,9 @@ const (
 	helpLang    = "lang"
 	helpDoc     = "doc" // tracked document id, or "-" for none
 	helpExpiry  = "exp"
-	helpNotif   = "notif" // day an urgent letter was notified, or "-"
-	helpRisks   = "risk"  // comma-separated Risk values, or "-" for none
+	helpNotif   = "notif"  // day an urgent letter was notified, or "-"
+	helpDepart  = "depart" // OQTF: voluntary departure period (handoff.Departure*)
+	helpRisks   = "risk"   // comma-separated Risk values, or "-" for none
 	helpDesc    = "desc"
 	helpDescSet = "descset"
 	helpPartner = "partner" // chosen by routing, shown at consent
@@ -136,6 +138,12 @@ func (b *Bot) helpButton(ctx context.Context, r *Request) error {
 		}
 		r.setData(helpDoc, arg)
 		return b.helpNext(ctx, r)
+	case "v":
+		if !in || step != stepHelpDepart || !handoff.ValidDeparture(arg) {
+			return b.stale(ctx, r)
+		}
+		r.setData(helpDepart, arg)
+		return b.helpNext(ctx, r)
 	case "k":
 		if !in || step != stepHelpRisk {
 			return b.stale(ctx, r)
@@ -229,6 +237,14 @@ func (b *Bot) helpNext(ctx context.Context, r *Request) error {
 		r.SetFlow(flowHelp, stepHelpNotif)
 		return r.Reply(ctx, p.T("help.ask.notified", "Example", HTML(frDate(permit.DateOf(b.clock.Now(), b.cfg.Location).AddDays(-1)))),
 			[]Button{{Label: p.T("help.skip"), Data: "h:s"}}, b.helpCancelRow(p))
+	case handoff.Problem(d[helpProblem]) == handoff.ProblemOQTF && d[helpDepart] == "":
+		// Which OQTF it is changes what the team must do, and how fast.
+		r.SetFlow(flowHelp, stepHelpDepart)
+		return r.Reply(ctx, p.T("help.ask.departure"),
+			[]Button{{Label: p.T("help.departure.yes"), Data: "h:v:" + handoff.DepartureYes}},
+			[]Button{{Label: p.T("help.departure.no"), Data: "h:v:" + handoff.DepartureNo}},
+			[]Button{{Label: p.T("help.departure.unknown"), Data: "h:v:" + handoff.DepartureUnknown}},
+			b.helpCancelRow(p))
 	case !handoff.Problem(d[helpProblem]).Urgent() && (d[helpDoc] == "-" || d[helpDoc] == "") && d[helpExpiry] == "":
 		r.SetFlow(flowHelp, stepHelpDate)
 		return r.Reply(ctx, p.T("help.ask.date"), []Button{{Label: p.T("help.skip"), Data: "h:s"}}, b.helpCancelRow(p))
@@ -391,6 +407,9 @@ func (b *Bot) helpDraft(ctx context.Context, r *Request) (handoff.Case, error) {
 	}
 	if n := d[helpNotif]; n != "" && n != "-" && pr.Urgent() {
 		c.Notified = n
+	}
+	if v := d[helpDepart]; pr == handoff.ProblemOQTF && handoff.ValidDeparture(v) {
+		c.Departure = v
 	}
 	return c, nil
 }

@@ -217,6 +217,9 @@ func (h *handoffFixture) intake(t *testing.T, user int64, lang, problem, dep, de
 	}
 	if handoff.Problem(problem).Urgent() {
 		h.handle(t, typed(user, lang, "24/11/2026")) // the day the letter came
+		if problem == string(handoff.ProblemOQTF) {
+			h.handle(t, press(user, lang, "h:v:"+handoff.DepartureUnknown))
+		}
 	} else {
 		h.handle(t, typed(user, lang, "30/06/2027")) // the card's end of validity
 	}

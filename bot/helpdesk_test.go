@@ -3,6 +3,7 @@ package bot_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -412,15 +413,31 @@ func TestOQTFDeadlineAndUnansweredAlert(t *testing.T) {
 		t.Errorf("a future notification date: %q", got)
 	}
 	h.handle(t, typed(residentAr, "ar", "24/11/2026"))
+	// An OQTF: does it grant a voluntary departure period? Three answers,
+	// in the resident's language.
+	ask := h.sent.last(t, residentAr)
+	if ask.Text != ar.T("help.ask.departure") {
+		t.Fatalf("the voluntary departure period is not asked: %q", ask.Text)
+	}
+	var answers []string
+	for _, row := range ask.Buttons {
+		for _, b := range row {
+			answers = append(answers, b.Data)
+		}
+	}
+	if want := []string{"h:v:yes", "h:v:no", "h:v:unknown", "h:q"}; !slices.Equal(answers, want) {
+		t.Errorf("buttons = %v; want %v", answers, want)
+	}
+	h.handle(t, press(residentAr, "ar", "h:v:no"))
 	h.handle(t, press(residentAr, "ar", "h:k:done"))
 	h.handle(t, press(residentAr, "ar", "h:s"))
 	h.handle(t, press(residentAr, "ar", "h:y"))
 	c := h.caseOf(t, residentAr)
-	if c.Notified != "2026-11-24" {
-		t.Fatalf("notified = %q", c.Notified)
+	if c.Notified != "2026-11-24" || c.Departure != handoff.DepartureNo {
+		t.Fatalf("notified = %q, departure = %q", c.Notified, c.Departure)
 	}
 	card := plain(h.cardOf(t, lyonChat).Text)
-	if !strings.Contains(card, "au plus tard le 26/11/2026 par prudence") || strings.Contains(card, "OQTF") || strings.Contains(card, "24/11/2026") {
+	if !strings.Contains(card, "au plus tard le 26/11/2026 par prudence") || strings.Contains(card, "OQTF") || strings.Contains(card, "24/11/2026") || strings.Contains(card, "départ volontaire") {
 		t.Errorf("neutral card = %q; want the safe limit and nothing of the letter", card)
 	}
 	h.handle(t, groupPress(lyonChat, lyonRef, "Rémi", fmt.Sprintf("hc:t:%d", c.ID)))
@@ -430,7 +447,8 @@ func TestOQTFDeadlineAndUnansweredAlert(t *testing.T) {
 			summary = plain(r.Text)
 		}
 	}
-	for _, want := range []string{"Lettre reçue le 24/11/2026 (date donnée par la personne)", "48 heures pour certaines OQTF", "nos sources ne disent pas lequel", "au plus tard le 26/11/2026"} {
+	for _, want := range []string{"Lettre reçue le 24/11/2026 (date donnée par la personne)", "Délai de départ volontaire : non accordé (selon la personne)",
+		"48 heures pour certaines OQTF", "nos sources ne disent pas lequel", "au plus tard le 26/11/2026"} {
 		if !strings.Contains(summary, want) {
 			t.Errorf("summary lacks %q:\n%s", want, summary)
 		}

@@ -33,6 +33,9 @@ func (w *handoffWorld) intakeWith(t *testing.T, u telegramtest.User, problem, de
 	w.press(t, u, u.ID, "العربية")
 	if handoff.Problem(problem).Urgent() {
 		w.do(t, w.srv.SendText(u, "24/11/2026")) // the day the letter came
+		if problem == string(handoff.ProblemOQTF) {
+			w.press(t, u, u.ID, w.t("ar", "help.departure.unknown"))
+		}
 	} else {
 		w.do(t, w.srv.SendText(u, "30/06/2027")) // the card's end of validity
 	}

@@ -112,7 +112,11 @@ type Case struct {
 	// Notified is the day the resident says an urgent letter reached them
 	// (YYYY-MM-DD): appeal deadlines run from it.
 	Notified string `json:"notified,omitempty"`
-	Risks    []Risk `json:"risks,omitempty"`
+	// Departure, for an OQTF, is whether the resident says it grants a
+	// voluntary departure period: DepartureYes, DepartureNo,
+	// DepartureUnknown, or "" when not asked.
+	Departure string `json:"departure,omitempty"`
+	Risks     []Risk `json:"risks,omitempty"`
 	// Description is the resident's optional short text (they were told
 	// not to write passwords, ID numbers or health details).
 	Description string `json:"desc,omitempty"`
@@ -413,4 +417,16 @@ type Link struct {
 	Topic   int
 	Message int
 	Relay   Relay
+}
+
+// Answers to "does the OQTF grant a voluntary departure period?".
+const (
+	DepartureYes     = "yes"
+	DepartureNo      = "no"
+	DepartureUnknown = "unknown"
+)
+
+// ValidDeparture reports whether v is one of the Departure answers.
+func ValidDeparture(v string) bool {
+	return v == DepartureYes || v == DepartureNo || v == DepartureUnknown
 }

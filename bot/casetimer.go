@@ -288,14 +288,15 @@ func groupProblem(p handoff.Problem) handoff.Problem {
 // "<5", so that nobody can be recognised in a rare combination.
 const SmallCount = 5
 
-// ExportCSV renders the anonymous counts as CSV: month, département,
-// problem, cases; counts under SmallCount shown as "<5".
+// ExportCSV renders the anonymous counts as CSV with French headers:
+// mois, département, problème, demandes; counts under SmallCount shown as
+// "<5". Counts only: no case number, no text.
 func ExportCSV(counts []handoff.Count) string {
 	slices.SortFunc(counts, func(a, b handoff.Count) int {
 		return strings.Compare(a.Month+"|"+a.Departement+"|"+string(a.Problem), b.Month+"|"+b.Departement+"|"+string(b.Problem))
 	})
 	var sb strings.Builder
-	sb.WriteString("month,departement,problem,cases\n")
+	sb.WriteString("mois,département,problème,demandes\n")
 	for _, c := range counts {
 		n := strconv.Itoa(c.N)
 		if c.N < SmallCount {
@@ -303,21 +304,26 @@ func ExportCSV(counts []handoff.Count) string {
 		}
 		dep := c.Departement
 		if dep == "" {
-			dep = "unknown"
+			dep = "inconnu"
 		}
 		fmt.Fprintf(&sb, "%s,%s,%s,%s\n", c.Month, dep, c.Problem, n)
 	}
 	return sb.String()
 }
 
-// export answers /export with the anonymous counts as CSV.
-func (b *Bot) export(ctx context.Context, r *Request) error {
+// export answers /export with the anonymous counts of partner's requests
+// (those first sent to it) as CSV. Counts made before they were kept per
+// partner belong to no partner's export.
+func (b *Bot) export(ctx context.Context, r *Request, partner *handoff.Partner) error {
 	stored, err := b.cases.Counts(ctx)
 	if err != nil {
 		return fmt.Errorf("load counts: %w", err)
 	}
 	merged := map[handoff.Count]int{}
 	for _, c := range stored {
+		if c.Partner != partner.ID {
+			continue
+		}
 		n := c.N
 		c.Problem, c.N = groupProblem(c.Problem), 0
 		merged[c] += n

@@ -646,9 +646,47 @@ func TestExportSuppressesSmallCounts(t *testing.T) {
 		{Month: "2026-11", Departement: "75", Problem: handoff.ProblemLogin, N: 2},
 		{Month: "2026-10", Departement: "", Problem: handoff.ProblemOther, N: 5},
 	})
-	want := "month,departement,problem,cases\n2026-10,unknown,other,5\n2026-11,69,no_api,7\n2026-11,75,login,<5\n"
+	want := "mois,département,problème,demandes\n2026-10,inconnu,other,5\n2026-11,69,no_api,7\n2026-11,75,login,<5\n"
 	if csv != want {
 		t.Errorf("CSV =\n%s\nwant\n%s", csv, want)
+	}
+}
+
+// TestExportPerPartner: /export in a partner's group gives the counts of
+// the requests first sent to that partner only, with French headers,
+// small counts suppressed.
+func TestExportPerPartner(t *testing.T) {
+	h := newHandoffFixture(t)
+	h.intake(t, residentAr, "ar", "no_api", "69", "") // Arabic from 69: Lyon
+	h.handle(t, press(residentAr, "ar", "h:y"))
+	h.intake(t, residentAr+1, "fa", "no_api", "75", "") // Persian from 75: Paris
+	h.handle(t, press(residentAr+1, "fa", "h:y"))
+	if a, p := h.caseOf(t, residentAr), h.caseOf(t, residentAr+1); a.PartnerID != "lyon" || p.PartnerID != "paris" {
+		t.Fatalf("partners %q and %q; want lyon and paris", a.PartnerID, p.PartnerID)
+	}
+	for i := range 5 {
+		c := handoff.Case{ID: int64(900 + i), ResidentID: int64(1 + i), PartnerID: "lyon", Status: handoff.StatusClosed,
+			Problem: handoff.ProblemLogin, Departement: "69", Created: wednesday10}
+		if _, err := h.store.CreateCase(context.Background(), c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	export := func(chat, coord int64) string {
+		h.handle(t, groupText(chat, 0, coord, "Coord", "/export", 0))
+		return h.sent.last(t, chat).Text
+	}
+	lyon := export(lyonChat, 100000003)
+	for _, want := range []string{"mois,département,problème,demandes\n", "2026-11,69,login,5\n", "2026-11,69,no_api,&lt;5\n"} {
+		if !strings.Contains(lyon, want) {
+			t.Errorf("Lyon's /export lacks %q:\n%s", want, lyon)
+		}
+	}
+	if strings.Contains(lyon, ",75,") {
+		t.Errorf("Lyon's /export has Paris's count:\n%s", lyon)
+	}
+	paris := export(parisChat, 100000011) // a referent
+	if !strings.Contains(paris, "2026-11,75,no_api,&lt;5\n") || strings.Contains(paris, ",69,") {
+		t.Errorf("Paris's /export =\n%s\nwant its own count only", paris)
 	}
 }
 

@@ -257,7 +257,7 @@ func (b *Bot) groupCommand(ctx context.Context, r *Request, partner *handoff.Par
 		case "stats":
 			return b.stats(ctx, r, partner)
 		case "export":
-			return b.export(ctx, r)
+			return b.export(ctx, r, partner)
 		case "link":
 			return reply(s.T("case.link", "Link", "https://t.me/"+b.cfg.BotUsername+"?start=p-"+partner.ID))
 		}

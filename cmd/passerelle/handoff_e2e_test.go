@@ -430,7 +430,7 @@ func TestHandoffEndToEnd(t *testing.T) {
 	}
 	w.do(t, w.srv.SendGroupText(e2eLyon, 0, coord, "/export"))
 	export := w.last(t, e2eLyon).Text
-	if !strings.Contains(export, "2026-11,69,no_api,&lt;5") {
+	if !strings.Contains(export, "mois,département,problème,demandes") || !strings.Contains(export, "2026-11,69,no_api,&lt;5") {
 		t.Errorf("/export = %q; want the count of 1 suppressed", export)
 	}
 

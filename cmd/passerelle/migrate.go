@@ -304,7 +304,7 @@ func migrate(ctx context.Context, src, dst migratable) (migrated, error) {
 	}
 	for _, c := range want {
 		if d := c.N - haveN[countKey(c)]; d > 0 {
-			if err := dst.AddCount(ctx, handoff.Count{Month: c.Month, Departement: c.Departement, Problem: c.Problem, N: d}); err != nil {
+			if err := dst.AddCount(ctx, handoff.Count{Month: c.Month, Departement: c.Departement, Problem: c.Problem, Partner: c.Partner, N: d}); err != nil {
 				return n, fmt.Errorf("counts: %w", err)
 			}
 		}

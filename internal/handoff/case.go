@@ -319,7 +319,10 @@ type Count struct {
 	Month       string  `json:"month"` // YYYY-MM
 	Departement string  `json:"dep"`
 	Problem     Problem `json:"problem"`
-	N           int     `json:"n"`
+	// Partner is the id of the partner the case was first sent to; ""
+	// for counts made before counts were kept per partner.
+	Partner string `json:"partner,omitempty"`
+	N       int    `json:"n"`
 }
 
 // Relay links a message copied into a partner's topic to the case and to

@@ -25,7 +25,8 @@ import (
 //	case_links:     <caseKey>/t|r/<chat>/<id>  → empty (what DeleteCase removes)
 //	case_artefacts: <caseKey>/<chat>/<thread>/<msg>/<kind> → handoff.Artefact as JSON (ids only, in clear)
 //	case_events:    <caseKey>/<seq>            → handoff.Event as JSON, sealed with the resident's key
-//	case_counts:    <month>/<dep>/<problem>    → count as decimal text
+//	case_counts:    <month>/<dep>/<problem>/<partner> → count as decimal text
+//	                (older counts: <month>/<dep>/<problem>, no partner)
 //	partner_paused: <partnerID>                → "1"
 //
 // caseKey is the case id as 20-digit zero-padded decimal text, so keys sort
@@ -207,7 +208,7 @@ func (s *Store) CreateCase(ctx context.Context, c handoff.Case) (int64, error) {
 			return err
 		}
 		counts := tx.Bucket(bucketCaseCounts)
-		ck := joinKey([]byte(c.Created.UTC().Format("2006-01")), []byte(c.Departement), []byte(c.Problem))
+		ck := countKey(handoff.Count{Month: c.Created.UTC().Format("2006-01"), Departement: c.Departement, Problem: c.Problem, Partner: c.PartnerID})
 		n, _ := strconv.Atoi(string(counts.Get(ck)))
 		return counts.Put(ck, strconv.AppendInt(nil, int64(n+1), 10))
 	})
@@ -612,12 +613,18 @@ func (s *Store) Counts(ctx context.Context) ([]handoff.Count, error) {
 			return nil
 		}
 		return b.ForEach(func(k, v []byte) error {
-			parts := bytes.SplitN(k, []byte("/"), 3)
+			// <month>/<dep>/<problem>[/<partner>]: counts made before
+			// they were kept per partner have no partner.
+			parts := bytes.Split(k, []byte("/"))
 			n, err := strconv.Atoi(string(v))
-			if len(parts) != 3 || err != nil {
+			if len(parts) != 3 && len(parts) != 4 || err != nil {
 				return fmt.Errorf("bolt store: malformed count %q", k)
 			}
-			out = append(out, handoff.Count{Month: string(parts[0]), Departement: string(parts[1]), Problem: handoff.Problem(parts[2]), N: n})
+			c := handoff.Count{Month: string(parts[0]), Departement: string(parts[1]), Problem: handoff.Problem(parts[2]), N: n}
+			if len(parts) == 4 {
+				c.Partner = string(parts[3])
+			}
+			out = append(out, c)
 			return nil
 		})
 	})
@@ -645,4 +652,14 @@ func (s *Store) Paused(ctx context.Context, partnerID string) (bool, error) {
 		return nil
 	})
 	return p, err
+}
+
+// countKey is the key of c's cell in case_counts (its N aside): month,
+// département, problem and, when known, the partner first sent the case.
+func countKey(c handoff.Count) []byte {
+	k := joinKey([]byte(c.Month), []byte(c.Departement), []byte(c.Problem))
+	if c.Partner != "" {
+		k = joinKey(k, []byte(c.Partner))
+	}
+	return k
 }

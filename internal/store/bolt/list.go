@@ -245,7 +245,7 @@ func (s *Store) PausedPartners(ctx context.Context) ([]string, error) {
 func (s *Store) AddCount(ctx context.Context, c handoff.Count) error {
 	return s.caseTx(ctx, func(tx *bbolt.Tx) error {
 		b := tx.Bucket(bucketCaseCounts)
-		k := []byte(c.Month + "/" + c.Departement + "/" + string(c.Problem))
+		k := countKey(c)
 		n := 0
 		if v := b.Get(k); v != nil {
 			var err error

@@ -23,7 +23,8 @@ package redis
 //	P:{P:gG}:relays       hash    copied message id → "caseID|residentMessageID"
 //	P:{P:cases}:seq       string  the last case number (INCR)
 //	P:{P:cases}:all       set     every case id (Cases)
-//	P:{P:stats}:counts    hash    "YYYY-MM|département|problem" → count
+//	P:{P:stats}:counts    hash    "YYYY-MM|département|problem|partner" → count
+//	                              (older fields: no "|partner")
 //	P:{P:stats}:paused    set     ids of partners that paused intake
 //
 // A case's record, audit log and links share one hash tag, so the
@@ -109,9 +110,20 @@ func (s *Store) countsKey() string   { return s.hashTag("stats") + ":counts" }
 func (s *Store) pausedKey() string   { return s.hashTag("stats") + ":paused" }
 
 // countField is the field of the counts hash that counts c: its month of
-// creation (UTC), département and problem.
+// creation (UTC), département, problem and the partner first sent it.
 func countField(c handoff.Case) string {
-	return c.Created.UTC().Format("2006-01") + "|" + c.Departement + "|" + string(c.Problem)
+	return cellField(handoff.Count{Month: c.Created.UTC().Format("2006-01"), Departement: c.Departement, Problem: c.Problem, Partner: c.PartnerID})
+}
+
+// cellField is the field of the counts hash of cell c (its N aside):
+// "month|département|problem|partner", or without "|partner" when the
+// partner is unknown (counts made before they were kept per partner).
+func cellField(c handoff.Count) string {
+	f := c.Month + "|" + c.Departement + "|" + string(c.Problem)
+	if c.Partner != "" {
+		f += "|" + c.Partner
+	}
+	return f
 }
 
 // Link kinds, the first field of a member of a case's links set.
@@ -855,21 +867,25 @@ func (s *Store) Counts(ctx context.Context) ([]handoff.Count, error) {
 	}
 	out := make([]handoff.Count, 0, len(m))
 	for k, v := range m {
-		// The month and the problem never hold "|"; the département sits
-		// between them.
-		i, j := strings.Index(k, "|"), strings.LastIndex(k, "|")
+		// No part ever holds "|" (partner ids are [a-z0-9-]); older
+		// fields have no partner.
+		parts := strings.Split(k, "|")
 		n, err := strconv.Atoi(v)
-		if i < 0 || i == j || err != nil {
+		if len(parts) != 3 && len(parts) != 4 || err != nil {
 			return nil, fmt.Errorf("redis store: malformed count %q = %q", k, v)
 		}
 		if n <= 0 {
 			continue // taken back by a CreateCase that found the id taken
 		}
-		out = append(out, handoff.Count{Month: k[:i], Departement: k[i+1 : j], Problem: handoff.Problem(k[j+1:]), N: n})
+		c := handoff.Count{Month: parts[0], Departement: parts[1], Problem: handoff.Problem(parts[2]), N: n}
+		if len(parts) == 4 {
+			c.Partner = parts[3]
+		}
+		out = append(out, c)
 	}
 	slices.SortFunc(out, func(a, b handoff.Count) int {
 		return cmp.Or(strings.Compare(a.Month, b.Month), strings.Compare(a.Departement, b.Departement),
-			strings.Compare(string(a.Problem), string(b.Problem)))
+			strings.Compare(string(a.Problem), string(b.Problem)), strings.Compare(a.Partner, b.Partner))
 	})
 	return out, nil
 }

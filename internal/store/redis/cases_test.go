@@ -146,7 +146,7 @@ func TestCaseKeyLayout(t *testing.T) {
 			p + ":{" + p + ":cases}:all = 5", p + ":{" + p + ":cases}:seq = 1",
 			g + ":relays = 900=5|17", g + ":topics = 42=5",
 			p + ":{" + p + ":p" + "lyon}:cases = 5",
-			p + ":{" + p + ":stats}:counts = 2026-03|69|stuck=1", p + ":{" + p + ":stats}:paused = paris",
+			p + ":{" + p + ":stats}:counts = 2026-03|69|stuck|lyon=1", p + ":{" + p + ":stats}:paused = paris",
 			p + ":{" + p + ":u4242}:cases = 5", p + ":{" + p + ":u4242}:r = k=\xf6", // the resident's data key
 		}
 		slices.Sort(want)

@@ -240,7 +240,7 @@ func (s *Store) AddCount(ctx context.Context, c handoff.Count) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	field := c.Month + "|" + c.Departement + "|" + string(c.Problem)
+	field := cellField(c)
 	return wrap("add count", s.c.HIncrBy(ctx, s.countsKey(), field, int64(c.N)).Err())
 }
 

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"errors"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -48,6 +49,7 @@ func RunCases(t *testing.T, h CasesHarness) {
 		{"TopicsAndRelays", testCaseTopicsRelays},
 		{"EventsInOrder", testCaseEvents},
 		{"CountsSurviveDelete", testCaseCounts},
+		{"CountsPerPartner", testCaseCountsPerPartner},
 		{"Paused", testCasePaused},
 		{"Artefacts", testCaseArtefacts},
 		{"DeleteLeavesNothing", testCaseDelete},
@@ -389,6 +391,56 @@ func testCaseCounts(t *testing.T, _ CasesHarness, s handoff.Store) {
 	}
 	if got["69"] != 2 || got["75"] != 1 {
 		t.Errorf("counts by département = %v; want 69:2 75:1 (deleting a case keeps its count)", got)
+	}
+}
+
+// testCaseCountsPerPartner: each count cell is kept per partner the case
+// was first sent to (a later transfer moves nothing); a count made
+// without a partner (before they were kept per partner, or copied by
+// migrate) stays a cell of its own. Counts hold numbers only.
+func testCaseCountsPerPartner(t *testing.T, _ CasesHarness, s handoff.Store) {
+	ctx := t.Context()
+	x, ok := s.(handoff.Exporter)
+	if !ok {
+		t.Fatalf("%T does not implement handoff.Exporter", s)
+	}
+	for i, partner := range []string{"lyon", "paris", "lyon"} {
+		mustCreate(t, s, sampleCase(int64(40+i), int64(6001+i), partner))
+	}
+	c, err := s.Case(ctx, 41)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.PartnerID, c.Tried = "lyon", []string{"paris"}
+	if _, err := s.UpdateCase(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	month := sampleCase(0, 0, "").Created.Format("2006-01")
+	for _, add := range []handoff.Count{
+		{Month: month, Departement: "69", Problem: handoff.ProblemNoAPI, N: 4},
+		{Month: month, Departement: "69", Problem: handoff.ProblemNoAPI, Partner: "paris", N: 2},
+	} {
+		if err := x.AddCount(ctx, add); err != nil {
+			t.Fatal(err)
+		}
+	}
+	counts, err := s.Counts(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int{}
+	for _, c := range counts {
+		if c.Month != month || c.Departement != "69" || c.Problem != handoff.ProblemNoAPI {
+			t.Errorf("unexpected count %+v", c)
+			continue
+		}
+		if _, dup := got[c.Partner]; dup {
+			t.Errorf("two cells for partner %q: %+v", c.Partner, counts)
+		}
+		got[c.Partner] = c.N
+	}
+	if want := map[string]int{"lyon": 2, "paris": 3, "": 4}; !maps.Equal(got, want) {
+		t.Errorf("counts by partner = %v; want %v", got, want)
 	}
 }
 

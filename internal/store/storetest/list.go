@@ -183,7 +183,7 @@ func testCaseExporter(t *testing.T, _ CasesHarness, s handoff.Store) {
 		t.Errorf("PausedPartners = %v, %v; want [lyon]", ids, err)
 	}
 
-	c := handoff.Count{Month: "2026-03", Departement: "69", Problem: handoff.ProblemNoAPI, N: 3}
+	c := handoff.Count{Month: "2026-03", Departement: "69", Problem: handoff.ProblemNoAPI, Partner: "lyon", N: 3}
 	if err := x.AddCount(ctx, c); err != nil {
 		t.Fatal(err)
 	}
@@ -193,7 +193,7 @@ func testCaseExporter(t *testing.T, _ CasesHarness, s handoff.Store) {
 	}
 	found := false
 	for _, got := range counts {
-		if got.Month == c.Month && got.Departement == c.Departement && got.Problem == c.Problem {
+		if got.Month == c.Month && got.Departement == c.Departement && got.Problem == c.Problem && got.Partner == c.Partner {
 			found = true
 			// Two cases of that cell were created above, then 3 added.
 			if got.N != 5 {

@@ -164,6 +164,9 @@ func (t *Transport) Send(ctx context.Context, rep bot.Reply) (int, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
+	if rep.AnswerCallbackID != "" {
+		return 0, nil // a notice on a button press: the page has none to show
+	}
 	id := rep.ChatID
 	if !t.Owns(id) {
 		return 0, fmt.Errorf("web: %w: chat %d is not a web resident", bot.ErrRejected, id)

@@ -90,6 +90,8 @@ type Store struct {
 	keys  *seal.Cache
 	kf    *keyFile
 	marks atomic.Uint64
+	// commits counts the read-write transactions of update (Commits).
+	commits atomic.Uint64
 
 	claimMu sync.Mutex
 	claims  map[int64]claim // update id → claim
@@ -353,13 +355,22 @@ func (s *Store) putProfileTx(tx *bbolt.Tx, p bot.Profile) error {
 // update runs fn in a read-write transaction, unless ctx ended while
 // waiting for the write lock.
 func (s *Store) update(ctx context.Context, fn func(tx *bbolt.Tx) error) error {
-	return s.db.Update(func(tx *bbolt.Tx) error {
+	err := s.db.Update(func(tx *bbolt.Tx) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		return fn(tx)
 	})
+	if err == nil {
+		s.commits.Add(1)
+	}
+	return err
 }
+
+// Commits returns how many read-write transactions the store's writes
+// committed since Open (each costs two fdatasyncs), for benchmarks and
+// diagnostics.
+func (s *Store) Commits() uint64 { return s.commits.Load() }
 
 // ---- sessions ----
 

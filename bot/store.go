@@ -152,10 +152,11 @@ type StateWrite struct {
 	Handled  time.Time
 }
 
-// StateLoader is an optional extension of Store for backends with a
-// network round trip per call: it claims the update and reads what the
-// core needs before handling it in one round trip. The core uses it when
-// the Store has it.
+// StateLoader is an optional extension of Store for backends with a cost
+// per call (a network round trip on Redis, a transaction on bbolt): it
+// claims the update and reads what the core needs before handling it in
+// one round trip or one read-only transaction. The core uses it when the
+// Store has it.
 type StateLoader interface {
 	// LoadState claims update id as ClaimUpdate does (no claim when id is
 	// 0), and returns the profile and the session as Profile and Session

@@ -205,6 +205,11 @@ type Printer struct {
 	c    *Catalog
 	lang Language
 	loc  *i18n.Localizer
+	// fixed caches the rendering of messages rendered without values
+	// (message id → text): their text depends on nothing else, and
+	// rendering (the template, French typography, the layout) is most of
+	// what answering a command costs.
+	fixed sync.Map
 }
 
 // Lang returns the printer's locale tag.
@@ -230,6 +235,11 @@ func (p *Printer) N(id string, count int, pairs ...any) string {
 }
 
 func (p *Printer) render(id string, count any, pairs []any) string {
+	if count == nil && len(pairs) == 0 {
+		if s, ok := p.fixed.Load(id); ok {
+			return s.(string)
+		}
+	}
 	data := make(map[string]any, len(pairs)/2)
 	for i := 0; i+1 < len(pairs); i += 2 {
 		name, _ := pairs[i].(string)
@@ -245,7 +255,12 @@ func (p *Printer) render(id string, count any, pairs []any) string {
 	if p.french() {
 		s = frenchTypography(s)
 	}
-	return p.Layout(s)
+	s = p.Layout(s)
+	if count == nil && len(pairs) == 0 && err == nil {
+		// A missing message is not kept: it is reported every time.
+		p.fixed.Store(id, s)
+	}
+	return s
 }
 
 // french reports whether the printer writes French, whose typography the

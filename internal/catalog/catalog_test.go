@@ -339,3 +339,26 @@ func TestRTLIsolatesEveryValueOnce(t *testing.T) {
 		t.Errorf("%d right-to-left locales; want 4 (ar, fa, ps, ur)", rtl)
 	}
 }
+
+// TestFixedMessagesRenderedOnce: a message rendered without values is
+// rendered once per printer (the template, French typography and the
+// layout run once), and then costs no allocation; with values, or plural,
+// it is rendered every time.
+func TestFixedMessagesRenderedOnce(t *testing.T) {
+	c := load(t)
+	for _, tag := range []string{"fr", "ar", "en"} {
+		p := c.Printer(tag)
+		first := p.T("help.body")
+		if allocs := testing.AllocsPerRun(100, func() {
+			if p.T("help.body") != first {
+				t.Fatalf("%s: help.body rendered differently the second time", tag)
+			}
+		}); allocs > 0 {
+			t.Errorf("%s: T of a message without values allocates %.0f times per call; want it cached", tag, allocs)
+		}
+	}
+	p := c.Printer("fr")
+	if one, two := p.N("privacy.inactive", 1), p.N("privacy.inactive", 24); one == two {
+		t.Errorf("plural message cached across counts: %q", one)
+	}
+}

@@ -22,7 +22,14 @@
 // one Store of one process use the file, so no other process can claim,
 // and a claim must not outlive its process (a restart releases it). They
 // are checked against the handled marks under one mutex, and a mark
-// written in a transaction ends the claim after the commit.
+// written in a transaction ends the claim after the commit. LoadState
+// claims an update and reads its resident's profile and session in one
+// read-only transaction.
+//
+// The hot path's writes (SaveState, MarkUpdate, PutProfile, SaveSession)
+// are group-committed (group.go): concurrent updates share one
+// transaction and its two fdatasyncs, and each returns only once its
+// transaction is committed.
 //
 // Sessions and documents are keyed by user first, so Forget finds every
 // session and document of a resident with one prefix scan and needs no
@@ -90,8 +97,10 @@ type Store struct {
 	keys  *seal.Cache
 	kf    *keyFile
 	marks atomic.Uint64
-	// commits counts the read-write transactions of update (Commits).
+	// commits counts the read-write transactions of update and group
+	// (Commits).
 	commits atomic.Uint64
+	group   *groupWriter // group commit of the hot path's writes (group.go)
 
 	claimMu sync.Mutex
 	claims  map[int64]claim // update id → claim
@@ -103,7 +112,10 @@ type claim struct {
 	until int64 // Unix ms, by the store's clock
 }
 
-var _ bot.Store = (*Store)(nil)
+var (
+	_ bot.Store       = (*Store)(nil)
+	_ bot.StateLoader = (*Store)(nil)
+)
 
 // Option configures Open.
 type Option func(*config)
@@ -181,11 +193,15 @@ func open(path string, cfg config) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
+	s.group = newGroupWriter(db, func() { s.commits.Add(1) })
 	return s, nil
 }
 
 // Close closes the files. Closing twice is harmless.
 func (s *Store) Close() error {
+	if s.group != nil {
+		s.group.close() // commits what is queued
+	}
 	err := s.db.Close()
 	s.kf.Close()
 	return err
@@ -336,7 +352,7 @@ func (s *Store) PutProfile(ctx context.Context, p bot.Profile) error {
 	if err := checkCtx(ctx); err != nil {
 		return err
 	}
-	return s.update(ctx, func(tx *bbolt.Tx) error { return s.putProfileTx(tx, p) })
+	return s.commit(ctx, func(tx *bbolt.Tx) error { return s.putProfileTx(tx, p) })
 }
 
 func (s *Store) putProfileTx(tx *bbolt.Tx, p bot.Profile) error {
@@ -365,6 +381,14 @@ func (s *Store) update(ctx context.Context, fn func(tx *bbolt.Tx) error) error {
 		s.commits.Add(1)
 	}
 	return err
+}
+
+// commit runs fn in a read-write transaction that concurrent writes of
+// the hot path share (group commit, group.go), and returns once it is
+// committed. fn may run more than once (rolled back in between), so it
+// keeps no state across runs.
+func (s *Store) commit(ctx context.Context, fn func(tx *bbolt.Tx) error) error {
+	return s.group.write(ctx, fn)
 }
 
 // Commits returns how many read-write transactions the store's writes
@@ -479,7 +503,7 @@ func (s *Store) SaveSession(ctx context.Context, sess bot.Session) (int64, error
 		return 0, errors.New("bolt store: SaveSession: session has no expiry")
 	}
 	var newVersion int64
-	err := s.update(ctx, func(tx *bbolt.Tx) error {
+	err := s.commit(ctx, func(tx *bbolt.Tx) error {
 		var err error
 		newVersion, err = s.saveSessionTx(tx, sess)
 		return err
@@ -495,6 +519,7 @@ func (s *Store) saveSessionTx(tx *bbolt.Tx, sess bot.Session) (int64, error) {
 	b := tx.Bucket(bucketSessions)
 	exp := tx.Bucket(bucketSessionExp)
 	var stored, live int64
+	var oldExp []byte
 	if v := b.Get(key); v != nil {
 		old, err := readSessionMeta(v)
 		if err != nil {
@@ -504,12 +529,16 @@ func (s *Store) saveSessionTx(tx *bbolt.Tx, sess bot.Session) (int64, error) {
 		if old.expires > s.now().UnixMilli() {
 			live = stored
 		}
-		if err := exp.Delete(timeKey(old.expires, key)); err != nil {
-			return 0, err
-		}
+		oldExp = timeKey(old.expires, key)
 	}
 	if sess.Version != live {
+		// Nothing written: SaveState commits its other writes all the same.
 		return 0, bot.ErrConflict
+	}
+	if oldExp != nil {
+		if err := exp.Delete(oldExp); err != nil {
+			return 0, err
+		}
 	}
 	newVersion := stored + 1
 	rec := sess
@@ -651,6 +680,85 @@ func (s *Store) ClaimUpdate(ctx context.Context, id int64, lease time.Duration) 
 	return bot.UpdateClaim{Status: bot.ClaimGranted, Token: tok}, nil
 }
 
+// LoadState claims update id as ClaimUpdate does and reads the profile and
+// the session, in one read-only transaction (bot.StateLoader). The claim
+// is taken in memory first and given back when the transaction shows the
+// update handled: a handler ends its claim only after its mark is
+// committed, so a transaction begun after the claim was taken sees that
+// mark.
+func (s *Store) LoadState(ctx context.Context, updateID int64, lease time.Duration, userID int64, k bot.SessionKey) (bot.LoadedState, error) {
+	if err := checkCtx(ctx); err != nil {
+		return bot.LoadedState{}, err
+	}
+	var st bot.LoadedState
+	var tok string
+	if updateID != 0 {
+		var err error
+		tok, err = newToken()
+		if err != nil {
+			return bot.LoadedState{}, err
+		}
+		s.claimMu.Lock()
+		nowMs := s.now().UnixMilli()
+		if c, ok := s.claims[updateID]; ok && c.until > nowMs {
+			s.claimMu.Unlock()
+			st.Claim.Status = bot.ClaimBusy
+			return st, nil
+		}
+		if len(s.claims) >= 1024 {
+			for id, c := range s.claims {
+				if c.until <= nowMs {
+					delete(s.claims, id)
+				}
+			}
+		}
+		s.claims[updateID] = claim{token: tok, until: nowMs + max(1, lease.Milliseconds())}
+		s.claimMu.Unlock()
+		st.Claim = bot.UpdateClaim{Status: bot.ClaimGranted, Token: tok}
+	}
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		if updateID != 0 {
+			seen, err := s.seenTx(tx, updateID)
+			if err != nil {
+				return err
+			}
+			if seen {
+				st.Claim = bot.UpdateClaim{Status: bot.ClaimHandled}
+			}
+		}
+		var err error
+		st.Profile, err = s.profileTx(tx, userID)
+		switch {
+		case err == nil:
+			st.HasProfile = true
+		case !errors.Is(err, bot.ErrNotFound):
+			return err
+		}
+		st.Session, err = s.sessionTx(tx, k)
+		switch {
+		case err == nil:
+			st.HasSession = true
+		case !errors.Is(err, bot.ErrNotFound):
+			return err
+		}
+		return nil
+	})
+	if err != nil || st.Claim.Status == bot.ClaimHandled {
+		if updateID != 0 {
+			// Give the claim back: handled already, or not loaded.
+			s.claimMu.Lock()
+			if c, ok := s.claims[updateID]; ok && c.token == tok {
+				delete(s.claims, updateID)
+			}
+			s.claimMu.Unlock()
+		}
+		if err != nil {
+			return bot.LoadedState{}, err
+		}
+	}
+	return st, nil
+}
+
 // ReleaseUpdate ends the claim whose token is given.
 func (s *Store) ReleaseUpdate(ctx context.Context, id int64, token string) error {
 	if err := checkCtx(ctx); err != nil {
@@ -678,7 +786,7 @@ func (s *Store) MarkUpdate(ctx context.Context, id int64, until time.Time) error
 	if err := checkCtx(ctx); err != nil {
 		return err
 	}
-	err := s.update(ctx, func(tx *bbolt.Tx) error { return s.markTx(tx, id, until) })
+	err := s.commit(ctx, func(tx *bbolt.Tx) error { return s.markTx(tx, id, until) })
 	if err == nil {
 		s.endClaim(id)
 	}
@@ -722,8 +830,8 @@ func (s *Store) SaveState(ctx context.Context, w bot.StateWrite) (int64, error) 
 	}
 	var version int64
 	var conflict error
-	err := s.update(ctx, func(tx *bbolt.Tx) error {
-		conflict = nil
+	err := s.commit(ctx, func(tx *bbolt.Tx) error {
+		conflict, version = nil, 0
 		if w.Profile != nil {
 			if err := s.putProfileTx(tx, *w.Profile); err != nil {
 				return err

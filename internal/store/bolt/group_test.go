@@ -190,3 +190,31 @@ func TestCloseCommitsQueuedWrites(t *testing.T) {
 		}
 	}
 }
+
+// TestStaleSessionKeepsExpiryIndex: SaveState commits its profile and mark
+// when the session is stale; the stored session keeps its expiry index
+// entry, so Purge still removes it once expired.
+func TestStaleSessionKeepsExpiryIndex(t *testing.T) {
+	t.Parallel()
+	clk := clock.NewFake(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))
+	s := openTemp(t, clk)
+	ctx := context.Background()
+	k := bot.SessionKey{ChatID: 7, UserID: 7}
+	if _, err := s.SaveSession(ctx, bot.Session{Key: k, Flow: "a", Expires: clk.Now().Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	p := bot.Profile{UserID: 7, ChatID: 7, Lang: "fr"}
+	stale := bot.Session{Key: k, Flow: "b", Expires: clk.Now().Add(time.Hour)}
+	if _, err := s.SaveState(ctx, bot.StateWrite{Profile: &p, Session: &stale, UpdateID: 70, Handled: clk.Now().Add(48 * time.Hour)}); !errors.Is(err, bot.ErrConflict) {
+		t.Fatalf("SaveState with a stale session: %v, want ErrConflict", err)
+	}
+	clk.Advance(2 * time.Hour)
+	if _, err := s.Purge(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range scanAll(t, s) {
+		if len(line) > 10 && line[:10] == `"sessions/` {
+			t.Errorf("expired session left after Purge: %s", line)
+		}
+	}
+}

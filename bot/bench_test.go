@@ -31,9 +31,12 @@ import (
 // end in process (claim, profile and session load, routing, rendering,
 // sending to a sender that discards, saving and marking), with
 // benchInFlight updates in flight per GOMAXPROCS, as the dispatcher's
-// workers do. After the timed part, each measures its floor on the same
-// data with the same number of updates and reports it (floor-ns/op) with
-// the ratio (x-floor). BenchmarkFloorRedis and BenchmarkFloorBolt measure
+// workers do. Each also measures its floor on the same store and data,
+// for as many updates, in turns of benchChunk updates alternating with
+// the timed ones (the floor's turns are not timed by b), and reports it
+// (floor-ns/op) with the ratio (x-floor) and the rate (updates/s);
+// BenchmarkHandleBolt also reports how many updates shared a commit and
+// its rate against BenchmarkHandleRedis's in the same run (x-redis-rate). BenchmarkFloorRedis and BenchmarkFloorBolt measure
 // the floor alone.
 //
 // The floor is the store's I/O and nothing else:
@@ -124,13 +127,38 @@ func handleN(core *bot.Bot, n int, base int64) (time.Duration, error) {
 	})
 }
 
-// reportFloor reports the floor of the timed part and the ratio.
-func reportFloor(b *testing.B, floor time.Duration) {
-	handle := float64(b.Elapsed().Nanoseconds()) / float64(b.N)
-	f := float64(floor.Nanoseconds()) / float64(b.N)
+// benchChunk is how many updates each turn of a paired measurement
+// handles before running the floor for as many: handle and floor
+// alternate, so that a change of load on a shared machine affects both.
+const benchChunk = 512
+
+// paired measures b.N updates with handle, timed by b, alternating with
+// b.N of floor, timed apart, and reports the floor (floor-ns/op), the
+// ratio (x-floor) and the update rate (updates/s).
+func paired(b *testing.B, handle, floor func(n int, base int64) (time.Duration, error), base int64) {
+	b.Helper()
+	var floorTime time.Duration
+	b.ResetTimer()
+	for done := 0; done < b.N; {
+		n := min(benchChunk, b.N-done)
+		b.StartTimer()
+		_, err := handle(n, base+int64(done))
+		b.StopTimer()
+		if err != nil {
+			b.Fatal(err)
+		}
+		d, err := floor(n, base+int64(b.N+done))
+		if err != nil {
+			b.Fatal(err)
+		}
+		floorTime += d
+		done += n
+	}
+	h := float64(b.Elapsed().Nanoseconds()) / float64(b.N)
+	f := float64(floorTime.Nanoseconds()) / float64(b.N)
 	b.ReportMetric(f, "floor-ns/op")
-	b.ReportMetric(handle/f, "x-floor")
-	b.ReportMetric(1e9/handle, "updates/s")
+	b.ReportMetric(h/f, "x-floor")
+	b.ReportMetric(1e9/h, "updates/s")
 }
 
 // redisRates are the update rates BenchmarkHandleRedis measured in this
@@ -145,17 +173,7 @@ func BenchmarkHandleRedis(b *testing.B) {
 	core, base := benchCore(b, st)
 	floor := newRedisFloor(st)
 	b.ReportAllocs()
-	b.ResetTimer()
-	_, err := handleN(core, b.N, base)
-	b.StopTimer()
-	if err != nil {
-		b.Fatal(err)
-	}
-	d, err := floor.run(b.N, base+int64(b.N))
-	if err != nil {
-		b.Fatal(err)
-	}
-	reportFloor(b, d)
+	paired(b, func(n int, base int64) (time.Duration, error) { return handleN(core, n, base) }, floor.run, base)
 	if b.N > 1000 {
 		redisRates.Lock()
 		redisRates.perSec = append(redisRates.perSec, float64(b.N)/b.Elapsed().Seconds())
@@ -182,27 +200,17 @@ func BenchmarkFloorRedis(b *testing.B) {
 }
 
 func BenchmarkHandleBolt(b *testing.B) {
-	path := benchBoltPath(b)
-	st, err := bolt.Open(path, bolt.WithKeys(seal.Ephemeral()))
+	st, err := bolt.Open(benchBoltPath(b), bolt.WithKeys(seal.Ephemeral()))
 	if err != nil {
 		b.Fatal(err)
 	}
+	defer st.Close()
 	core, base := benchCore(b, st)
 	commits0 := st.Commits()
 	b.ReportAllocs()
-	b.ResetTimer()
-	_, err = handleN(core, b.N, base)
-	b.StopTimer()
-	if err != nil {
-		b.Fatal(err)
-	}
+	paired(b, func(n int, base int64) (time.Duration, error) { return handleN(core, n, base) },
+		func(n int, base int64) (time.Duration, error) { return boltFloor(st.DB(), n, base) }, base)
 	b.ReportMetric(float64(b.N)/float64(max(1, st.Commits()-commits0)), "updates/commit")
-	st.Close()
-	d, err := boltFloor(path, b.N, base+int64(b.N))
-	if err != nil {
-		b.Fatal(err)
-	}
-	reportFloor(b, d)
 	redisRates.Lock()
 	if rates := redisRates.perSec; len(rates) > 0 {
 		// Against the median of this run's Redis measurements.
@@ -213,21 +221,20 @@ func BenchmarkHandleBolt(b *testing.B) {
 }
 
 func BenchmarkFloorBolt(b *testing.B) {
-	path := benchBoltPath(b)
-	st, err := bolt.Open(path, bolt.WithKeys(seal.Ephemeral()))
+	st, err := bolt.Open(benchBoltPath(b), bolt.WithKeys(seal.Ephemeral()))
 	if err != nil {
 		b.Fatal(err)
 	}
+	defer st.Close()
 	ctx := context.Background()
 	for u := int64(1); u <= benchResidents; u++ {
 		if err := st.PutProfile(ctx, bot.Profile{UserID: u, ChatID: u, Lang: "fr"}); err != nil {
 			b.Fatal(err)
 		}
 	}
-	st.Close()
 	b.ReportAllocs()
 	b.ResetTimer()
-	_, err = boltFloor(path, b.N, 1)
+	_, err = boltFloor(st.DB(), b.N, 1)
 	b.StopTimer()
 	if err != nil {
 		b.Fatal(err)
@@ -272,16 +279,11 @@ func (f *redisFloor) run(n int, base int64) (time.Duration, error) {
 }
 
 // boltFloor runs the bbolt transactions of n updates, ids from base, on
-// the file at path (internal/store/bolt's layout): per update, a read-only
+// db (internal/store/bolt's layout): per update, a read-only
 // transaction reading the update's mark, the profile and the session; per
 // benchInFlight updates, one read-write transaction writing their marks
 // and expiry index entries. One goroutine: nothing overlaps the fsyncs.
-func boltFloor(path string, n int, base int64) (time.Duration, error) {
-	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: time.Second})
-	if err != nil {
-		return 0, err
-	}
-	defer db.Close()
+func boltFloor(db *bbolt.DB, n int, base int64) (time.Duration, error) {
 	start := time.Now()
 	var sink int
 	for done := 0; done < n; done += benchInFlight {
@@ -341,7 +343,7 @@ func benchBoltPath(b *testing.B) string {
 }
 
 // benchRedis opens a Redis store with a prefix of its own, emptied and
-// closed at the end of the benchmark (after the timer stopped).
+// closed at the end of the benchmark (b.Cleanup: after the timer stopped).
 func benchRedis(b *testing.B) *redis.Store {
 	url := os.Getenv("PASSERELLE_TEST_REDIS_URL")
 	if url == "" {

@@ -219,6 +219,10 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
+// DB returns the bbolt database, for benchmarks and diagnostics: what is
+// written through it bypasses sealing and the group commit.
+func (s *Store) DB() *bbolt.DB { return s.db }
+
 // Path returns the file's path.
 func (s *Store) Path() string { return s.db.Path() }
 

@@ -52,7 +52,12 @@ in partner groups, counts and paused partners) and the relay copies not
 yet sent from one store into another, then compares both and prints what differs. Stop
 the bot first; the destination should be empty (--force to merge).`},
 	{"seed", "fill a store with synthetic residents for load tests", `Fills a store with N synthetic residents, each with one tracked card and
-its reminder entry. On Redis it prints used_memory per resident.`},
+its reminder entry. On Redis it prints used_memory per resident.
+--due-now makes every reminder due at once (each is really sent when a
+dispatcher claims it, outside quiet hours): a burst to rehearse.
+--cases N gives the first N residents an open case, waiting at the
+partners of PASSERELLE_PARTNERS in turn (records only: no card is posted
+in the groups; not counted in the statistics).`},
 	{"health", "ask the running bot whether it is alive (container health check)", `Asks the bot running on PASSERELLE_LISTEN for /healthz and prints its
 answer (version and uptime); exits non-zero when it does not answer.`},
 	{"keygen", "print a new master key for PASSERELLE_DATA_KEY", `Prints a new random master key (base64). Keep a copy apart from the data:
@@ -78,7 +83,7 @@ var synopses = map[string]string{
 	"web":        "--listen ADDR [--store URL] [--partners FILE]",
 	"check":      "[--locales DIR] [--connect]",
 	"migrate":    "--from URL --to URL [--force]",
-	"seed":       "-n N --store URL",
+	"seed":       "-n N --store URL [--due-now] [--cases N]",
 	"help":       "[COMMAND]",
 	"rotate-key": "[--store URL]",
 	"guide":      "export [--format csv|md] [--lang fr] | diff OLD NEW",

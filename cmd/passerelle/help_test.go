@@ -29,7 +29,7 @@ func TestHelpEveryCommand(t *testing.T) {
 		"chat":    {"-lang", "-store", "-partners", "-volunteer-id", "-temporary", "-as-volunteer", "-socket"},
 		"check":   {"-locales", "-connect"},
 		"migrate": {"-from", "-to", "-force"},
-		"seed":    {"-n", "-store"},
+		"seed":    {"-n", "-store", "-due-now", "-cases"},
 	}
 	for _, c := range commandHelp {
 		for _, args := range [][]string{{"help", c.name}, {c.name, "--help"}} {

@@ -12,10 +12,8 @@ import (
 	"time"
 
 	"github.com/passerelle-bot/passerelle/bot"
-	"github.com/passerelle-bot/passerelle/internal/catalog"
 	"github.com/passerelle-bot/passerelle/internal/handoff"
 	"github.com/passerelle-bot/passerelle/internal/store/redis"
-	"github.com/passerelle-bot/passerelle/locales"
 )
 
 type recordSender struct {
@@ -78,7 +76,7 @@ func TestSeedDueNowAndCases(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			cat, err := catalog.Load(locales.FS)
+			cat, err := sharedCatalog()
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -37,7 +37,11 @@ import (
 // Waiting sends form one queue. Whenever the global rate has a slot, the
 // oldest waiting LaneInteractive send whose chat is ready goes first, then
 // the oldest ready LaneBulk send: a send whose chat is not ready never holds
-// up other chats. Admission runs in whichever goroutine changes the state
+// up other chats. LaneBulk sends are also spaced by the global rate's
+// interval (1/30 s at 30/s): a broadcast fills the window one slot at a
+// time instead of a second's worth at once, so the window never frees a
+// block of slots at once that a broadcast takes back at once, and an
+// interactive send arriving meanwhile waits at most about one interval. Admission runs in whichever goroutine changes the state
 // (a caller arriving, or a scheduler goroutine that exists only while the
 // queue is not empty and sleeps on the clock until the next send is due, or
 // until an answer settles when that time depends on requests in flight).
@@ -55,6 +59,7 @@ type limiter struct {
 	chats       map[int64]time.Time // GCRA TAT per chat
 	groups      map[int64][]*stamp  // messages that may count in each group's minute
 	pausedUntil time.Time
+	lastBulk    time.Time // admission of the last LaneBulk send
 	queue       []*ticket
 	seq         uint64
 	running     bool          // a scheduler goroutine is alive
@@ -251,16 +256,45 @@ func (l *limiter) admitLocked(now time.Time) time.Time {
 		if best == nil {
 			return earliest
 		}
+		if best.lane == bot.LaneBulk {
+			// Bulk sends are spaced evenly, one per globalSpan/globalN, so
+			// that the window frees up a slot at a time: an interactive send
+			// then waits a fraction of the span for the next slot, never
+			// for a whole span behind a block of bulk sends.
+			if r := l.lastBulk.Add(l.bulkGap()); r.After(now) {
+				g, known := l.globalReadyLocked(now)
+				if !known {
+					return time.Time{} // settle wakes the scheduler
+				}
+				r = laterOf(r, g)
+				if earliest.IsZero() || r.Before(earliest) {
+					earliest = r
+				}
+				return earliest
+			}
+		}
 		if g, known := l.globalReadyLocked(now); !known {
 			return time.Time{}
 		} else if g.After(now) {
 			return g
+		}
+		if best.lane == bot.LaneBulk {
+			l.lastBulk = now
 		}
 		best.stamp = l.takeLocked(best.chat, now)
 		l.queue = append(l.queue[:bestIdx], l.queue[bestIdx+1:]...)
 		best.admitted = true
 		close(best.ready)
 	}
+}
+
+// bulkGap is the least time between two LaneBulk admissions: the global
+// rate's interval (0 without a global limit).
+func (l *limiter) bulkGap() time.Duration {
+	if l.globalN == 0 {
+		return 0
+	}
+	return l.globalSpan / time.Duration(l.globalN)
 }
 
 // gcraReady is when a GCRA with theoretical arrival time tat, interval t and

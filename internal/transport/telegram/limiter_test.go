@@ -216,7 +216,8 @@ func TestLimiterGlobalWindow(t *testing.T) {
 	clk := newFake()
 	l := newLimiter(clk, 3, -1, 3, -1)
 	for chat := int64(1); chat <= 3; chat++ {
-		done, err := l.acquire(context.Background(), chat, bot.LaneBulk)
+		// Interactive: bulk sends are also spaced (TestLimiterSpacesBulk).
+		done, err := l.acquire(context.Background(), chat, bot.LaneInteractive)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -259,4 +260,32 @@ func TestLimiterCountsFromAnswer(t *testing.T) {
 	}
 	clk.Advance(time.Millisecond)
 	recv(t, next)
+}
+
+// TestLimiterSpacesBulk: bulk sends are admitted one per interval of the
+// global rate (1/3 s at 3/s), not a window's worth at once, so that an
+// interactive send arriving during a broadcast finds a slot within an
+// interval instead of waiting for a whole window to age.
+func TestLimiterSpacesBulk(t *testing.T) {
+	clk := newFake()
+	l := newLimiter(clk, 3, -1, 3, -1)
+	done, err := l.acquire(context.Background(), 1, bot.LaneBulk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done()
+	second := goAcquire(l, 2, bot.LaneBulk)
+	waitQueued(t, l, 1)
+	waitClock(t, clk, 1)
+	clk.Advance(333 * time.Millisecond)
+	waitClock(t, clk, 1)
+	if !pending(second) {
+		t.Fatal("a second bulk send admitted less than 1/3 s after the first at 3/s")
+	}
+	clk.Advance(time.Millisecond)
+	recv(t, second)
+	// An interactive send is not spaced: it takes the window's free slot.
+	if _, err := l.acquire(context.Background(), 3, bot.LaneInteractive); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -195,7 +195,10 @@ func (w *loadWorld) t(id string, args ...any) string {
 	return cat.Printer("fr").T(id, args...)
 }
 
-func (w *loadWorld) do(tb testing.TB, id int64) { tb.Helper(); w.srv.WaitDelivered(tb, id, time.Minute) }
+func (w *loadWorld) do(tb testing.TB, id int64) {
+	tb.Helper()
+	w.srv.WaitDelivered(tb, id, time.Minute)
+}
 
 func (w *loadWorld) press(tb testing.TB, u telegramtest.User, chat int64, label string) {
 	tb.Helper()

@@ -29,8 +29,8 @@ import (
 // -handoff.residents residents (200) have an open case, taken by a
 // volunteer, in -handoff.groups partner groups (10; each case through the
 // real intake in French, card and take, so each has its topic). Then every resident
-// writes -handoff.messages messages (3) into their case at once, while 20
-// other residents each send /help every 200 ms. Telegram's limits — 20
+// writes -handoff.messages messages (3) into their case at once, while 50
+// other residents each send /help every 2.5 s or so. Telegram's limits — 20
 // messages a minute per group, one a second per private chat, 30 a second
 // in all — are applied by the transport and enforced by the fake Bot API
 // on a fake clock of their own: while the cases open, it is advanced by
@@ -302,19 +302,30 @@ func (w *loadWorld) write(tb testing.TB, m int) loadResult {
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg, others sync.WaitGroup
 	var mu sync.Mutex
-	for i := range 20 {
+	for i := range 50 {
 		u := telegramtest.User{ID: int64(8500000 + i), LanguageCode: "fr"}
 		others.Go(func() {
-			for k := 0; ; k++ {
+			// Every 2.5 s, jittered: under the core's flood limit (one
+			// update per 2 s after a burst), whose silence would read as
+			// a lost reply.
+			for first := true; ; first = false {
+				wait := time.Duration(2500+i*7%500) * time.Millisecond
+				if first {
+					wait = time.Duration(i*50) * time.Millisecond
+				}
 				select {
 				case <-ctx.Done():
 					return
-				case <-time.After(200 * time.Millisecond):
+				case <-time.After(wait):
 				}
 				asked := time.Now()
 				before := len(w.srv.Messages(u.ID))
 				w.do(tb, w.srv.SendText(u, "/help"))
 				for len(w.srv.Messages(u.ID)) <= before {
+					if time.Since(asked) > time.Minute {
+						tb.Errorf("resident %d: no reply to /help after a minute", u.ID)
+						return
+					}
 					select {
 					case <-w.srv.Changed():
 					case <-time.After(10 * time.Millisecond):

@@ -57,6 +57,9 @@ func BenchmarkHandoffLoad(b *testing.B) {
 		w := newLoadWorld(b, *handoffGroups)
 		w.openCases(b, *handoffResidents)
 		w.stop()
+		// Two minutes on, so that the cards and topics the setup posted
+		// have left the groups' minutes.
+		w.tclk.Advance(2 * time.Minute)
 		w.stop = advanceAtSpeed(w.tclk, *handoffSpeed)
 		b.StartTimer()
 		r := w.write(b, *handoffMessages)

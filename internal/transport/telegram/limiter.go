@@ -37,11 +37,12 @@ import (
 // Waiting sends form one queue. Whenever the global rate has a slot, the
 // oldest waiting LaneInteractive send whose chat is ready goes first, then
 // the oldest ready LaneBulk send: a send whose chat is not ready never holds
-// up other chats. LaneBulk sends are also spaced by the global rate's
-// interval (1/30 s at 30/s): a broadcast fills the window one slot at a
-// time instead of a second's worth at once, so the window never frees a
-// block of slots at once that a broadcast takes back at once, and an
-// interactive send arriving meanwhile waits at most about one interval. Admission runs in whichever goroutine changes the state
+// up other chats. LaneBulk sends are also paced at the global rate by a
+// GCRA with a small burst (bulkBurst: 3 at 30/s): a broadcast fills the
+// window a slot or so at a time instead of a second's worth at once, so
+// the window never frees a block of slots that a broadcast takes back at
+// once, and an interactive send arriving meanwhile waits at most a few
+// intervals (1/30 s each) rather than up to a second. Admission runs in whichever goroutine changes the state
 // (a caller arriving, or a scheduler goroutine that exists only while the
 // queue is not empty and sleeps on the clock until the next send is due, or
 // until an answer settles when that time depends on requests in flight).
@@ -59,7 +60,7 @@ type limiter struct {
 	chats       map[int64]time.Time // GCRA TAT per chat
 	groups      map[int64][]*stamp  // messages that may count in each group's minute
 	pausedUntil time.Time
-	lastBulk    time.Time // admission of the last LaneBulk send
+	bulkTAT     time.Time // GCRA theoretical arrival time of LaneBulk sends
 	queue       []*ticket
 	seq         uint64
 	running     bool          // a scheduler goroutine is alive
@@ -257,11 +258,12 @@ func (l *limiter) admitLocked(now time.Time) time.Time {
 			return earliest
 		}
 		if best.lane == bot.LaneBulk {
-			// Bulk sends are spaced evenly, one per globalSpan/globalN, so
-			// that the window frees up a slot at a time: an interactive send
-			// then waits a fraction of the span for the next slot, never
-			// for a whole span behind a block of bulk sends.
-			if r := l.lastBulk.Add(l.bulkGap()); r.After(now) {
+			// Bulk sends are paced at the global rate (a GCRA with a
+			// burst of bulkBurst), so that the window frees up a slot or
+			// so at a time: an interactive send then waits a few intervals
+			// for the next slot, never a whole span behind a block of bulk
+			// sends.
+			if r := gcraReady(l.bulkTAT, l.bulkGap(), l.bulkBurst()); r.After(now) {
 				g, known := l.globalReadyLocked(now)
 				if !known {
 					return time.Time{} // settle wakes the scheduler
@@ -279,7 +281,7 @@ func (l *limiter) admitLocked(now time.Time) time.Time {
 			return g
 		}
 		if best.lane == bot.LaneBulk {
-			l.lastBulk = now
+			l.bulkTAT = laterOf(l.bulkTAT, now).Add(l.bulkGap())
 		}
 		best.stamp = l.takeLocked(best.chat, now)
 		l.queue = append(l.queue[:bestIdx], l.queue[bestIdx+1:]...)
@@ -288,14 +290,19 @@ func (l *limiter) admitLocked(now time.Time) time.Time {
 	}
 }
 
-// bulkGap is the least time between two LaneBulk admissions: the global
-// rate's interval (0 without a global limit).
+// bulkGap is the interval of LaneBulk admissions: the global rate's (0
+// without a global limit).
 func (l *limiter) bulkGap() time.Duration {
 	if l.globalN == 0 {
 		return 0
 	}
 	return l.globalSpan / time.Duration(l.globalN)
 }
+
+// bulkBurst is how many LaneBulk sends may go back to back to catch up
+// after a late wake-up (a loaded machine): a tenth of the window, so that
+// an interactive send still finds a slot within a few intervals.
+func (l *limiter) bulkBurst() int { return max(1, l.globalN/10) }
 
 // gcraReady is when a GCRA with theoretical arrival time tat, interval t and
 // burst b next admits.

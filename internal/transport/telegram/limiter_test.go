@@ -263,7 +263,8 @@ func TestLimiterCountsFromAnswer(t *testing.T) {
 }
 
 // TestLimiterSpacesBulk: bulk sends are admitted one per interval of the
-// global rate (1/3 s at 3/s), not a window's worth at once, so that an
+// global rate (1/3 s at 3/s; the burst is a tenth of the window, here
+// one), not a window's worth at once, so that an
 // interactive send arriving during a broadcast finds a slot within an
 // interval instead of waiting for a whole window to age.
 func TestLimiterSpacesBulk(t *testing.T) {
@@ -288,4 +289,26 @@ func TestLimiterSpacesBulk(t *testing.T) {
 	if _, err := l.acquire(context.Background(), 3, bot.LaneInteractive); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestLimiterBulkCatchesUp: at 30/s, three bulk sends may go back to back
+// (a scheduler that woke late catches up), not more.
+func TestLimiterBulkCatchesUp(t *testing.T) {
+	clk := newFake()
+	l := newLimiter(clk, 30, -1, 3, -1)
+	for chat := int64(1); chat <= 3; chat++ {
+		done, err := l.acquire(context.Background(), chat, bot.LaneBulk)
+		if err != nil {
+			t.Fatal(err)
+		}
+		done()
+	}
+	fourth := goAcquire(l, 4, bot.LaneBulk)
+	waitQueued(t, l, 1)
+	waitClock(t, clk, 1)
+	if !pending(fourth) {
+		t.Fatal("a 4th bulk send went back to back at 30/s")
+	}
+	clk.Advance(time.Second / 30)
+	recv(t, fourth)
 }

@@ -125,11 +125,10 @@ func TestBurstRepliesInterleave(t *testing.T) {
 // fake Bot API enforcing the flood limits, with reminders due in a bbolt
 // store.
 type burstWorld struct {
-	srv     *telegramtest.Server
-	disp    *reminder.Dispatcher
-	n       int
-	first   int64 // the first seeded resident's chat
-	pollErr chan error
+	srv   *telegramtest.Server
+	disp  *reminder.Dispatcher
+	n     int
+	first int64 // the first seeded resident's chat
 }
 
 func newBurstWorld(tb testing.TB, n int, rate float64) *burstWorld {

@@ -119,6 +119,10 @@ type chatQueue struct {
 type queued struct {
 	u    Update
 	done func()
+	// finishing is set once the worker has taken done to call it: a
+	// copy delivered from then on queues behind it (and is found handled)
+	// rather than joining a done that is no longer called.
+	finishing bool
 }
 
 // NewDispatcher starts the workers. They run until Close.
@@ -203,7 +207,7 @@ func (d *Dispatcher) Submit(ctx context.Context, u Update, done func()) error {
 			// timed out during a store outage, retried by Telegram): the
 			// queued copy answers both.
 			for i := range q.items {
-				if it := &q.items[i]; it.u.ID == u.ID {
+				if it := &q.items[i]; it.u.ID == u.ID && !it.finishing {
 					first := it.done
 					it.done = func() { first(); done() }
 					d.mu.Unlock()
@@ -284,6 +288,7 @@ func (d *Dispatcher) work(ctx context.Context) {
 				d.cfg.Logger.Info("update_handled_after_retry", "update_id", it.u.ID, "chat_id", it.u.ChatID, "attempts", q.failures+1)
 			}
 			d.mu.Lock()
+			q.items[0].finishing = true
 			done := q.items[0].done // with the copies delivered meanwhile (Submit)
 			d.mu.Unlock()
 			done()

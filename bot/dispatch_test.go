@@ -503,3 +503,42 @@ func TestDispatcherGivesUpOnOtherErrors(t *testing.T) {
 		t.Errorf("acknowledged %v, handled %v, told %v; want 1 given up, 2 handled, nobody told", got, done, told)
 	}
 }
+
+// TestDispatcherCopyDeliveredWhileFinishing: a copy of an update delivered
+// while the first one is being acknowledged (a webhook retry arriving just
+// as the handler finished) is acknowledged too, not joined to an
+// acknowledgement already under way (it answered 503 after 25 s).
+func TestDispatcherCopyDeliveredWhileFinishing(t *testing.T) {
+	h := &counting{}
+	d := bot.NewDispatcher(h, bot.DispatcherConfig{Workers: 1})
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		d.Close(ctx)
+	}()
+	second := make(chan struct{})
+	first := func() {
+		if err := d.Submit(context.Background(), bot.Update{ID: 9, ChatID: 1}, func() { close(second) }); err != nil {
+			t.Error(err)
+		}
+	}
+	if err := d.Submit(context.Background(), bot.Update{ID: 9, ChatID: 1}, first); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-second:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the copy delivered while the first was being acknowledged was never acknowledged")
+	}
+	if n := h.n.Load(); n != 2 {
+		t.Errorf("handled %d times; want 2 (the core finds the second already handled)", n)
+	}
+}
+
+// counting handles every update at once, counting them.
+type counting struct{ n atomic.Int32 }
+
+func (c *counting) Handle(ctx context.Context, u bot.Update) error {
+	c.n.Add(1)
+	return nil
+}

@@ -153,6 +153,7 @@ func TestChatAsVolunteer(t *testing.T) {
 	volunteer("1") // confirmed
 	resOut.waitFor(t, "resident", "[2] 👎 Pas utile")
 	resident("1", "Merci.")
+	volOut.waitFor(t, "volunteer", "👍 La personne a trouvé cette aide utile.") // the rating, shown in the topic
 	volunteer("/quit")
 	if err := <-volDone; err != nil {
 		t.Fatalf("volunteer terminal: %v\n%s", err, volOut.String())

@@ -17,6 +17,7 @@ import (
 // while it stays open; the copy opens and holds the data, and a write
 // after the snapshot is not in it.
 func TestOnlineBackup(t *testing.T) {
+	t.Parallel()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	path := filepath.Join(t.TempDir(), "live.db")

@@ -43,6 +43,7 @@ func envOf(m map[string]string) func(string) string { return func(k string) stri
 // compares the output with golden transcripts (dates masked). Refresh with
 // go test ./cmd/passerelle -run TestChatTranscripts -update.
 func TestChatTranscripts(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name   string
 		args   []string
@@ -84,6 +85,7 @@ func TestChatTranscripts(t *testing.T) {
 }
 
 func TestCheckLocalesDir(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	for _, f := range []string{"active.en.toml", "active.fr.toml", "active.ar.toml"} {
 		data, err := os.ReadFile(filepath.Join("..", "..", "locales", f))
@@ -124,6 +126,7 @@ func TestCheckLocalesDir(t *testing.T) {
 }
 
 func TestCheckReportsBadConfiguration(t *testing.T) {
+	t.Parallel()
 	env := map[string]string{"PASSERELLE_SEND_RATE": "fast", "PASSERELLE_WEBHOOK_URL": "http://insecure.example", "PASSERELLE_QUIET_HOURS": "late"}
 	var out bytes.Buffer
 	err := run(context.Background(), []string{"check"}, func(k string) string { return env[k] }, strings.NewReader(""), &out, &out)
@@ -153,6 +156,7 @@ func TestUnknownCommand(t *testing.T) {
 }
 
 func TestCheckPartnersFile(t *testing.T) {
+	t.Parallel()
 	var out bytes.Buffer
 	env := runEnv()
 	env["PASSERELLE_PARTNERS"] = "../../partners.example.yaml"

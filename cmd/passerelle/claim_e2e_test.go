@@ -107,6 +107,7 @@ func (m *updateMaker) encode(t *testing.T, v any) []byte {
 // first delivery is slow). The update that opens a case is handled once:
 // one case, one card in the partner group.
 func TestTwoInstancesHandleAnUpdateOnce(t *testing.T) {
+	t.Parallel()
 	redisURL := os.Getenv("PASSERELLE_TEST_REDIS_URL")
 	if redisURL == "" {
 		if os.Getenv("PASSERELLE_TEST_REQUIRE_REDIS") == "1" {

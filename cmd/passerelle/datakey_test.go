@@ -39,6 +39,7 @@ func TestKeygen(t *testing.T) {
 // TestCheckDataKey: check refuses a weak or unreadable master key, and a
 // missing one when the environment is set up for run.
 func TestCheckDataKey(t *testing.T) {
+	t.Parallel()
 	good := seal.NewKey()
 	file := filepath.Join(t.TempDir(), "key")
 	if err := os.WriteFile(file, []byte(good+"\n"), 0o600); err != nil {
@@ -85,6 +86,7 @@ func TestRunNeedsDataKey(t *testing.T) {
 // TestRotateKeyCommand: rotate-key moves a store from the current master
 // key to the new one; the bot then needs the new one.
 func TestRotateKeyCommand(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "p.db")
 	oldText, newText := seal.NewKey(), seal.NewKey()
 	old, _ := seal.ParseKey(oldText)

@@ -176,6 +176,7 @@ func hasButton(m telegramtest.Message, label string) bool {
 }
 
 func TestEndToEndPolling(t *testing.T) {
+	t.Parallel()
 	for _, be := range backends(t) {
 		t.Run(be.name, func(t *testing.T) {
 			srv := telegramtest.NewServer(t)
@@ -275,6 +276,7 @@ func TestEndToEndPolling(t *testing.T) {
 }
 
 func TestEndToEndSenderFaults(t *testing.T) {
+	t.Parallel()
 	srv := telegramtest.NewServer(t)
 	path := filepath.Join(t.TempDir(), "faults.db")
 	in := startBot(t, baseEnv(t, srv, "bolt:"+path))
@@ -314,6 +316,7 @@ func TestEndToEndSenderFaults(t *testing.T) {
 }
 
 func TestEndToEndWebhook(t *testing.T) {
+	t.Parallel()
 	srv := telegramtest.NewServer(t)
 	env := baseEnv(t, srv, "bolt:"+filepath.Join(t.TempDir(), "hook.db"))
 	env["PASSERELLE_WEBHOOK_URL"] = "https://bot.example.org/telegram/hook"
@@ -369,6 +372,7 @@ func TestEndToEndWebhook(t *testing.T) {
 }
 
 func TestTokenNeverLogged(t *testing.T) {
+	t.Parallel()
 	const token = "987654:SECRET-never-in-logs_0123456789"
 	// A Bot API address where nothing listens: every call fails with a
 	// network error whose URL contains the token.

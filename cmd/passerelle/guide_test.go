@@ -25,6 +25,7 @@ func runArgs(t *testing.T, args ...string) (stdout, stderr string, err error) {
 // paths, its French texts, its sources and its review status with the
 // fingerprint a reviewer records.
 func TestGuideExport(t *testing.T) {
+	t.Parallel()
 	g, err := guide.Load()
 	if err != nil {
 		t.Fatal(err)
@@ -67,6 +68,7 @@ func TestGuideExport(t *testing.T) {
 // between two versions of the tree, and says when an outcome goes back to
 // to_verify.
 func TestGuideDiff(t *testing.T) {
+	t.Parallel()
 	tree, err := fs.ReadFile(guide.Data, "tree.yaml")
 	if err != nil {
 		t.Fatal(err)

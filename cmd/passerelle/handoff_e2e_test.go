@@ -324,6 +324,7 @@ func (w *handoffWorld) caseOf(t *testing.T, u telegramtest.User) handoff.Case {
 // kind, stats and export, the absence of the resident's identity in partner
 // groups, and /forget deleting the topic.
 func TestHandoffEndToEnd(t *testing.T) {
+	t.Parallel()
 	// Wednesday 25 November 2026, 10:00 in Paris: the partners are open.
 	w := newHandoffWorld(t, time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC))
 
@@ -467,6 +468,7 @@ func TestHandoffEndToEnd(t *testing.T) {
 // across a weekend, the case goes to the next partner once and the
 // resident is told.
 func TestHandoffSLAAndOpeningHours(t *testing.T) {
+	t.Parallel()
 	// Friday 27 November 2026, 16:00 in Paris.
 	w := newHandoffWorld(t, time.Date(2026, 11, 27, 15, 0, 0, 0, time.UTC))
 	w.intake(t, amina, "stuck")
@@ -515,6 +517,7 @@ func TestHandoffSLAAndOpeningHours(t *testing.T) {
 // TestHandoffRoutingEndToEnd: a referral link, a coordinator's /pause and a
 // misconfigured group each change where an Arabic speaker from 69 goes.
 func TestHandoffRoutingEndToEnd(t *testing.T) {
+	t.Parallel()
 	wednesday := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
 	consentNames := func(t *testing.T, w *handoffWorld, u telegramtest.User) string {
 		t.Helper()

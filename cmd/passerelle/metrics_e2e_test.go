@@ -53,6 +53,7 @@ var labelValueRE = regexp.MustCompile(`="([^"]*)"`)
 // the reminder dispatcher's counters move; gauges read from the store are
 // there; no label holds a user id (or any long number).
 func TestMetricsEndToEnd(t *testing.T) {
+	t.Parallel()
 	srv := telegramtest.NewServer(t)
 	path := filepath.Join(t.TempDir(), "m.db")
 	// A due schedule entry whose document is gone: claimed, notified

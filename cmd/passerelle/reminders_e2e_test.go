@@ -152,6 +152,7 @@ func (w *yearWorld) days(chat int64) []string {
 // TestReminderYear follows the worked example of the reminders issue over a
 // simulated year: an ANEF titre ending 2027-06-30, registered on 2026-12-12.
 func TestReminderYear(t *testing.T) {
+	t.Parallel()
 	w := newYearWorld(t, time.Date(2026, 12, 12, 15, 0, 0, 0, time.UTC))
 	a := telegramtest.User{ID: 9101, LanguageCode: "en"} // does nothing: every milestone
 	b := telegramtest.User{ID: 9102, LanguageCode: "en"} // files after D-90
@@ -222,6 +223,7 @@ func TestReminderYear(t *testing.T) {
 // TestReminderQuietHours: a dispatcher down on the day a reminder falls due
 // sends nothing during the quiet hours (21:00–09:00) and catches up at 09:00.
 func TestReminderQuietHours(t *testing.T) {
+	t.Parallel()
 	w := newYearWorld(t, time.Date(2026, 12, 12, 15, 0, 0, 0, time.UTC))
 	e := telegramtest.User{ID: 9105, LanguageCode: "en"}
 	w.register(t, e)

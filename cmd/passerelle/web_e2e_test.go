@@ -146,6 +146,7 @@ partners:
 // the case's topic as text; the volunteer's reply appears on the page,
 // live (Server-Sent Events) and on the next visit.
 func TestWebResidentHandoffEndToEnd(t *testing.T) {
+	t.Parallel()
 	srv := telegramtest.NewServer(t)
 	rights := telegramtest.ChatAdminRights{CanManageChat: true, CanDeleteMessages: true, CanPinMessages: true, CanManageTopics: true}
 	srv.AddGroup(e2eLyon, "Entraide Rhône – bénévoles", true, rights)
@@ -266,6 +267,7 @@ func TestWebResidentHandoffEndToEnd(t *testing.T) {
 // TestWebAlone: `passerelle web` serves the page with no token; with
 // --partners but no token it says why it cannot.
 func TestWebAlone(t *testing.T) {
+	t.Parallel()
 	addr := freeAddr(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -313,6 +315,7 @@ func TestWebAlone(t *testing.T) {
 // (an ANEF titre ending 2027-06-30, registered 2026-12-12) it parses with
 // golang-ical and holds exactly the days the reminders are then sent on.
 func TestCalendarMatchesTelegramReminders(t *testing.T) {
+	t.Parallel()
 	w := newYearWorld(t, time.Date(2026, 12, 12, 15, 0, 0, 0, time.UTC))
 	u := telegramtest.User{ID: 9201, LanguageCode: "en"}
 	w.register(t, u)

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/passerelle-bot/passerelle/bot"
 	"github.com/passerelle-bot/passerelle/internal/catalog"
+	"github.com/passerelle-bot/passerelle/internal/catalog/catalogtest"
 	"github.com/passerelle-bot/passerelle/internal/clock"
 	"github.com/passerelle-bot/passerelle/internal/seal"
 	"github.com/passerelle-bot/passerelle/internal/store/bolt"
@@ -77,46 +77,9 @@ func newFixture(t *testing.T) *fixture {
 	return newFixtureWith(t, sharedCatalog(t))
 }
 
-// testCatalog is the shipped catalog, loaded once for the package's tests:
-// a load takes about a second under -race and nearly every test needs one.
-// A message that falls back to English in any test is recorded, and
-// TestMain fails the package with the list.
-var testCatalog = sync.OnceValues(func() (*catalog.Catalog, error) {
-	cat, err := catalog.Load(locales.FS)
-	if err != nil {
-		return nil, err
-	}
-	cat.SetMissing(fallbacks.add)
-	return cat, nil
-})
-
 func sharedCatalog(t *testing.T) *catalog.Catalog {
 	t.Helper()
-	cat, err := testCatalog()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cat
-}
-
-// fallbacks are the messages the shared catalog did not find in a locale.
-var fallbacks missingMessages
-
-type missingMessages struct {
-	mu   sync.Mutex
-	seen []string
-}
-
-func (m *missingMessages) add(lang, id string, err error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.seen = append(m.seen, fmt.Sprintf("%s %s: %v", lang, id, err))
-}
-
-func (m *missingMessages) all() []string {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return slices.Clone(m.seen)
+	return catalogtest.Shipped(t)
 }
 
 // newFixtureWith is newFixture with a catalog loaded already (loading

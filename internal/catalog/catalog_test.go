@@ -1,58 +1,23 @@
 package catalog_test
 
 import (
-	"fmt"
-	"os"
 	"strings"
-	"sync"
 	"testing"
 	"testing/fstest"
 	"unicode/utf16"
 
 	"github.com/passerelle-bot/passerelle/internal/catalog"
+	"github.com/passerelle-bot/passerelle/internal/catalog/catalogtest"
 	"github.com/passerelle-bot/passerelle/locales"
 )
 
-// load returns the shipped catalog, loaded once for the package's tests (a
-// load takes about a second under -race); a fallback to English in any test
-// fails the package from TestMain.
+// load returns the shipped catalog, shared by the package's tests.
 func load(t *testing.T) *catalog.Catalog {
 	t.Helper()
-	c, err := shipped()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
+	return catalogtest.Shipped(t)
 }
 
-var shipped = sync.OnceValues(func() (*catalog.Catalog, error) {
-	c, err := catalog.Load(locales.FS)
-	if err != nil {
-		return nil, err
-	}
-	c.SetMissing(func(lang, id string, err error) {
-		fallbacks.Lock()
-		defer fallbacks.Unlock()
-		fallbacks.seen = append(fallbacks.seen, lang+" "+id)
-	})
-	return c, nil
-})
-
-var fallbacks struct {
-	sync.Mutex
-	seen []string
-}
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	fallbacks.Lock()
-	if len(fallbacks.seen) > 0 {
-		fmt.Fprintf(os.Stderr, "FAIL: catalog fallbacks in the tests:\n  %s\n", strings.Join(fallbacks.seen, "\n  "))
-		code = 1
-	}
-	fallbacks.Unlock()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { catalogtest.Exit(m.Run()) }
 
 func TestShippedCatalogsComplete(t *testing.T) {
 	rep := catalog.Check(locales.FS)

@@ -3,14 +3,12 @@ package web_test
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"html"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -21,12 +19,12 @@ import (
 
 	"github.com/passerelle-bot/passerelle/bot"
 	"github.com/passerelle-bot/passerelle/internal/catalog"
+	"github.com/passerelle-bot/passerelle/internal/catalog/catalogtest"
 	"github.com/passerelle-bot/passerelle/internal/clock"
 	"github.com/passerelle-bot/passerelle/internal/guide"
 	"github.com/passerelle-bot/passerelle/internal/seal"
 	"github.com/passerelle-bot/passerelle/internal/store/bolt"
 	"github.com/passerelle-bot/passerelle/internal/transport/web"
-	"github.com/passerelle-bot/passerelle/locales"
 )
 
 // world is the bot and the page on a bolt store and a fake clock (the
@@ -57,10 +55,7 @@ func newWorld(t testing.TB, cfg ...func(*web.Config)) *world {
 	}
 	t.Cleanup(func() { st.Close() })
 	w.st = st
-	cat, err := testCatalog()
-	if err != nil {
-		t.Fatal(err)
-	}
+	cat := catalogtest.Shipped(t)
 	w.cat = cat
 	g, err := guide.Load()
 	if err != nil {
@@ -270,34 +265,4 @@ func (s *syncBuffer) String() string {
 
 var _ = context.Background
 
-// testCatalog is the shipped catalog, loaded once for the package's tests
-// (a load takes about a second under -race). A fallback to English in any
-// test fails the package from TestMain.
-var testCatalog = sync.OnceValues(func() (*catalog.Catalog, error) {
-	cat, err := catalog.Load(locales.FS)
-	if err != nil {
-		return nil, err
-	}
-	cat.SetMissing(func(lang, id string, err error) {
-		fallbacks.Lock()
-		defer fallbacks.Unlock()
-		fallbacks.seen = append(fallbacks.seen, lang+" "+id)
-	})
-	return cat, nil
-})
-
-var fallbacks struct {
-	sync.Mutex
-	seen []string
-}
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	fallbacks.Lock()
-	if len(fallbacks.seen) > 0 {
-		fmt.Fprintf(os.Stderr, "FAIL: catalog fallbacks in the tests:\n  %s\n", strings.Join(fallbacks.seen, "\n  "))
-		code = 1
-	}
-	fallbacks.Unlock()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { catalogtest.Exit(m.Run()) }

@@ -20,6 +20,7 @@ func load(t *testing.T) *catalog.Catalog {
 func TestMain(m *testing.M) { catalogtest.Exit(m.Run()) }
 
 func TestShippedCatalogsComplete(t *testing.T) {
+	t.Parallel()
 	rep := catalog.Check(locales.FS)
 	if !rep.OK() {
 		t.Fatalf("catalogs incomplete:\n%s", rep)
@@ -39,6 +40,7 @@ func TestShippedCatalogsComplete(t *testing.T) {
 // missing message, a changed placeholder, a missing plural form, an empty
 // text, a missing description.
 func TestCheckCatchesProblems(t *testing.T) {
+	t.Parallel()
 	en := `
 [hello]
 description = "greeting"
@@ -93,6 +95,7 @@ other = "Bye"
 }
 
 func TestMatch(t *testing.T) {
+	t.Parallel()
 	c := load(t)
 	tests := []struct {
 		code string
@@ -135,6 +138,7 @@ func TestMatch(t *testing.T) {
 }
 
 func TestPrinterEscapesAndIsolates(t *testing.T) {
+	t.Parallel()
 	c := load(t)
 	fr := c.Printer("fr").T("language.set", "Language", "<b>&x</b>")
 	if !strings.Contains(fr, "&lt;b&gt;&amp;x&lt;/b&gt;") {
@@ -157,6 +161,7 @@ func TestPrinterEscapesAndIsolates(t *testing.T) {
 }
 
 func TestPluralForms(t *testing.T) {
+	t.Parallel()
 	c := load(t)
 	ar := c.Printer("ar")
 	seen := map[string]bool{}
@@ -169,6 +174,7 @@ func TestPluralForms(t *testing.T) {
 }
 
 func TestMissingMessageReported(t *testing.T) {
+	t.Parallel()
 	c, err := catalog.Load(locales.FS)
 	if err != nil {
 		t.Fatal(err)
@@ -184,6 +190,7 @@ func TestMissingMessageReported(t *testing.T) {
 }
 
 func TestLanguagesHaveNativeNames(t *testing.T) {
+	t.Parallel()
 	c := load(t)
 	want := map[string]string{"en": "English", "fr": "Français", "ar": "العربية", "es": "Español", "ru": "Русский", "uk": "Українська", "tr": "Türkçe", "pt": "Português", "ps": "پښتو", "zh-Hans": "简体中文"}
 	rtl := map[string]bool{"ar": true, "fa": true, "ps": true, "ur": true}
@@ -208,6 +215,7 @@ func TestLanguagesHaveNativeNames(t *testing.T) {
 // TestButtonLabelsFit keeps button labels short enough to show on a phone
 // and every message within Telegram's 4096 UTF-16 units.
 func TestButtonLabelsFit(t *testing.T) {
+	t.Parallel()
 	c := load(t)
 	for _, l := range c.Languages() {
 		p := c.Printer(l.Tag)
@@ -233,6 +241,7 @@ func TestButtonLabelsFit(t *testing.T) {
 }
 
 func TestNormalizeDigits(t *testing.T) {
+	t.Parallel()
 	tests := []struct{ in, want string }{
 		{"٢٥/١١/٢٠٢٦", "25/11/2026"},
 		{"۲۵.۱۱.۱۴۰۵", "25.11.1405"},
@@ -269,6 +278,7 @@ func FuzzNormalizeDigits(f *testing.F) {
 // numbers, URLs, French labels) and checks that each appears wrapped in
 // exactly one FSI…PDI pair.
 func TestRTLIsolatesEveryValueOnce(t *testing.T) {
+	t.Parallel()
 	c := load(t)
 	values := []string{"31/12/2099", "123456789", "https://t.me/x?start=p-lyon", "Je valide mon VLS-TS", "Entraide Rhône"}
 	names := []string{"Date", "UserID", "Link", "Label", "Partner", "Expiry", "Opens", "Closes", "Case", "Count", "N", "Filed", "APIExpiry", "Deadline", "Year", "Day", "Short", "Time", "Alias", "Departement", "Language", "Title", "Kind", "Mention", "Problem", "Text", "Steps", "Risks", "Languages", "Weekday", "Month", "Referents"}

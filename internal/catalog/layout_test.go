@@ -17,6 +17,7 @@ import (
 // phone number, date and time in its own order, no French term split, the
 // rule applied once.
 func TestRTLLayoutEveryMessage(t *testing.T) {
+	t.Parallel()
 	c := load(t)
 	terms := catalog.GlossaryTerms(locales.Glossary)
 	if len(terms) < 20 {
@@ -35,6 +36,7 @@ func TestRTLLayoutEveryMessage(t *testing.T) {
 // TestDefenseurDesDroitsNumberIsolated: the number of the Défenseur des
 // droits keeps its digit groups in order in every right-to-left locale.
 func TestDefenseurDesDroitsNumberIsolated(t *testing.T) {
+	t.Parallel()
 	c := load(t)
 	for _, tag := range []string{"ar", "fa", "ps", "ur"} {
 		text := c.Printer(tag).T("guide.help.public")
@@ -66,6 +68,7 @@ func TestDefenseurDesDroitsNumberIsolated(t *testing.T) {
 }
 
 func TestLayout(t *testing.T) {
+	t.Parallel()
 	c := load(t)
 	fa := c.Printer("fa")
 	tests := []struct{ name, in, want string }{
@@ -124,6 +127,7 @@ func FuzzLayout(f *testing.F) {
 // TestLayoutKeepsTelegramLimits: with the marks the layout adds, every
 // message still fits Telegram's 4096 UTF-16 units.
 func TestLayoutKeepsTelegramLimits(t *testing.T) {
+	t.Parallel()
 	c := load(t)
 	for _, tag := range []string{"ar", "fa", "ps", "ur"} {
 		p := c.Printer(tag)
@@ -158,6 +162,7 @@ func isolatedLTR(s, sub string) bool {
 // locale written in another script, and LayoutProblems on text laid out
 // left to right or a phone number out of order.
 func TestCheckGuards(t *testing.T) {
+	t.Parallel()
 	glossary := "| French term | What |\n|---|---|\n| préfecture | office |\n"
 	en := "[a]\ndescription = \"d\"\nother = \"Go to the préfecture.\"\n[b]\ndescription = \"d\"\nother = \"Press “Skip” for the Withdrawal Agreement.\"\n[c]\ndescription = \"d\"\nother = \"Say “yes”.\"\n"
 	fr := "[a]\nother = \"Allez à la préfecture.\"\n[b]\nother = \"Appuyez sur « Passer » pour l'accord de retrait.\"\n[c]\nother = \"Dites « oui ».\"\n"

@@ -12,6 +12,7 @@ import (
 // the month and times as "9 h" / "9 h 30", in every message; values and
 // URLs are left as they are.
 func TestFrenchTypography(t *testing.T) {
+	t.Parallel()
 	c := load(t)
 	fr := c.Printer("fr")
 	if probs := c.TypographyReport(); len(probs) > 0 {

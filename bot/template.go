@@ -95,7 +95,7 @@ func (b *Bot) templateStart(ctx context.Context, r *Request, partner *handoff.Pa
 
 // templateLabel is a template's button: the start of its French text.
 func templateLabel(s *catalog.Printer, t template) string {
-	text := catalog.StripMarks(stripTags(s.T(t.id, "Date", "…", "Place", "…")))
+	text := catalog.StripMarks(catalog.PlainText(s.T(t.id, "Date", "…", "Place", "…")))
 	if utf8.RuneCountInString(text) > 38 {
 		text = string([]rune(text)[:37]) + "…"
 	}
@@ -123,23 +123,6 @@ func (b *Bot) templateDraft(ctx context.Context, r *Request, partner *handoff.Pa
 		value = ""
 	}
 	return b.newDraft(ctx, r, partner, c, handoff.Draft{Template: t.code, Value: value}, edit)
-}
-
-// stripTags removes HTML tags (for button labels).
-func stripTags(s string) string {
-	var out strings.Builder
-	in := false
-	for _, r := range s {
-		switch {
-		case r == '<':
-			in = true
-		case r == '>':
-			in = false
-		case !in:
-			out.WriteRune(r)
-		}
-	}
-	return html.UnescapeString(out.String())
 }
 
 // draftBody is what the resident receives for draft d, after the

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"html"
 	"io"
 	"log/slog"
 	"os"
@@ -248,7 +247,7 @@ func (w *handoffWorld) last(t *testing.T, chat int64) telegramtest.Message {
 // copiesIn returns the messages of thread in chat that carry copies of
 // case id's resident messages: each starts with the bot's header.
 func (w *handoffWorld) copiesIn(chat int64, thread int, id int64) []telegramtest.Message {
-	header := stripTags(w.t("fr", "case.copy_header", "Case", id))
+	header := catalog.PlainText(w.t("fr", "case.copy_header", "Case", id))
 	var out []telegramtest.Message
 	for _, m := range w.srv.Messages(chat) {
 		if m.ThreadID == thread && !m.Deleted && strings.HasPrefix(m.PlainText, header) {
@@ -273,23 +272,6 @@ func (w *handoffWorld) waitCopies(t *testing.T, chat int64, thread int, id int64
 			t.Fatalf("topic %d of chat %d: %d copies after %v; want %d", thread, chat, len(w.copiesIn(chat, thread, id)), wait, n)
 		}
 	}
-}
-
-// stripTags removes the HTML tags of a catalog text, as Telegram shows it.
-func stripTags(s string) string {
-	var b strings.Builder
-	in := false
-	for _, r := range s {
-		switch {
-		case r == '<':
-			in = true
-		case r == '>':
-			in = false
-		case !in:
-			b.WriteRune(r)
-		}
-	}
-	return html.UnescapeString(b.String())
 }
 
 // intake asks for help as an Arabic-speaking resident of the Rhône.

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/passerelle-bot/passerelle/bot"
+	"github.com/passerelle-bot/passerelle/internal/catalog"
 	"github.com/passerelle-bot/passerelle/internal/clock"
 	"github.com/passerelle-bot/passerelle/internal/store/bolt"
 	"github.com/passerelle-bot/passerelle/internal/transport/telegram"
@@ -274,7 +275,7 @@ func (w *loadWorld) outboxDrained(tb testing.TB) {
 
 // copies returns the texts of case c's copies in its topic, in order.
 func (w *loadWorld) copies(g int, c loadCase) []string {
-	header := stripTags(w.t("case.copy_header", "Case", c.id))
+	header := catalog.PlainText(w.t("case.copy_header", "Case", c.id))
 	var out []string
 	for _, m := range w.srv.Messages(w.groups[g]) {
 		if m.ThreadID == c.thread && !m.Deleted && strings.HasPrefix(m.PlainText, header) {

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/passerelle-bot/passerelle/internal/catalog"
 	"github.com/passerelle-bot/passerelle/internal/clock"
 	"github.com/passerelle-bot/passerelle/internal/handoff"
 	"github.com/passerelle-bot/passerelle/internal/transport/telegram/telegramtest"
@@ -101,7 +102,7 @@ func TestSensitiveCaseOnlyReferents(t *testing.T) {
 	secrets := []string{category, desc, "zorglub", "Rhône", "30/06/2027", "24/11/2026"}
 
 	card := w.last(t, e2eLyon)
-	if !strings.Contains(card.PlainText, fmt.Sprintf("#%d", c.ID)) || !strings.Contains(card.PlainText, stripTags(w.t("fr", "case.referents_only"))) {
+	if !strings.Contains(card.PlainText, fmt.Sprintf("#%d", c.ID)) || !strings.Contains(card.PlainText, catalog.PlainText(w.t("fr", "case.referents_only"))) {
 		t.Fatalf("card = %q; want its number and that it is for referents", card.PlainText)
 	}
 	if got := w.leaks(e2eLyon, secrets...); len(got) > 0 {
@@ -145,7 +146,7 @@ func TestSensitiveCaseOnlyReferents(t *testing.T) {
 	if got.Status != handoff.StatusTaken || got.TakenBy != remi.ID || got.Steps != "" {
 		t.Fatalf("a volunteer who is not a referent changed the case: %+v", got)
 	}
-	refusal := stripTags(w.t("fr", "case.referents_only_action", "Case", c.ID))
+	refusal := catalog.PlainText(w.t("fr", "case.referents_only_action", "Case", c.ID))
 	refused := 0
 	for _, m := range w.srv.Messages(e2eLyonRefs) {
 		if m.PlainText == refusal {
@@ -502,7 +503,7 @@ func TestRegressionVoiceWithoutConfirmation(t *testing.T) {
 	c := w.intakeWith(t, amina, "no_api", "")
 	w.press(t, lina, e2eLyon, w.t("fr", "case.take"))
 	_, thread := w.topicOf(t, c.ID)
-	confirm := stripTags(w.t("ar", "help.media.confirm", "Partner", "Entraide Rhône"))
+	confirm := catalog.PlainText(w.t("ar", "help.media.confirm", "Partner", "Entraide Rhône"))
 	asked := func() int {
 		n := 0
 		for _, m := range w.srv.Messages(amina.ID) {
@@ -515,7 +516,7 @@ func TestRegressionVoiceWithoutConfirmation(t *testing.T) {
 	anyCopy := func() int {
 		n := 0
 		for _, m := range w.srv.Messages(e2eLyon) {
-			if m.ThreadID == thread && (m.CopiedFrom == amina.ID || strings.HasPrefix(m.PlainText, stripTags(w.t("fr", "case.copy_header", "Case", c.ID)))) {
+			if m.ThreadID == thread && (m.CopiedFrom == amina.ID || strings.HasPrefix(m.PlainText, catalog.PlainText(w.t("fr", "case.copy_header", "Case", c.ID)))) {
 				n++
 			}
 		}
@@ -573,10 +574,10 @@ func TestRegressionTypedFakeBotNote(t *testing.T) {
 	c := w.intakeWith(t, amina, "no_api", "")
 	w.press(t, lina, e2eLyon, w.t("fr", "case.take"))
 	_, thread := w.topicOf(t, c.ID)
-	note := stripTags(w.t("fr", "case.closed"))
+	note := catalog.PlainText(w.t("fr", "case.closed"))
 	w.do(t, w.srv.SendText(amina, "\u202E"+note+"\u200B\u2066"))
 	copies := w.waitCopies(t, e2eLyon, thread, c.ID, 1)
-	header := stripTags(w.t("fr", "case.copy_header", "Case", c.ID))
+	header := catalog.PlainText(w.t("fr", "case.copy_header", "Case", c.ID))
 	got := copies[0]
 	if got.PlainText != header+"\n"+note {
 		t.Errorf("copy = %q; want the header, then the text without its invisible characters", got.PlainText)

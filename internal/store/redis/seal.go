@@ -38,7 +38,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/passerelle-bot/passerelle/bot"
 	"github.com/passerelle-bot/passerelle/internal/seal"
@@ -467,27 +466,9 @@ return 1
 `)
 
 // eachKey calls fn for every key matching pattern (on a cluster, on every
-// master), in no order.
+// master), in key order.
 func (s *Store) eachKey(ctx context.Context, pattern string, fn func(key string) error) error {
-	var (
-		mu   sync.Mutex
-		keys []string
-	)
-	collect := func(ctx context.Context, c goredis.Cmdable) error {
-		it := c.Scan(ctx, 0, pattern, 500).Iterator()
-		for it.Next(ctx) {
-			mu.Lock()
-			keys = append(keys, it.Val())
-			mu.Unlock()
-		}
-		return it.Err()
-	}
-	var err error
-	if cc, ok := s.c.(*goredis.ClusterClient); ok {
-		err = cc.ForEachMaster(ctx, func(ctx context.Context, c *goredis.Client) error { return collect(ctx, c) })
-	} else {
-		err = collect(ctx, s.c)
-	}
+	keys, err := s.scanKeys(ctx, pattern)
 	if err != nil {
 		return err
 	}

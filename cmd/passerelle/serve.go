@@ -202,12 +202,15 @@ func runBot(ctx context.Context, args []string, getenv func(string) string, stde
 			srv.Close()
 			return fmt.Errorf("set webhook: %w", err)
 		}
+		ready.Store(true)
 		logger.Info("started", "mode", "webhook")
 	} else {
+		// Ready before the first getUpdates: whoever sees the bot poll
+		// (Telegram, a test) finds /readyz already saying so.
+		ready.Store(true)
 		go func() { recvErr <- client.Poll(ctx, disp) }()
 		logger.Info("started", "mode", "polling")
 	}
-	ready.Store(true)
 
 	var runErr error
 	select {

@@ -140,9 +140,9 @@ func runWeb(ctx context.Context, args []string, getenv func(string) string, stde
 	srv := newHTTPServer(ctx, mux)
 	srv.RegisterOnShutdown(page.Close)
 	serveErr := make(chan error, 1)
+	ready.Store(true) // before the first request can arrive
 	go func() { serveErr <- srv.Serve(ln) }()
 	logger.Info("started", "mode", "web", "addr", ln.Addr().String())
-	ready.Store(true)
 
 	var runErr error
 	select {
